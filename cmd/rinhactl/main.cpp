@@ -1,0 +1,9 @@
+// rinhactl: operator and measuring commands; each subcommand lives in its module.
+#include <CLI/CLI.hpp>
+
+int main(int argc, char** argv) {
+  CLI::App app{"rinhactl: operate and measure rinha"};
+  app.require_subcommand(1);
+  CLI11_PARSE(app, argc, argv);
+  return 0;
+}

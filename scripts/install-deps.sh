@@ -1,0 +1,20 @@
+#!/usr/bin/env bash
+# Installs the Debian 12 packages rinha builds and runs with; does nothing when all are present.
+set -euo pipefail
+PKGS=(build-essential cmake pkg-config git ca-certificates
+      libpistache-dev libpqxx-dev libcli11-dev libyaml-cpp-dev libspdlog-dev catch2
+      libcurl4-openssl-dev libsimdjson-dev nlohmann-json3-dev
+      postgresql haproxy docker-compose wrk procps iproute2 clang libclang-rt-14-dev)
+missing=()
+for p in "${PKGS[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if [ ${#missing[@]} -eq 0 ]; then
+  exit 0
+fi
+echo "install-deps: installing ${missing[*]}"
+SUDO=""
+[ "$(id -u)" -eq 0 ] || SUDO="sudo"
+export DEBIAN_FRONTEND=noninteractive
+$SUDO apt-get update -qq
+$SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}"

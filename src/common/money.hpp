@@ -1,0 +1,40 @@
+// Money: integer cents in a named type, and the exact decimal text <-> cents conversions.
+// Floats never hold money here: amounts are parsed from their JSON text digit by digit.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+#include "common/status.hpp"
+
+namespace rinha {
+
+struct Cents {
+  int64_t value = 0;
+  friend bool operator==(Cents a, Cents b) { return a.value == b.value; }
+  friend auto operator<=>(Cents a, Cents b) { return a.value <=> b.value; }
+  Cents& operator+=(Cents o) {
+    value += o.value;
+    return *this;
+  }
+};
+
+// Largest single amount accepted: 1e9 units (1e11 cents), so that 9e7 such payments still sum
+// inside int64.
+inline constexpr int64_t kMaxAmountCents = 100'000'000'000LL;
+
+enum class Rounding {
+  kRejectExtraDecimals,  // 19.90 and 19.900 are fine; 19.901 is an error (api input policy)
+  kHalfEven,             // round to 2 decimals, ties to even (what the processors do)
+};
+
+// Parses a JSON number's text (e.g. "19.9", "1990e-2", "20") into cents. Fails on anything that
+// is not a JSON number, on a negative or zero result, on more than kMaxAmountCents, and with
+// kRejectExtraDecimals on a non-zero digit past the second decimal.
+Result<Cents> parse_amount(std::string_view text, Rounding rounding);
+
+// "1234.50" style text for JSON output (always two decimals, exact).
+std::string format_cents(Cents c);
+
+}  // namespace rinha

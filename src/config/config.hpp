@@ -1,0 +1,99 @@
+// Config: every tunable of rinhad in one typed struct, with its default beside it.
+// Loaded once at start (YAML file, then --key=value flags, flags win), validated once, then each
+// module receives the const slice it needs. Keys, units, bounds and help live in the knob table
+// (knobs.cpp); config/rinhad.yaml shows every key and a test keeps the two in step.
+#pragma once
+
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "common/status.hpp"
+
+namespace rinha::config {
+
+struct ProcessorConfig {
+  std::string url;                // base URL, e.g. http://127.0.0.1:8001
+  int timeout_ms = 15000;         // whole-request timeout; longer than any processor delay
+  int connect_timeout_ms = 1000;  // TCP connect timeout
+  int max_connections = 400;      // concurrent requests (and connections) to this processor
+};
+
+struct Config {
+  std::string mode = "api";  // api | worker
+
+  struct Log {
+    std::string level = "info";  // trace | debug | info | warn | error
+  } log;
+
+  struct Api {
+    std::string listen = "127.0.0.1:9999";  // host:port or unix:/path
+    int threads = 1;                        // Pistache reactor threads
+    int max_request_bytes = 4096;           // request line + headers + body
+  } api;
+
+  struct Worker {
+    std::string listen = "unix:/tmp/rinha-worker.sock";  // hand-off socket; apis connect here
+    int dispatch_threads = 1;                            // outbound event loops
+  } worker;
+
+  struct Handoff {
+    int batch_max = 256;           // payments per frame from an api to the worker
+    int reply_timeout_ms = 1000;   // api gives up waiting for the worker after this (503)
+    std::string durability = "process";  // none | process | machine (see handoff/journal.hpp)
+    std::string journal_path = "/tmp/rinha-journal";
+  } handoff;
+
+  ProcessorConfig default_processor{"http://127.0.0.1:8001"};
+  ProcessorConfig fallback_processor{"http://127.0.0.1:8002"};
+
+  struct Retry {
+    int max_attempts = 0;        // 0 = never give up
+    int backoff_base_ms = 10;    // first retry delay
+    int backoff_cap_ms = 1000;   // longest retry delay
+  } retry;
+
+  struct Health {
+    int interval_ms = 5000;  // per processor; the processors allow 1 call / 5 s shared by all
+  } health;
+
+  struct Router {
+    int fallback_after_ms = 3000;   // queue wait past which fallback pays off
+    int slow_default_ms = 1500;     // default latency (expected) treated as slow
+  } router;
+
+  struct Ledger {
+    int batch_size = 500;        // rows per INSERT
+    int flush_interval_ms = 50;  // longest a confirmed payment waits before its INSERT
+  } ledger;
+
+  struct Database {
+    std::string url = "postgresql://postgres@127.0.0.1:5432/rinha";  // libpq URI; secret
+  } database;
+};
+
+// Where a value came from when loading, for messages.
+struct LoadError {
+  std::string key;      // the YAML/flag key at fault ("" when not about one key)
+  std::string message;  // full human message naming the key
+};
+
+// Applies "key" = "value" (the flag/YAML spelling) to cfg; fails naming the key on an unknown
+// key, a value that does not parse, or one outside the key's bounds.
+Status set_value(Config& cfg, const std::string& key, const std::string& value);
+
+// Applies a YAML document (nested maps) on top of cfg. Fails naming the first bad key.
+Status apply_yaml_text(Config& cfg, const std::string& yaml_text);
+Status apply_yaml_file(Config& cfg, const std::string& path);
+
+// Cross-key checks that no single knob can make (e.g. backoff base <= cap).
+Status validate(const Config& cfg);
+
+// The effective configuration as YAML (nested, every key, secrets masked).
+std::string dump_yaml(const Config& cfg);
+
+// Masks the password of a libpq URI: postgresql://user:***@host/db.
+std::string redact_url(const std::string& url);
+
+}  // namespace rinha::config

@@ -1,0 +1,132 @@
+// The knob table (keys, bounds, help) and the setters that parse and bound-check each value.
+// Adding a tunable = a field with its default in config.hpp + one row here + config/rinhad.yaml.
+#include "config/knobs.hpp"
+
+#include <charconv>
+
+namespace rinha::config {
+namespace {
+
+using IntRef = std::function<int&(Config&)>;
+using StrRef = std::function<std::string&(Config&)>;
+
+Knob int_knob(std::string key, IntRef ref, int64_t min, int64_t max, std::string help) {
+  Knob k{key, KnobType::kInt, std::move(help), min, max, {}, false, nullptr, nullptr};
+  k.get = [ref](const Config& c) { return std::to_string(ref(const_cast<Config&>(c))); };
+  k.set = [ref, key, min, max](Config& c, const std::string& v) -> Status {
+    int64_t n = 0;
+    auto [p, ec] = std::from_chars(v.data(), v.data() + v.size(), n);
+    if (ec != std::errc() || p != v.data() + v.size())
+      return Status::invalid_argument(key + ": expected an integer, got '" + v + "'");
+    if (n < min || n > max)
+      return Status::invalid_argument(key + ": " + v + " is out of range [" + std::to_string(min) + ", " +
+                                      std::to_string(max) + "]");
+    ref(c) = static_cast<int>(n);
+    return Status::ok();
+  };
+  return k;
+}
+
+Knob str_knob(std::string key, StrRef ref, std::string help, bool secret = false) {
+  Knob k{key, KnobType::kString, std::move(help), 0, 0, {}, secret, nullptr, nullptr};
+  k.get = [ref](const Config& c) { return ref(const_cast<Config&>(c)); };
+  k.set = [ref, key](Config& c, const std::string& v) -> Status {
+    if (v.empty()) return Status::invalid_argument(key + ": must not be empty");
+    ref(c) = v;
+    return Status::ok();
+  };
+  return k;
+}
+
+Knob choice_knob(std::string key, StrRef ref, std::vector<std::string> choices, std::string help) {
+  Knob k{key, KnobType::kChoice, std::move(help), 0, 0, choices, false, nullptr, nullptr};
+  k.get = [ref](const Config& c) { return ref(const_cast<Config&>(c)); };
+  k.set = [ref, key, choices](Config& c, const std::string& v) -> Status {
+    for (const auto& ch : choices) {
+      if (ch == v) {
+        ref(c) = v;
+        return Status::ok();
+      }
+    }
+    std::string list;
+    for (const auto& ch : choices) list += (list.empty() ? "" : "|") + ch;
+    return Status::invalid_argument(key + ": '" + v + "' is not one of " + list);
+  };
+  return k;
+}
+
+void add_processor(std::vector<Knob>& t, const std::string& name, ProcessorConfig Config::*p) {
+  std::string pre = "processors." + name + ".";
+  t.push_back(str_knob(pre + "url", [p](Config& c) -> std::string& { return (c.*p).url; },
+                       "base URL of the " + name + " payment processor"));
+  t.push_back(int_knob(pre + "timeout_ms", [p](Config& c) -> int& { return (c.*p).timeout_ms; }, 100, 600000,
+                       "ms, whole-request timeout; keep above the longest processor delay"));
+  t.push_back(int_knob(pre + "connect_timeout_ms", [p](Config& c) -> int& { return (c.*p).connect_timeout_ms; }, 10,
+                       60000, "ms, TCP connect timeout"));
+  t.push_back(int_knob(pre + "max_connections", [p](Config& c) -> int& { return (c.*p).max_connections; }, 1, 4096,
+                       "requests in flight (one connection each) to this processor"));
+}
+
+std::vector<Knob> build() {
+  std::vector<Knob> t;
+  t.push_back(choice_knob("mode", [](Config& c) -> std::string& { return c.mode; }, {"api", "worker"},
+                          "role of this process"));
+  t.push_back(choice_knob("log.level", [](Config& c) -> std::string& { return c.log.level; },
+                          {"trace", "debug", "info", "warn", "error"}, "log level"));
+  t.push_back(str_knob("api.listen", [](Config& c) -> std::string& { return c.api.listen; },
+                       "HTTP listen address: host:port or unix:/path"));
+  t.push_back(int_knob("api.threads", [](Config& c) -> int& { return c.api.threads; }, 1, 64,
+                       "HTTP reactor threads"));
+  t.push_back(int_knob("api.max_request_bytes", [](Config& c) -> int& { return c.api.max_request_bytes; }, 512,
+                       1 << 20, "bytes, request line + headers + body; larger requests get 413"));
+  t.push_back(str_knob("worker.listen", [](Config& c) -> std::string& { return c.worker.listen; },
+                       "hand-off address the worker listens on and apis connect to: unix:/path or host:port"));
+  t.push_back(int_knob("worker.dispatch_threads", [](Config& c) -> int& { return c.worker.dispatch_threads; }, 1, 16,
+                       "outbound event-loop threads in the worker"));
+  t.push_back(int_knob("handoff.batch_max", [](Config& c) -> int& { return c.handoff.batch_max; }, 1, 65536,
+                       "payments per hand-off frame from an api to the worker"));
+  t.push_back(int_knob("handoff.reply_timeout_ms", [](Config& c) -> int& { return c.handoff.reply_timeout_ms; }, 10,
+                       60000, "ms an api waits for the worker before answering 503"));
+  t.push_back(choice_knob("handoff.durability", [](Config& c) -> std::string& { return c.handoff.durability; },
+                          {"none", "process", "machine"},
+                          "when POST /payments may answer: none = queued in memory, process = written to the "
+                          "worker's journal (survives a crash of any process), machine = journal fsynced"));
+  t.push_back(str_knob("handoff.journal_path", [](Config& c) -> std::string& { return c.handoff.journal_path; },
+                       "worker's journal file (accepted payments not yet settled)"));
+  add_processor(t, "default", &Config::default_processor);
+  add_processor(t, "fallback", &Config::fallback_processor);
+  t.push_back(int_knob("retry.max_attempts", [](Config& c) -> int& { return c.retry.max_attempts; }, 0, 1000000,
+                       "attempts before a payment is given up (logged and counted); 0 = never give up"));
+  t.push_back(int_knob("retry.backoff_base_ms", [](Config& c) -> int& { return c.retry.backoff_base_ms; }, 1, 60000,
+                       "ms, first retry delay; doubles per attempt"));
+  t.push_back(int_knob("retry.backoff_cap_ms", [](Config& c) -> int& { return c.retry.backoff_cap_ms; }, 1, 600000,
+                       "ms, longest retry delay"));
+  t.push_back(int_knob("health.interval_ms", [](Config& c) -> int& { return c.health.interval_ms; }, 5000, 600000,
+                       "ms between health calls per processor (the processors allow one per 5 s)"));
+  t.push_back(int_knob("router.fallback_after_ms", [](Config& c) -> int& { return c.router.fallback_after_ms; }, 0,
+                       600000, "ms a payment may wait for the default before fallback is used"));
+  t.push_back(int_knob("router.slow_default_ms", [](Config& c) -> int& { return c.router.slow_default_ms; }, 0,
+                       600000, "ms, expected default latency from which it counts as slow"));
+  t.push_back(int_knob("ledger.batch_size", [](Config& c) -> int& { return c.ledger.batch_size; }, 1, 100000,
+                       "rows per ledger INSERT"));
+  t.push_back(int_knob("ledger.flush_interval_ms", [](Config& c) -> int& { return c.ledger.flush_interval_ms; }, 1,
+                       60000, "ms, longest a settled payment waits before its INSERT"));
+  t.push_back(str_knob("database.url", [](Config& c) -> std::string& { return c.database.url; },
+                       "PostgreSQL libpq URI (password masked in dumps)", true));
+  return t;
+}
+
+}  // namespace
+
+const std::vector<Knob>& knobs() {
+  static const std::vector<Knob> table = build();
+  return table;
+}
+
+const Knob* find_knob(const std::string& key) {
+  for (const auto& k : knobs())
+    if (k.key == key) return &k;
+  return nullptr;
+}
+
+}  // namespace rinha::config

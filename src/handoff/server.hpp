@@ -1,0 +1,50 @@
+// Hand-off server (worker side): accepts api connections on worker.listen, decodes frames and
+// hands them to a Sink, writing each reply on the connection the request came from.
+// Threading: one thread of its own runs the accept/read/write loop; Sink calls are made from
+// that thread, one at a time, so Sink methods must be quick (no network waits).
+#pragma once
+
+#include <atomic>
+#include <memory>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "common/status.hpp"
+#include "handoff/handoff_format.hpp"
+#include "summary/summary.hpp"
+
+namespace rinha::handoff {
+
+// What the worker provides.
+class Sink {
+ public:
+  virtual ~Sink() = default;
+  // Takes the batch. OK means the worker owns these payments now at the configured durability
+  // (the api then answers 2xx); an error makes the api answer 503 for the whole batch.
+  // Duplicate ids (already accepted before) are answered OK and not processed again.
+  virtual Status accept(const std::vector<AcceptedPayment>& batch) = 0;
+  // Totals of settled payments whose requestedAt lies in the window.
+  virtual Result<summary::SummaryTotals> summarize(const summary::Window& w) = 0;
+  // Forgets every payment: settled, queued and in flight.
+  virtual Status purge() = 0;
+};
+
+class Server {
+ public:
+  // address: "unix:/path" or "host:port". The Sink must outlive the Server.
+  Server(std::string address, Sink& sink);
+  ~Server();  // stops
+  Server(const Server&) = delete;
+  Server& operator=(const Server&) = delete;
+
+  // Binds and starts the loop thread. Fails if the address cannot be bound.
+  Status start();
+  void stop();
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace rinha::handoff
