@@ -1,16 +1,24 @@
 // rinhad: parse flags, load and validate the config, run the api or the worker role.
+// Exit codes: 0 clean stop, 1 runtime failure, 2 configuration error.
 #include <spdlog/spdlog.h>
 
 #include <cstdio>
 #include <iostream>
 
+#include "api/server.hpp"
 #include "config/flags.hpp"
+#include "worker/run.hpp"
 
 int main(int argc, char** argv) {
-  CLI::App app{"rinhad: payment intermediary daemon (api or worker role)"};
+  CLI::App app{"rinhad: payment intermediary daemon (--mode=api|worker)"};
   rinha::config::FlagValues flags;
   rinha::config::add_flags(app, flags);
-  CLI11_PARSE(app, argc, argv);
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    int rc = app.exit(e);
+    return rc == 0 ? 0 : 2;
+  }
   auto cfg = rinha::config::load(flags);
   if (!cfg.is_ok()) {
     std::fprintf(stderr, "rinhad: config error: %s\n", cfg.status().message().c_str());
@@ -20,6 +28,6 @@ int main(int argc, char** argv) {
     std::cout << rinha::config::dump_yaml(*cfg);
     return 0;
   }
-  std::fprintf(stderr, "rinhad: mode %s not built yet\n", cfg->mode.c_str());
-  return 1;
+  spdlog::set_level(spdlog::level::from_str(cfg->log.level));
+  return cfg->mode == "api" ? rinha::api::run(*cfg) : rinha::worker::run(*cfg);
 }

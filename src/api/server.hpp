@@ -1,0 +1,50 @@
+// The api role's HTTP server (Pistache): validates requests, hands payments to the worker and
+// answers without waiting for any processor. Owns the hand-off client.
+// Threading: handlers run on Pistache reactor threads and never block; replies that need the
+// worker are sent later from the hand-off client thread (Pistache queues writes to the reactor).
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <memory>
+#include <string>
+
+#include "common/status.hpp"
+#include "common/time.hpp"
+#include "config/config.hpp"
+
+namespace rinha::api {
+
+// Counters for GET /metrics; all monotonically increasing.
+struct ApiStats {
+  std::atomic<uint64_t> payments_accepted{0};
+  std::atomic<uint64_t> payments_rejected{0};     // 4xx
+  std::atomic<uint64_t> payments_unavailable{0};  // 503: worker did not take them
+  std::atomic<uint64_t> summaries_ok{0};
+  std::atomic<uint64_t> summaries_failed{0};      // 4xx and 503
+  std::atomic<uint64_t> purges{0};
+};
+
+class ApiServer {
+ public:
+  // Reads api.*, worker.listen, handoff.*. The clock must outlive the server.
+  ApiServer(const config::Config& cfg, const Clock& clock);
+  ~ApiServer();
+  ApiServer(const ApiServer&) = delete;
+  ApiServer& operator=(const ApiServer&) = delete;
+
+  // Binds api.listen (port 0 picks a free port) and serves on background threads.
+  Status start();
+  void stop();
+  uint16_t port() const;  // the bound port, after start()
+  const ApiStats& stats() const;
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+// The api role: start, wait for SIGINT/SIGTERM, stop. Returns the process exit code.
+int run(const config::Config& cfg);
+
+}  // namespace rinha::api

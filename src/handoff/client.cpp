@@ -1,0 +1,332 @@
+// Hand-off client: one thread, one connection to the worker, batching payments from every HTTP
+// thread into PAYMENTS frames. Reads config: worker.listen, handoff.batch_max,
+// handoff.reply_timeout_ms, handoff.durability (through ClientOptions).
+// Requests made while the worker is unreachable wait (up to the reply timeout) for a reconnect,
+// so a worker restart shorter than the timeout is invisible to HTTP clients.
+#include "handoff/client.hpp"
+
+#include <poll.h>
+#include <spdlog/spdlog.h>
+#include <sys/eventfd.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <chrono>
+#include <deque>
+#include <map>
+#include <mutex>
+#include <thread>
+#include <variant>
+
+#include "handoff/socket_util.hpp"
+
+namespace rinha::handoff {
+
+using Clock = std::chrono::steady_clock;
+
+namespace {
+
+struct PayReq {
+  AcceptedPayment payment;
+  Completion* done;  // null with durability none: already answered
+};
+struct SummaryReq {
+  summary::Window window;
+  SummaryCompletion* done;
+};
+struct PurgeReq {
+  Completion* done;
+};
+struct Request {
+  std::variant<PayReq, SummaryReq, PurgeReq> body;
+  Clock::time_point deadline;
+};
+
+struct InFlight {
+  std::vector<Completion*> payments;  // kPayments (may hold nulls)
+  SummaryCompletion* summary = nullptr;
+  Completion* purge = nullptr;
+  Clock::time_point deadline;
+};
+
+void fail(InFlight& f, const Status& s) {
+  for (auto* c : f.payments)
+    if (c) c->done(s);
+  if (f.summary) f.summary->done(s);
+  if (f.purge) f.purge->done(s);
+}
+
+void fail(Request& r, const Status& s) {
+  std::visit(
+      [&](auto& b) {
+        if (b.done) b.done->done(s);
+      },
+      r.body);
+}
+
+}  // namespace
+
+struct Client::Impl {
+  ClientOptions opts;
+  std::mutex mu;
+  std::vector<Request> incoming;  // guarded by mu
+  Fd wake{::eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC)};
+  std::atomic<bool> stopping{false};
+  std::thread thread;
+
+  // Client-thread state.
+  Fd sock;
+  FrameDecoder decoder;
+  std::string out;
+  size_t out_pos = 0;
+  uint64_t next_seq = 1;
+  std::deque<Request> waiting;
+  std::map<uint64_t, InFlight> inflight;
+  Clock::time_point next_connect{};
+  bool warned = false;
+
+  explicit Impl(ClientOptions o) : opts(std::move(o)) {}
+
+  void push(Request r) {
+    {
+      std::lock_guard lock(mu);
+      incoming.push_back(std::move(r));
+    }
+    uint64_t one = 1;
+    [[maybe_unused]] auto w = ::write(wake.get(), &one, sizeof one);
+  }
+
+  void run() {
+    while (!stopping.load()) {
+      auto now = Clock::now();
+      if (!sock.valid() && now >= next_connect) try_connect(now);
+      drain_incoming();
+      if (sock.valid()) send_waiting();
+      if (sock.valid() && !flush()) drop_connection("write failed");
+      expire(Clock::now());
+
+      pollfd fds[2] = {{wake.get(), POLLIN, 0}, {sock.valid() ? sock.get() : -1, 0, 0}};
+      if (sock.valid()) fds[1].events = static_cast<short>(POLLIN | (out_pos < out.size() ? POLLOUT : 0));
+      int r = ::poll(fds, 2, poll_timeout_ms());
+      if (r <= 0) continue;
+      if (fds[0].revents & POLLIN) {
+        uint64_t v;
+        [[maybe_unused]] auto rd = ::read(wake.get(), &v, sizeof v);
+      }
+      if (sock.valid() && (fds[1].revents & (POLLIN | POLLHUP | POLLERR))) read_replies();
+    }
+    Status s = Status::unavailable("api shutting down");
+    drain_incoming();
+    for (auto& r : waiting) fail(r, s);
+    for (auto& [seq, f] : inflight) fail(f, s);
+    waiting.clear();
+    inflight.clear();
+  }
+
+  void try_connect(Clock::time_point now) {
+    auto fd = connect_to(opts.address);
+    if (!fd.is_ok()) {
+      if (!warned) spdlog::warn("handoff: worker unreachable at {}: {}", opts.address, fd.status().message());
+      warned = true;
+      next_connect = now + std::chrono::milliseconds(20);
+      return;
+    }
+    if (warned) spdlog::info("handoff: connected to worker at {}", opts.address);
+    warned = false;
+    sock = std::move(fd).value();
+    decoder = FrameDecoder();
+    out.clear();
+    out_pos = 0;
+  }
+
+  void drop_connection(const char* why) {
+    spdlog::warn("handoff: lost worker connection ({})", why);
+    sock.reset();
+    // The worker may or may not have taken these; the client is told it failed (503).
+    Status s = Status::unavailable("worker connection lost");
+    for (auto& [seq, f] : inflight) fail(f, s);
+    inflight.clear();
+    next_connect = Clock::now();
+  }
+
+  void drain_incoming() {
+    std::vector<Request> batch;
+    {
+      std::lock_guard lock(mu);
+      batch.swap(incoming);
+    }
+    for (auto& r : batch) waiting.push_back(std::move(r));
+  }
+
+  void send_waiting() {
+    Frame pay;
+    InFlight pay_flight;
+    auto close_pay = [&] {
+      if (pay.payments.empty()) return;
+      pay.type = FrameType::kPayments;
+      pay.seq = next_seq++;
+      encode(pay, out);
+      inflight.emplace(pay.seq, std::move(pay_flight));
+      pay = Frame();
+      pay_flight = InFlight();
+    };
+    while (!waiting.empty()) {
+      Request r = std::move(waiting.front());
+      waiting.pop_front();
+      if (auto* p = std::get_if<PayReq>(&r.body)) {
+        pay.payments.push_back(p->payment);
+        pay_flight.payments.push_back(p->done);
+        if (pay_flight.payments.size() == 1 || r.deadline < pay_flight.deadline) pay_flight.deadline = r.deadline;
+        if (static_cast<int>(pay.payments.size()) >= opts.batch_max) close_pay();
+      } else if (auto* s = std::get_if<SummaryReq>(&r.body)) {
+        Frame f;
+        f.type = FrameType::kSummaryRequest;
+        f.seq = next_seq++;
+        f.from_ms = s->window.from_ms;
+        f.to_ms = s->window.to_ms;
+        encode(f, out);
+        InFlight fl;
+        fl.summary = s->done;
+        fl.deadline = r.deadline;
+        inflight.emplace(f.seq, std::move(fl));
+      } else if (auto* g = std::get_if<PurgeReq>(&r.body)) {
+        Frame f;
+        f.type = FrameType::kPurgeRequest;
+        f.seq = next_seq++;
+        encode(f, out);
+        InFlight fl;
+        fl.purge = g->done;
+        fl.deadline = r.deadline;
+        inflight.emplace(f.seq, std::move(fl));
+      }
+    }
+    close_pay();
+  }
+
+  bool flush() {
+    while (out_pos < out.size()) {
+      ssize_t w = ::write(sock.get(), out.data() + out_pos, out.size() - out_pos);
+      if (w > 0) {
+        out_pos += static_cast<size_t>(w);
+      } else if (w < 0 && errno == EINTR) {
+        continue;
+      } else if (w < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+        return true;
+      } else {
+        return false;
+      }
+    }
+    out.clear();
+    out_pos = 0;
+    return true;
+  }
+
+  void read_replies() {
+    char buf[64 * 1024];
+    for (;;) {
+      ssize_t r = ::read(sock.get(), buf, sizeof buf);
+      if (r > 0) {
+        decoder.feed(std::string_view(buf, static_cast<size_t>(r)));
+        if (static_cast<size_t>(r) < sizeof buf) break;
+        continue;
+      }
+      if (r < 0 && errno == EINTR) continue;
+      if (r < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) break;
+      drop_connection(r == 0 ? "closed by worker" : "read failed");
+      return;
+    }
+    for (;;) {
+      auto next = decoder.next();
+      if (!next.is_ok()) {
+        drop_connection("malformed reply");
+        return;
+      }
+      if (!next->has_value()) return;
+      const Frame& f = **next;
+      auto it = inflight.find(f.seq);
+      if (it == inflight.end()) continue;  // already timed out
+      InFlight fl = std::move(it->second);
+      inflight.erase(it);
+      Status s = f.status == 0 ? Status::ok() : Status::unavailable("worker refused the request");
+      if (f.type == FrameType::kSummaryReply && fl.summary) {
+        if (s.is_ok())
+          fl.summary->done(f.totals);
+        else
+          fl.summary->done(s);
+      } else {
+        for (auto* c : fl.payments)
+          if (c) c->done(s);
+        if (fl.purge) fl.purge->done(s);
+      }
+    }
+  }
+
+  void expire(Clock::time_point now) {
+    Status s = Status::timeout("worker did not answer in time");
+    for (auto it = inflight.begin(); it != inflight.end();) {
+      if (it->second.deadline <= now) {
+        fail(it->second, s);
+        it = inflight.erase(it);
+      } else {
+        ++it;
+      }
+    }
+    // Durability none: unanswered payments have no deadline; they wait for the worker.
+    for (auto it = waiting.begin(); it != waiting.end();) {
+      auto* p = std::get_if<PayReq>(&it->body);
+      bool answered = p && p->done == nullptr;
+      if (!answered && it->deadline <= now) {
+        fail(*it, s);
+        it = waiting.erase(it);
+      } else {
+        ++it;
+      }
+    }
+  }
+
+  int poll_timeout_ms() const {
+    auto now = Clock::now();
+    auto soonest = now + std::chrono::milliseconds(100);
+    for (const auto& [seq, f] : inflight) soonest = std::min(soonest, f.deadline);
+    if (!waiting.empty()) soonest = std::min(soonest, sock.valid() ? now : next_connect);
+    auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(soonest - now).count();
+    return static_cast<int>(std::max<int64_t>(ms, 0) + (ms > 0 ? 1 : 0));
+  }
+};
+
+Client::Client(ClientOptions opts) : impl_(std::make_unique<Impl>(std::move(opts))) {}
+
+Client::~Client() { stop(); }
+
+Status Client::start() {
+  if (!impl_->wake.valid()) return Status::io_error("eventfd failed");
+  impl_->thread = std::thread([this] { impl_->run(); });
+  return Status::ok();
+}
+
+void Client::stop() {
+  if (!impl_ || !impl_->thread.joinable()) return;
+  impl_->stopping = true;
+  uint64_t one = 1;
+  [[maybe_unused]] auto w = ::write(impl_->wake.get(), &one, sizeof one);
+  impl_->thread.join();
+}
+
+void Client::submit(const AcceptedPayment& p, Completion* c) {
+  auto deadline = Clock::now() + std::chrono::milliseconds(impl_->opts.reply_timeout_ms);
+  if (!impl_->opts.ack_before_reply) {
+    c->done(Status::ok());
+    c = nullptr;
+  }
+  impl_->push(Request{PayReq{p, c}, deadline});
+}
+
+void Client::summarize(const summary::Window& w, SummaryCompletion* c) {
+  impl_->push(Request{SummaryReq{w, c}, Clock::now() + std::chrono::milliseconds(impl_->opts.reply_timeout_ms)});
+}
+
+void Client::purge(Completion* c) {
+  impl_->push(Request{PurgeReq{c}, Clock::now() + std::chrono::milliseconds(impl_->opts.reply_timeout_ms)});
+}
+
+}  // namespace rinha::handoff

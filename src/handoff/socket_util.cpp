@@ -1,0 +1,94 @@
+// Unix/TCP stream socket helpers for the hand-off.
+#include "handoff/socket_util.hpp"
+
+#include <arpa/inet.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+
+namespace rinha::handoff {
+namespace {
+
+struct Target {
+  sockaddr_storage addr{};
+  socklen_t len = 0;
+  int family = AF_UNIX;
+  std::string unix_path;
+};
+
+Result<Target> resolve(const std::string& address) {
+  Target t;
+  if (address.rfind("unix:", 0) == 0) {
+    t.unix_path = address.substr(5);
+    auto* sun = reinterpret_cast<sockaddr_un*>(&t.addr);
+    if (t.unix_path.empty() || t.unix_path.size() >= sizeof(sun->sun_path))
+      return Status::invalid_argument("bad unix socket path in " + address);
+    sun->sun_family = AF_UNIX;
+    std::memcpy(sun->sun_path, t.unix_path.c_str(), t.unix_path.size() + 1);
+    t.len = sizeof(sockaddr_un);
+    t.family = AF_UNIX;
+    return t;
+  }
+  auto colon = address.rfind(':');
+  if (colon == std::string::npos) return Status::invalid_argument("expected host:port, got " + address);
+  std::string host = address.substr(0, colon);
+  if (host == "localhost") host = "127.0.0.1";
+  auto* sin = reinterpret_cast<sockaddr_in*>(&t.addr);
+  sin->sin_family = AF_INET;
+  sin->sin_port = htons(static_cast<uint16_t>(std::atoi(address.c_str() + colon + 1)));
+  if (inet_pton(AF_INET, host.c_str(), &sin->sin_addr) != 1)
+    return Status::invalid_argument("expected an IPv4 address in " + address);
+  t.len = sizeof(sockaddr_in);
+  t.family = AF_INET;
+  return t;
+}
+
+Status errno_status(const std::string& what) { return Status::io_error(what + ": " + std::strerror(errno)); }
+
+}  // namespace
+
+void Fd::reset() {
+  if (fd_ >= 0) ::close(fd_);
+  fd_ = -1;
+}
+
+Result<Fd> listen_on(const std::string& address) {
+  auto t = resolve(address);
+  if (!t.is_ok()) return t.status();
+  Fd fd(::socket(t->family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0));
+  if (!fd.valid()) return errno_status("socket");
+  if (t->family == AF_UNIX) {
+    ::unlink(t->unix_path.c_str());
+  } else {
+    int one = 1;
+    ::setsockopt(fd.get(), SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+  }
+  if (::bind(fd.get(), reinterpret_cast<const sockaddr*>(&t->addr), t->len) != 0)
+    return errno_status("bind " + address);
+  if (::listen(fd.get(), 128) != 0) return errno_status("listen " + address);
+  return fd;
+}
+
+Result<Fd> connect_to(const std::string& address) {
+  auto t = resolve(address);
+  if (!t.is_ok()) return t.status();
+  Fd fd(::socket(t->family, SOCK_STREAM | SOCK_CLOEXEC, 0));
+  if (!fd.valid()) return errno_status("socket");
+  if (::connect(fd.get(), reinterpret_cast<const sockaddr*>(&t->addr), t->len) != 0)
+    return errno_status("connect " + address);
+  if (t->family == AF_INET) {
+    int one = 1;
+    ::setsockopt(fd.get(), IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+  }
+  int flags = ::fcntl(fd.get(), F_GETFL, 0);
+  ::fcntl(fd.get(), F_SETFL, flags | O_NONBLOCK);
+  return fd;
+}
+
+}  // namespace rinha::handoff
