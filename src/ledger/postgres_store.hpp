@@ -1,0 +1,34 @@
+// PostgresStore: the ledger's Store on PostgreSQL through libpqxx 6.4. The schema
+// (sql/001_schema.sql) is embedded at build time and applied by open(). Rows go in with one
+// multi-row INSERT ... SELECT unnest(arrays) per batch, ON CONFLICT DO NOTHING.
+// Threading: one connection, used by one thread at a time. A lost connection is reopened on the
+// next call; pqxx exceptions are caught here and returned as Status.
+#pragma once
+
+#include <memory>
+#include <string>
+
+#include "ledger/store.hpp"
+
+namespace rinha::ledger {
+
+class PostgresStore final : public Store {
+ public:
+  explicit PostgresStore(std::string url);
+  ~PostgresStore() override;
+
+  Status open() override;
+  Status insert(const std::vector<Entry>& entries) override;
+  Result<std::vector<Entry>> load_all() override;
+  Status purge() override;
+
+ private:
+  struct Conn;  // wraps pqxx::connection (a typedef in 6.4, so it cannot be forward-declared)
+  std::string url_;
+  std::unique_ptr<Conn> conn_;
+};
+
+// The embedded schema text (sql/001_schema.sql).
+const char* schema_sql();
+
+}  // namespace rinha::ledger

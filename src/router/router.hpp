@@ -1,0 +1,66 @@
+// Router (PURE): where the next queued payment goes, from an immutable view of both processors,
+// how long the payment has waited and the routing knobs. Also the retry backoff schedule.
+// Threading: free functions on values; callers pass everything in, nothing is shared.
+//
+// Policy (why): a payment still queued or in flight when the test ends is lost (100 %), a
+// fallback payment costs only the fee difference (3 points in the final), and a payment in
+// flight for long is the only way our summary can disagree with a processor's (see
+// worker/dispatcher.cpp). So:
+//   1. The default takes the payment when it is usable, has a free slot, and is not slow while a
+//      faster fallback could take it.
+//   2. A failing default may get one probe payment per probe interval, so that its recovery is
+//      seen within about a second instead of at the next health poll (<= 5 s).
+//   3. The fallback takes it when the default is failing, or slow (expected latency above
+//      slow_default_ms) while the fallback is faster, or when the default is merely full and the
+//      payment has already waited fallback_after_ms: a short hold absorbs bursts on the default,
+//      a long one would only grow the queue that is lost at the end.
+//   4. A failing fallback may be probed when the default cannot take the payment either.
+//   5. Otherwise hold; the caller re-evaluates on every completion and at the returned time.
+#pragma once
+
+#include <cstdint>
+
+#include "router/processor_id.hpp"
+
+namespace rinha::router {
+
+// What the router knows about one processor at one instant (built by health::Tracker).
+struct ProcessorView {
+  bool usable = true;            // not failing: health fresh and ok, breaker closed
+  bool probe_due = false;        // failing, but one probe payment may be sent now
+  int expected_latency_ms = 0;   // best estimate of a POST's latency right now
+  int free_slots = 1;            // requests that may still be started (cap - in flight)
+};
+
+struct RouterConfig {
+  int fallback_after_ms = 300;   // wait for a full default before using the fallback
+  int slow_default_ms = 1500;    // default expected latency above which a faster fallback wins
+  int hold_tick_ms = 50;         // re-evaluation period while holding with nothing else due
+};
+
+struct Decision {
+  enum class Kind : uint8_t { kSend, kHold };
+  Kind kind = Kind::kHold;
+  Processor target = Processor::kDefault;  // kSend only
+  bool probe = false;                      // kSend to a failing processor as a probe
+  int hold_ms = 0;                         // kHold: re-evaluate after at most this long
+};
+
+// waited_ms: how long the payment at the head of the queue has waited (>= 0).
+Decision route(const RouterConfig& cfg, const ProcessorView& def, const ProcessorView& fb,
+               int64_t waited_ms);
+
+struct BackoffConfig {
+  int base_ms = 10;      // delay before the first retry
+  int cap_ms = 1000;     // longest delay
+  int max_attempts = 0;  // 0 = never give up
+};
+
+// Delay before attempt number `failures + 1`, after `failures` (>= 1) failed attempts:
+// base * 2^(failures-1), capped.
+int64_t backoff_ms(const BackoffConfig& cfg, int failures);
+
+// True when a payment that failed `failures` times must be given up.
+bool give_up(const BackoffConfig& cfg, int failures);
+
+}  // namespace rinha::router
