@@ -19,6 +19,10 @@ int main(int argc, char** argv) {
     int rc = app.exit(e);
     return rc == 0 ? 0 : 2;
   }
+  if (flags.print_sample) {
+    std::cout << rinha::config::dump_yaml(rinha::config::Config{}, true);
+    return 0;
+  }
   auto cfg = rinha::config::load(flags);
   if (!cfg.is_ok()) {
     std::fprintf(stderr, "rinhad: config error: %s\n", cfg.status().message().c_str());

@@ -121,8 +121,12 @@ std::string redact_url(const std::string& url) {
   return url.substr(0, colon + 1) + "***" + url.substr(at);
 }
 
-std::string dump_yaml(const Config& cfg) {
+std::string dump_yaml(const Config& cfg, bool annotate) {
   std::ostringstream out;
+  if (annotate)
+    out << "# rinhad configuration. Every key is also a flag (--api.threads=2); flags win over this file.\n"
+           "# Each comment gives the unit, bounds and default. Regenerate: rinhad --print-config-sample\n";
+  const Config defaults;
   std::vector<std::string> open;  // path segments of the mapping currently open
   for (const auto& k : knobs()) {
     std::vector<std::string> parts;
@@ -135,9 +139,16 @@ std::string dump_yaml(const Config& cfg) {
       out << std::string(2 * i, ' ') << parts[i] << ":\n";
       open.push_back(parts[i]);
     }
+    std::string indent(2 * (parts.size() - 1), ' ');
+    if (annotate) {
+      std::string bounds = k.type == KnobType::kInt
+                               ? " [" + std::to_string(k.min) + ".." + std::to_string(k.max) + "]"
+                               : "";
+      out << indent << "# " << k.help << bounds << "; default " << redact_url(k.get(defaults)) << "\n";
+    }
     std::string v = k.get(cfg);
     if (k.secret) v = redact_url(v);
-    out << std::string(2 * (parts.size() - 1), ' ') << parts.back() << ": " << yaml_scalar(k, v) << "\n";
+    out << indent << parts.back() << ": " << yaml_scalar(k, v) << "\n";
   }
   return out.str();
 }

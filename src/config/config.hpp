@@ -90,8 +90,10 @@ Status apply_yaml_file(Config& cfg, const std::string& path);
 // Cross-key checks that no single knob can make (e.g. backoff base <= cap).
 Status validate(const Config& cfg);
 
-// The effective configuration as YAML (nested, every key, secrets masked).
-std::string dump_yaml(const Config& cfg);
+// The effective configuration as YAML (nested, every key, secrets masked). With annotate, each
+// key is preceded by a comment with its help, bounds and default: config/rinhad.yaml is exactly
+// dump_yaml(Config{}, true), which a test checks.
+std::string dump_yaml(const Config& cfg, bool annotate = false);
 
 // Masks the password of a libpq URI: postgresql://user:***@host/db.
 std::string redact_url(const std::string& url);

@@ -13,6 +13,7 @@ namespace rinha::config {
 struct FlagValues {
   std::string config_file;                  // "" when none given
   bool print_config = false;
+  bool print_sample = false;  // annotated defaults: the content of config/rinhad.yaml
   std::map<std::string, std::string> overrides;  // knob key -> flag value, only flags given
 };
 

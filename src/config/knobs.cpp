@@ -74,7 +74,7 @@ std::vector<Knob> build() {
   t.push_back(choice_knob("log.level", [](Config& c) -> std::string& { return c.log.level; },
                           {"trace", "debug", "info", "warn", "error"}, "log level"));
   t.push_back(str_knob("api.listen", [](Config& c) -> std::string& { return c.api.listen; },
-                       "HTTP listen address: host:port or unix:/path"));
+                       "HTTP listen address host:port (TCP; port 0 = any free port)"));
   t.push_back(int_knob("api.threads", [](Config& c) -> int& { return c.api.threads; }, 1, 64,
                        "HTTP reactor threads"));
   t.push_back(int_knob("api.max_request_bytes", [](Config& c) -> int& { return c.api.max_request_bytes; }, 512,

@@ -1,0 +1,183 @@
+// Hand-off frames (round trip, malformed input) and client/server over a real Unix socket.
+#include <catch2/catch.hpp>
+
+#include <unistd.h>
+
+#include <chrono>
+#include <future>
+#include <thread>
+
+#include "fake_sink.hpp"
+#include "handoff/client.hpp"
+#include "handoff/handoff_format.hpp"
+
+using namespace rinha;
+using namespace rinha::handoff;
+using namespace std::chrono_literals;
+
+namespace {
+
+AcceptedPayment payment(int n, int64_t cents = 1990) {
+  AcceptedPayment p;
+  p.id.bytes[15] = static_cast<uint8_t>(n);
+  p.id.bytes[14] = static_cast<uint8_t>(n >> 8);
+  p.amount = Cents{cents};
+  p.accepted_at = UtcMillis{1'700'000'000'000LL + n};
+  return p;
+}
+
+std::string socket_path(const char* tag) {
+  return "unix:/tmp/rinha-handoff-test-" + std::to_string(::getpid()) + "-" + tag + ".sock";
+}
+
+struct Waiter final : Completion {
+  std::promise<Status> p;
+  void done(Status s) override { p.set_value(s); }
+};
+struct SummaryWaiter final : SummaryCompletion {
+  std::promise<Result<summary::SummaryTotals>> p;
+  void done(Result<summary::SummaryTotals> r) override { p.set_value(std::move(r)); }
+};
+
+}  // namespace
+
+TEST_CASE("every frame type survives encode/decode, also byte by byte") {
+  std::vector<Frame> frames(6);
+  frames[0].type = FrameType::kPayments;
+  frames[0].seq = 7;
+  frames[0].payments = {payment(1), payment(2, 5)};
+  frames[1].type = FrameType::kPaymentsAck;
+  frames[1].seq = 7;
+  frames[1].status = 1;
+  frames[2].type = FrameType::kSummaryRequest;
+  frames[2].seq = 8;
+  frames[2].from_ms = -5;
+  frames[2].to_ms = INT64_MAX;
+  frames[3].type = FrameType::kSummaryReply;
+  frames[3].seq = 8;
+  frames[3].totals.default_totals = {3, Cents{5970}};
+  frames[3].totals.fallback_totals = {1, Cents{1}};
+  frames[4].type = FrameType::kPurgeRequest;
+  frames[4].seq = 9;
+  frames[5].type = FrameType::kPurgeReply;
+  frames[5].seq = 9;
+  std::string wire;
+  for (const auto& f : frames) encode(f, wire);
+
+  FrameDecoder d;
+  std::vector<Frame> got;
+  for (char c : wire) {
+    d.feed(std::string_view(&c, 1));
+    auto next = d.next();
+    REQUIRE(next.is_ok());
+    if (next->has_value()) got.push_back(**next);
+  }
+  REQUIRE(got.size() == frames.size());
+  CHECK(got[0].payments == frames[0].payments);
+  CHECK(got[1].status == 1);
+  CHECK(got[2].from_ms == -5);
+  CHECK(got[2].to_ms == INT64_MAX);
+  CHECK(got[3].totals == frames[3].totals);
+  for (size_t i = 0; i < got.size(); ++i) {
+    CHECK(got[i].type == frames[i].type);
+    CHECK(got[i].seq == frames[i].seq);
+  }
+}
+
+TEST_CASE("malformed frames are errors, never crashes") {
+  auto decode = [](std::string bytes) {
+    FrameDecoder d;
+    d.feed(bytes);
+    return d.next();
+  };
+  CHECK_FALSE(decode(std::string("\0\0\0\0", 4)).is_ok());                                // zero length
+  CHECK_FALSE(decode(std::string("\xff\xff\xff\x7f", 4)).is_ok());                        // oversized
+  CHECK_FALSE(decode(std::string("\x09\0\0\0\x63", 5) + std::string(8, '\0')).is_ok());  // unknown type
+  std::string pay;
+  Frame f;
+  f.type = FrameType::kPayments;
+  f.payments = {payment(1)};
+  encode(f, pay);
+  pay[13] = 2;  // claims two payments, carries one
+  CHECK_FALSE(decode(pay).is_ok());
+  auto partial = decode(std::string("\x10\0\0\0\x01", 5));
+  REQUIRE(partial.is_ok());
+  CHECK_FALSE(partial->has_value());  // needs more bytes
+}
+
+TEST_CASE("client batches payments to the server and gets acks; summary and purge round-trip") {
+  testing::FakeSink sink;
+  std::string addr = socket_path("roundtrip");
+  Server server(addr, sink);
+  REQUIRE(server.start().is_ok());
+  Client client(ClientOptions{addr, 64, 2000, true});
+  REQUIRE(client.start().is_ok());
+
+  std::vector<std::unique_ptr<Waiter>> waiters;
+  for (int i = 0; i < 500; ++i) {
+    waiters.push_back(std::make_unique<Waiter>());
+    client.submit(payment(i), waiters.back().get());
+  }
+  for (auto& w : waiters) CHECK(w->p.get_future().get().is_ok());
+  CHECK(sink.size() == 500);
+  CHECK(sink.batches() >= 500 / 64);
+
+  SummaryWaiter sw;
+  client.summarize(summary::Window{}, &sw);
+  auto totals = sw.p.get_future().get();
+  REQUIRE(totals.is_ok());
+  CHECK(totals->default_totals.requests == 500);
+  CHECK(totals->default_totals.amount.value == 500 * 1990);
+
+  Waiter purge;
+  client.purge(&purge);
+  CHECK(purge.p.get_future().get().is_ok());
+  CHECK(sink.size() == 0);
+}
+
+TEST_CASE("a refusing worker makes payments fail, and a worker started late is waited for") {
+  testing::FakeSink sink;
+  std::string addr = socket_path("late");
+  Client client(ClientOptions{addr, 16, 3000, true});
+  REQUIRE(client.start().is_ok());
+  Waiter early;
+  client.submit(payment(1), &early);  // no server yet
+  std::this_thread::sleep_for(200ms);
+  Server server(addr, sink);
+  REQUIRE(server.start().is_ok());
+  CHECK(early.p.get_future().get().is_ok());
+  CHECK(sink.size() == 1);
+
+  sink.set_refuse(true);
+  Waiter refused;
+  client.submit(payment(2), &refused);
+  auto s = refused.p.get_future().get();
+  CHECK_FALSE(s.is_ok());
+  CHECK(s.code() == Status::Code::kUnavailable);
+}
+
+TEST_CASE("without a worker the reply times out; durability none answers at once") {
+  std::string addr = socket_path("absent");
+  Client client(ClientOptions{addr, 16, 300, true});
+  REQUIRE(client.start().is_ok());
+  Waiter w;
+  auto t0 = std::chrono::steady_clock::now();
+  client.submit(payment(1), &w);
+  auto s = w.p.get_future().get();
+  CHECK(s.code() == Status::Code::kTimeout);
+  CHECK(std::chrono::steady_clock::now() - t0 >= 300ms);
+
+  Client fire(ClientOptions{addr, 16, 300, false});
+  REQUIRE(fire.start().is_ok());
+  Waiter now;
+  fire.submit(payment(2), &now);
+  auto f = now.p.get_future();
+  REQUIRE(f.wait_for(0ms) == std::future_status::ready);  // answered inside submit()
+  CHECK(f.get().is_ok());
+  // ... and still delivered once a worker appears.
+  testing::FakeSink sink;
+  Server server(addr, sink);
+  REQUIRE(server.start().is_ok());
+  for (int i = 0; i < 100 && sink.size() == 0; ++i) std::this_thread::sleep_for(20ms);
+  CHECK(sink.size() == 1);
+}
