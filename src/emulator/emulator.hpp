@@ -1,0 +1,52 @@
+// Processor emulator: an HTTP server that behaves like the organizers' payment processor
+// (spec §2 and §6) so that rinhad and rinhactl can be run and tested without Docker.
+// It owns the Pistache endpoint, the in-memory payments, the delay/failure/token settings, the
+// two limiters and the timer thread that answers delayed requests (no reactor thread sleeps).
+// Threading: start()/stop() from one controlling thread; handlers run on Pistache threads and
+// the timer thread.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <string>
+
+#include "common/status.hpp"
+
+namespace rinha::emulator {
+
+struct EmulatorOptions {
+  std::string name = "default";   // only shown in logs
+  std::string host = "127.0.0.1";
+  uint16_t port = 0;               // 0: any free port, see Emulator::port()
+  std::string fee = "0.05";        // TRANSACTION_FEE, decimal text (0.05 = 5 %)
+  std::string token = "123";       // INITIAL_TOKEN
+  int threads = 2;                 // Pistache reactor threads
+  int rate_limit_seconds = 5;      // RATE_LIMIT_SECONDS: health window length
+  size_t permits = 800;            // concurrency limiter permits
+  size_t queue = 500;              // concurrency limiter FIFO queue
+  size_t health_queue = 2;         // health limiter FIFO queue
+};
+
+class Emulator {
+ public:
+  explicit Emulator(EmulatorOptions options);
+  ~Emulator();  // stops if running
+  Emulator(const Emulator&) = delete;
+  Emulator& operator=(const Emulator&) = delete;
+
+  // Binds and serves in background threads. Fails with kInvalidArgument on a bad fee text and
+  // kIoError when the address cannot be bound.
+  Status start();
+  // Drops delayed requests still waiting (their connections close) and stops the server.
+  void stop();
+  // The bound port (after start()).
+  uint16_t port() const;
+
+  class Impl;
+
+ private:
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace rinha::emulator
