@@ -1,0 +1,185 @@
+// Process supervision: start/stop/reap, logs, exec errors, SIGKILL after the grace period,
+// detached processes stopped by pid, free ports, temp dirs, the pids file.
+#include <catch2/catch.hpp>
+
+#include <netinet/in.h>
+#include <signal.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <filesystem>
+#include <fstream>
+#include <thread>
+
+#include "stack/net.hpp"
+#include "stack/process.hpp"
+#include "stack/stack.hpp"
+#include "stack/temp_dir.hpp"
+
+using namespace rinha::stack;
+using namespace std::chrono_literals;
+
+namespace {
+
+ProcessSpec sh(const std::string& name, const std::string& script, const std::string& log) {
+  return {name, {"/bin/sh", "-c", script}, {}, log, "", "", false};
+}
+
+std::string slurp(const std::string& path) {
+  std::ifstream in(path);
+  return std::string((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+}
+
+}  // namespace
+
+TEST_CASE("a started process logs to its file, gets its env and is reaped with its status") {
+  TempDir dir;
+  ProcessSpec spec = sh("echo", "echo out; echo err >&2; echo $RINHA_X; exit 3", dir.file("l"));
+  spec.env["RINHA_X"] = "from-spec";
+  auto p = Process::start(spec);
+  REQUIRE(p.is_ok());
+  Process proc = std::move(p).value();
+  REQUIRE(proc.wait_exit(5s));
+  CHECK(proc.exit_description() == "exit 3");
+  CHECK(slurp(dir.file("l")) == "out\nerr\nfrom-spec\n");
+}
+
+TEST_CASE("a program that cannot be executed fails at start, not later") {
+  auto missing = Process::start({"x", {"/nonexistent/prog"}, {}, "", "", "", false});
+  CHECK_FALSE(missing.is_ok());
+  CHECK(missing.status().message().find("/nonexistent/prog") != std::string::npos);
+}
+
+TEST_CASE("stop sends SIGTERM to the whole group and SIGKILLs what ignores it") {
+  TempDir dir;
+  // The shell ignores TERM; its child sleep is in the same group.
+  auto p = Process::start(
+      sh("stubborn", "trap '' TERM; sleep 30 & echo ready; wait", dir.file("l")));
+  REQUIRE(p.is_ok());
+  Process proc = std::move(p).value();
+  const pid_t pid = proc.pid();
+  for (int i = 0; i < 500 && slurp(dir.file("l")).empty(); ++i) std::this_thread::sleep_for(10ms);
+  REQUIRE(slurp(dir.file("l")) == "ready\n");
+  CHECK(proc.alive());
+  const auto t0 = std::chrono::steady_clock::now();
+  proc.stop(300ms);
+  CHECK(std::chrono::steady_clock::now() - t0 >= 300ms);
+  CHECK_FALSE(pid_alive(pid));
+  // No member of the group is left (the orphaned sleep is reaped by init, give it a moment).
+  for (int i = 0; i < 200 && kill(-pid, 0) == 0; ++i) std::this_thread::sleep_for(10ms);
+  CHECK(kill(-pid, 0) != 0);
+}
+
+TEST_CASE("a process that exits on SIGTERM stops within the grace period") {
+  auto p = Process::start({"sleep", {"/bin/sleep", "30"}, {}, "", "", "", false});
+  REQUIRE(p.is_ok());
+  Process proc = std::move(p).value();
+  const auto t0 = std::chrono::steady_clock::now();
+  proc.stop(10s);
+  CHECK(std::chrono::steady_clock::now() - t0 < 5s);
+  CHECK(proc.pid() == -1);
+}
+
+TEST_CASE("the destructor stops the child") {
+  pid_t pid;
+  {
+    auto p = Process::start({"sleep", {"/bin/sleep", "30"}, {}, "", "", "", false});
+    REQUIRE(p.is_ok());
+    pid = p->pid();
+    Process moved = std::move(p).value();
+    CHECK(moved.pid() == pid);
+  }
+  CHECK_FALSE(pid_alive(pid));
+}
+
+TEST_CASE("a released process in its own session keeps running and stop_pid ends it") {
+  ProcessSpec spec{"detached", {"/bin/sleep", "30"}, {}, "", "", "", true};
+  auto p = Process::start(spec);
+  REQUIRE(p.is_ok());
+  Process proc = std::move(p).value();
+  const pid_t pid = proc.release();
+  CHECK(getsid(pid) == pid);
+  { Process gone = std::move(proc); }  // destroying a released handle must not stop it
+  CHECK(pid_alive(pid));
+  CHECK(rss_kib(pid).value_or(0) > 0);
+  auto mem = tree_memory(pid);
+  REQUIRE(mem.has_value());
+  CHECK(mem->processes == 1);
+  CHECK(stop_pid(pid, 5s));
+  CHECK_FALSE(pid_alive(pid));
+  CHECK_FALSE(rss_kib(pid).has_value());
+}
+
+TEST_CASE("run_to_completion returns the exit code and kills what overruns") {
+  auto rc = run_to_completion({"true", {"/bin/true"}, {}, "", "", "", false}, 5s);
+  REQUIRE(rc.is_ok());
+  CHECK(*rc == 0);
+  auto slow = run_to_completion({"sleep", {"/bin/sleep", "30"}, {}, "", "", "", false}, 200ms);
+  CHECK(slow.status().code() == rinha::Status::Code::kTimeout);
+}
+
+TEST_CASE("free_port gives a bindable loopback port") {
+  const int port = free_port();
+  REQUIRE(port > 0);
+  int fd = socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  a.sin_port = htons(static_cast<uint16_t>(port));
+  CHECK(bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0);
+  close(fd);
+  CHECK(loopback_address(port) == "127.0.0.1:" + std::to_string(port));
+}
+
+TEST_CASE("TempDir removes its tree unless kept") {
+  std::string path;
+  {
+    TempDir d("rinha-unit-");
+    path = d.path();
+    std::filesystem::create_directories(d.file("a/b"));
+    std::ofstream(d.file("a/b/c")) << "x";
+  }
+  CHECK_FALSE(std::filesystem::exists(path));
+  {
+    TempDir d("rinha-unit-");
+    path = d.path();
+    d.keep();
+  }
+  CHECK(std::filesystem::exists(path));
+  std::filesystem::remove_all(path);
+}
+
+TEST_CASE("tail_file keeps the last lines") {
+  TempDir dir;
+  std::ofstream(dir.file("log")) << "1\n2\n3\n4\n";
+  CHECK(tail_file(dir.file("log"), 2) == "3\n4");
+  CHECK(tail_file(dir.file("log"), 10) == "1\n2\n3\n4");
+  CHECK(tail_file(dir.file("missing")).empty());
+}
+
+TEST_CASE("the pids file of an empty stack lists nothing and down is a no-op") {
+  TempDir dir;
+  CHECK_FALSE(read_pids_file(dir.path()).is_ok());
+  CHECK(stop_from_pids_file(dir.path(), 1s).is_ok());
+  std::ofstream(pids_file(dir.path())) << "postgres 999999 2 0 /x/postgres.log\n"
+                                       << "api1 999998 15 1 /x/api 1.log\n";
+  auto e = read_pids_file(dir.path());
+  REQUIRE(e.is_ok());
+  REQUIRE(e->size() == 2);
+  CHECK((*e)[0].name == "postgres");
+  CHECK((*e)[0].stop_signal == SIGINT);
+  CHECK_FALSE((*e)[0].group);
+  CHECK((*e)[1].log_path == "/x/api 1.log");
+  // Neither pid exists: both count as stopped and the file goes.
+  CHECK(stop_from_pids_file(dir.path(), 1s).is_ok());
+  CHECK_FALSE(std::filesystem::exists(pids_file(dir.path())));
+}
+
+TEST_CASE("the emulator fees follow the official test shapes") {
+  CHECK(fees_for("preview")->default_fee == "0.05");
+  CHECK(fees_for("preview")->fallback_fee == "0.15");
+  CHECK(fees_for("final")->default_fee == "0.07");
+  CHECK(fees_for("final")->fallback_fee == "0.10");
+  CHECK_FALSE(fees_for("other").is_ok());
+}
