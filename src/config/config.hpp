@@ -52,15 +52,19 @@ struct Config {
     int max_attempts = 0;        // 0 = never give up
     int backoff_base_ms = 10;    // first retry delay
     int backoff_cap_ms = 1000;   // longest retry delay
+    int recheck_ms = 1000;       // wait after a timeout/reset before GET /payments/{id}
   } retry;
 
   struct Health {
     int interval_ms = 5000;  // per processor; the processors allow 1 call / 5 s shared by all
+    int breaker_errors = 3;        // consecutive failed payments that mark a processor failing
+    int probe_interval_ms = 1000;  // while a processor is failing, one probe payment this often
   } health;
 
   struct Router {
-    int fallback_after_ms = 3000;   // queue wait past which fallback pays off
+    int fallback_after_ms = 500;    // queue wait past which fallback pays off
     int slow_default_ms = 1500;     // default latency (expected) treated as slow
+    int requested_at_margin_ms = 50;  // requestedAt = send time + expected latency + this
   } router;
 
   struct Ledger {

@@ -101,12 +101,22 @@ std::vector<Knob> build() {
                        "ms, first retry delay; doubles per attempt"));
   t.push_back(int_knob("retry.backoff_cap_ms", [](Config& c) -> int& { return c.retry.backoff_cap_ms; }, 1, 600000,
                        "ms, longest retry delay"));
+  t.push_back(int_knob("retry.recheck_ms", [](Config& c) -> int& { return c.retry.recheck_ms; }, 0, 600000,
+                       "ms after a timeout/reset before the payment is looked up on that processor"));
   t.push_back(int_knob("health.interval_ms", [](Config& c) -> int& { return c.health.interval_ms; }, 5000, 600000,
                        "ms between health calls per processor (the processors allow one per 5 s)"));
+  t.push_back(int_knob("health.breaker_errors", [](Config& c) -> int& { return c.health.breaker_errors; }, 1, 1000,
+                       "consecutive failed payments (5xx, timeout, connect) that mark a processor failing"));
+  t.push_back(int_knob("health.probe_interval_ms", [](Config& c) -> int& { return c.health.probe_interval_ms; },
+                       100, 600000, "ms, while a processor is failing, one probe payment at most this often"));
   t.push_back(int_knob("router.fallback_after_ms", [](Config& c) -> int& { return c.router.fallback_after_ms; }, 0,
                        600000, "ms a payment may wait for the default before fallback is used"));
   t.push_back(int_knob("router.slow_default_ms", [](Config& c) -> int& { return c.router.slow_default_ms; }, 0,
                        600000, "ms, expected default latency from which it counts as slow"));
+  t.push_back(int_knob("router.requested_at_margin_ms",
+                       [](Config& c) -> int& { return c.router.requested_at_margin_ms; }, 0, 10000,
+                       "ms added to send time + expected latency when stamping requestedAt (consistency "
+                       "margin, see worker/dispatcher.cpp)"));
   t.push_back(int_knob("ledger.batch_size", [](Config& c) -> int& { return c.ledger.batch_size; }, 1, 100000,
                        "rows per ledger INSERT"));
   t.push_back(int_knob("ledger.flush_interval_ms", [](Config& c) -> int& { return c.ledger.flush_interval_ms; }, 1,

@@ -1,0 +1,115 @@
+// Health tracking: poll schedule, failure breaker, latency estimate. Config keys (via
+// HealthConfig): health.interval_ms, health.breaker_errors, health.probe_interval_ms.
+#include "health/tracker.hpp"
+
+#include <algorithm>
+#include <cmath>
+
+namespace rinha::health {
+namespace {
+
+using std::chrono::milliseconds;
+
+constexpr double kLatencyWeight = 0.2;  // EWMA weight of the newest sample
+
+}  // namespace
+
+bool Tracker::poll_due(Processor p, SteadyTime now) const {
+  const State& s = st(p);
+  return !s.poll_outstanding && now >= s.next_poll;
+}
+
+void Tracker::poll_started(Processor p, SteadyTime now) {
+  State& s = st(p);
+  s.poll_outstanding = true;
+  s.next_poll = now + milliseconds(cfg_.interval_ms);
+}
+
+void Tracker::poll_finished(Processor p, SteadyTime now, std::optional<bool> failing,
+                            std::optional<int> min_response_ms) {
+  State& s = st(p);
+  s.poll_outstanding = false;
+  // A slow answer (queued behind other callers) must not let the next call start early.
+  s.next_poll = std::max(s.next_poll, now + milliseconds(cfg_.interval_ms / 5));
+  if (!failing || !min_response_ms) return;
+  s.report_at = now;
+  s.report_failing = *failing;
+  s.report_min_ms = *min_response_ms;
+  // The flag is exactly what makes the official processor fail: a fresh "not failing" clears
+  // errors seen before it.
+  if (!*failing) s.consecutive_failures = 0;
+}
+
+void Tracker::payment_started(Processor p, bool probe) {
+  if (probe) ++st(p).probes_in_flight;
+}
+
+void Tracker::payment_finished(Processor p, SteadyTime now, Signal sig, int latency_ms,
+                               bool probe) {
+  State& s = st(p);
+  if (probe) {
+    s.probes_in_flight = std::max(0, s.probes_in_flight - 1);
+    s.next_probe = now + milliseconds(cfg_.probe_interval_ms);
+  }
+  switch (sig) {
+    case Signal::kSuccess:
+      s.consecutive_failures = 0;
+      s.last_success = now;
+      if (!s.have_latency) {
+        s.latency_ewma_ms = latency_ms;
+        s.have_latency = true;
+      } else {
+        s.latency_ewma_ms += kLatencyWeight * (latency_ms - s.latency_ewma_ms);
+      }
+      break;
+    case Signal::kFailure:
+      ++s.consecutive_failures;
+      s.last_failure = now;
+      break;
+    case Signal::kNeutral:
+      break;
+  }
+}
+
+bool Tracker::report_fresh(const State& s, SteadyTime now) const {
+  return s.report_at && now - *s.report_at <= milliseconds(cfg_.stale_after_ms);
+}
+
+bool Tracker::failing(Processor p, SteadyTime now) const {
+  const State& s = st(p);
+  if (s.consecutive_failures >= cfg_.breaker_errors) return true;
+  // A payment that succeeded after the report proves the flag is out of date.
+  if (report_fresh(s, now) && s.report_failing &&
+      !(s.last_success && *s.last_success > *s.report_at))
+    return true;
+  return false;
+}
+
+int Tracker::expected_latency_ms(Processor p, SteadyTime now, int oldest_in_flight_ms) const {
+  const State& s = st(p);
+  int e = s.have_latency ? static_cast<int>(std::lround(s.latency_ewma_ms)) : 0;
+  if (report_fresh(s, now)) e = std::max(e, s.report_min_ms);
+  return std::max(e, oldest_in_flight_ms);
+}
+
+router::ProcessorView Tracker::view(Processor p, SteadyTime now, int oldest_in_flight_ms,
+                                    int free_slots) const {
+  const State& s = st(p);
+  router::ProcessorView v;
+  v.usable = !failing(p, now);
+  v.probe_due = !v.usable && s.probes_in_flight == 0 && now >= s.next_probe;
+  v.expected_latency_ms = expected_latency_ms(p, now, oldest_in_flight_ms);
+  v.free_slots = std::max(0, free_slots);
+  return v;
+}
+
+SteadyTime Tracker::next_event(SteadyTime now) const {
+  SteadyTime next = now + milliseconds(cfg_.interval_ms);
+  for (const State& s : s_) {
+    if (!s.poll_outstanding) next = std::min(next, s.next_poll);
+    if (s.probes_in_flight == 0 && s.next_probe > now) next = std::min(next, s.next_probe);
+  }
+  return std::max(next, now);
+}
+
+}  // namespace rinha::health

@@ -1,0 +1,83 @@
+// Health tracker (pure; no curl): what the worker knows about each processor's health, from
+// two sources: its GET /payments/service-health answers (polled at most once per
+// health.interval_ms, shared by nobody else in our stack) and the outcomes and latencies of
+// our own requests. It schedules the polls and produces the router's ProcessorView.
+// Threading: owned and used by the worker's scheduling loop thread only.
+#pragma once
+
+#include <array>
+#include <chrono>
+#include <cstdint>
+#include <optional>
+
+#include "common/time.hpp"
+#include "router/processor_id.hpp"
+#include "router/router.hpp"
+
+namespace rinha::health {
+
+using router::Processor;
+
+struct HealthConfig {
+  int interval_ms = 5000;        // between health calls to one processor (>= 5000)
+  int stale_after_ms = 16000;    // a health answer older than this no longer counts
+  int breaker_errors = 3;        // consecutive failed payments that mark a processor failing
+  int probe_interval_ms = 1000;  // while failing, one probe payment at most this often
+};
+
+// What one finished POST /payments says about the processor.
+enum class Signal : uint8_t {
+  kSuccess,  // 2xx or 422: it works
+  kFailure,  // 5xx, timeout, reset, connect failure: it may be failing
+  kNeutral,  // 429, other 4xx: says nothing about failure
+};
+
+class Tracker {
+ public:
+  explicit Tracker(HealthConfig cfg) : cfg_(cfg) {}
+
+  // Polling: at most one call outstanding per processor, and starts at least interval apart.
+  bool poll_due(Processor p, SteadyTime now) const;
+  void poll_started(Processor p, SteadyTime now);
+  // report: the parsed answer, or nullopt (429, timeout, garbage): the previous one stays.
+  void poll_finished(Processor p, SteadyTime now, std::optional<bool> failing,
+                     std::optional<int> min_response_ms);
+
+  void payment_started(Processor p, bool probe);
+  void payment_finished(Processor p, SteadyTime now, Signal s, int latency_ms, bool probe);
+
+  // Expected latency of a POST sent now. oldest_in_flight_ms: age of the oldest POST still in
+  // flight to p (0 if none): a lower bound on the current latency that moves before any answer.
+  int expected_latency_ms(Processor p, SteadyTime now, int oldest_in_flight_ms) const;
+
+  router::ProcessorView view(Processor p, SteadyTime now, int oldest_in_flight_ms,
+                             int free_slots) const;
+
+  bool failing(Processor p, SteadyTime now) const;
+  // Next instant something time-driven changes (a poll or a probe falls due).
+  SteadyTime next_event(SteadyTime now) const;
+
+ private:
+  struct State {
+    bool poll_outstanding = false;
+    SteadyTime next_poll{};               // not before
+    std::optional<SteadyTime> report_at;  // last usable health answer
+    bool report_failing = false;
+    int report_min_ms = 0;
+    int consecutive_failures = 0;
+    std::optional<SteadyTime> last_success;
+    std::optional<SteadyTime> last_failure;
+    double latency_ewma_ms = 0;
+    bool have_latency = false;
+    int probes_in_flight = 0;
+    SteadyTime next_probe{};
+  };
+  const State& st(Processor p) const { return s_[router::index(p)]; }
+  State& st(Processor p) { return s_[router::index(p)]; }
+  bool report_fresh(const State& s, SteadyTime now) const;
+
+  HealthConfig cfg_;
+  std::array<State, 2> s_{};
+};
+
+}  // namespace rinha::health

@@ -1,0 +1,479 @@
+// The worker's scheduling loop: queue -> router -> processor client -> ledger, with health polls,
+// lookups of uncertain outcomes, retries with backoff and purge. Config keys (via
+// DispatcherConfig): router.*, retry.*, health.*.
+//
+// CONSISTENCY (why requestedAt is stamped in the future). The checker compares, at an instant Q,
+// the processors' count of payments with requestedAt in [Q-15 s, Q-2 s] (a payment counts there
+// from its commit C) with ours (a payment counts here from its 200, a few ms after C). The two
+// can only differ for a payment whose C or 200 falls within the few ms around Q while its
+// requestedAt R <= Q-2 s, i.e. C - R >= ~2 s. Waiting in the summary for open payments does not
+// help (one resolving during the wait was committed after the processor's snapshot).
+// So R = send time + expected latency E + margin, where E = max(fresh health minResponseTime,
+// EWMA of observed latency, age of the oldest POST still in flight to that processor). Then
+// C - R ~ actual latency - E - margin: a straddle needs the latency to exceed our estimate by
+// ~2 s, which only a sudden delay jump of >= 2 s can do to the few payments sent before the
+// oldest in-flight age reveals it; the router also moves traffic off a default slower than
+// router.slow_default_ms, and the in-flight cap keeps us below the processor's 800 permits so
+// its limiter never queues our requests. R later than C is harmless (the payment enters both
+// windows together at R + 2 s); its only cost is that a payment committed within E + margin of
+// the very end of a test, when E overshoots, falls after the final window.
+// Summaries count the open payments whose R lies inside the asked window ("ambiguous") so that a
+// run shows whether the guarantee was ever at risk.
+//
+// UNCERTAIN OUTCOMES. Timeout/reset after sending, 5xx (an unknown implementation may have
+// inserted) and 422 all lead to GET /payments/{id} on the same processor before anything else:
+// found -> settle with what the processor stored (its amount and requestedAt); 404 -> proven
+// absent, the payment may be sent anywhere again. A payment is never in flight at two
+// processors, and nothing uncertain is ever counted.
+#include "worker/dispatcher.hpp"
+
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+
+namespace rinha::worker {
+
+using router::Processor;
+using std::chrono::duration_cast;
+using std::chrono::milliseconds;
+
+namespace {
+
+constexpr std::array<Processor, 2> kBoth{Processor::kDefault, Processor::kFallback};
+
+health::Signal signal_of(processor::Outcome o) {
+  using processor::Outcome;
+  switch (o) {
+    case Outcome::kOk:
+    case Outcome::kDuplicate:
+      return health::Signal::kSuccess;
+    case Outcome::kServerError:
+    case Outcome::kTimeout:
+    case Outcome::kReset:
+    case Outcome::kConnectFailed:
+      return health::Signal::kFailure;
+    default:
+      return health::Signal::kNeutral;
+  }
+}
+
+int64_t ms_between(SteadyTime a, SteadyTime b) { return duration_cast<milliseconds>(b - a).count(); }
+
+}  // namespace
+
+Dispatcher::Dispatcher(DispatcherConfig cfg, const Clock& clock, processor::Client& client,
+                       ledger::Ledger& ledger, std::mutex& ledger_mu,
+                       ledger::LedgerWriter& writer, Stats& stats)
+    : cfg_(cfg),
+      clock_(clock),
+      client_(client),
+      ledger_(ledger),
+      ledger_mu_(ledger_mu),
+      writer_(writer),
+      stats_(stats),
+      tracker_(cfg.health) {}
+
+// ---- hand-off thread -------------------------------------------------------------------------
+
+Status Dispatcher::accept(const std::vector<handoff::AcceptedPayment>& batch) {
+  {
+    std::scoped_lock lock(inbox_mu_);
+    inbox_.insert(inbox_.end(), batch.begin(), batch.end());
+  }
+  stats_.accepted.fetch_add(static_cast<int64_t>(batch.size()));
+  client_.wakeup();
+  return Status::ok();
+}
+
+Result<summary::SummaryTotals> Dispatcher::summarize(const summary::Window& w) {
+  ledger::SummaryResult r;
+  {
+    std::scoped_lock lock(ledger_mu_);
+    r = ledger_.summarize(w);
+  }
+  stats_.summaries.fetch_add(1);
+  if (r.ambiguous > 0) {
+    stats_.ambiguous_summaries.fetch_add(1);
+    stats_.ambiguous_payments.fetch_add(r.ambiguous);
+  }
+  return r.totals;
+}
+
+Status Dispatcher::purge() {
+  {
+    // Order matters: the inbox first, so that nothing accepted before the purge survives it.
+    std::scoped_lock inbox(inbox_mu_);
+    inbox_.clear();
+    std::scoped_lock lock(ledger_mu_);
+    ledger_.clear();
+    epoch_.fetch_add(1);  // open outcomes of earlier payments are dropped when they arrive
+  }
+  writer_.request_purge();
+  stats_.purges.fetch_add(1);
+  client_.wakeup();
+  return Status::ok();
+}
+
+void Dispatcher::request_stop() {
+  stop_.store(true);
+  client_.wakeup();
+}
+
+// ---- loop thread -----------------------------------------------------------------------------
+
+void Dispatcher::reconcile(const std::vector<handoff::AcceptedPayment>& replayed) {
+  const SteadyTime now = clock_.now_steady();
+  for (const auto& a : replayed) {
+    {
+      std::scoped_lock lock(ledger_mu_);
+      if (ledger_.contains(a.id)) continue;  // settled and persisted before the restart
+    }
+    if (!active_.insert(a.id).second) continue;
+    Lookup lk;
+    lk.pay = Payment{a, now, 0};
+    lk.processor = Processor::kDefault;
+    lk.reconcile = true;
+    stats_.replayed.fetch_add(1);
+    schedule_lookup(std::move(lk), now);
+  }
+  backlog_.store(active_.size());
+}
+
+void Dispatcher::apply_purge_if_any() {
+  const uint64_t e = epoch_.load();
+  if (e == seen_epoch_) return;
+  seen_epoch_ = e;
+  active_.clear();
+  fresh_.clear();
+  retries_.clear();
+  retry_heap_ = {};
+  lookups_.clear();
+  lookup_heap_ = {};
+  hold_until_.reset();
+  // In-flight requests keep their slots until they complete; their replies see the old epoch.
+}
+
+void Dispatcher::drain_inbox(SteadyTime now) {
+  std::vector<handoff::AcceptedPayment> batch;
+  {
+    std::scoped_lock lock(inbox_mu_);
+    batch.swap(inbox_);
+  }
+  if (batch.empty()) return;
+  std::scoped_lock lock(ledger_mu_);
+  for (const auto& a : batch) {
+    if (ledger_.contains(a.id) || !active_.insert(a.id).second) {
+      stats_.duplicates_ignored.fetch_add(1);
+      continue;
+    }
+    fresh_.push_back(Payment{a, now, 0});
+  }
+}
+
+void Dispatcher::poll_health(SteadyTime now) {
+  for (Processor p : kBoth) {
+    if (!tracker_.poll_due(p, now)) continue;
+    tracker_.poll_started(p, now);
+    client_.health(p, cfg_.health_timeout_ms, [this, p](const processor::Reply& r) {
+      const SteadyTime t = clock_.now_steady();
+      if (r.outcome == processor::Outcome::kOk) {
+        auto h = processor::parse_health(r.body);
+        if (h.is_ok()) {
+          tracker_.poll_finished(p, t, h->failing, h->min_response_ms);
+          return;
+        }
+        spdlog::warn("health {}: {}", router::name(p), h.status().message());
+      } else if (r.outcome != processor::Outcome::kTooMany) {
+        spdlog::debug("health {}: {}", router::name(p), processor::outcome_name(r.outcome));
+      }
+      tracker_.poll_finished(p, t, std::nullopt, std::nullopt);
+    });
+  }
+}
+
+int Dispatcher::oldest_in_flight_ms(Processor p, SteadyTime now) const {
+  const auto& s = in_flight_sent_[router::index(p)];
+  if (s.empty()) return 0;
+  return static_cast<int>(std::max<int64_t>(0, ms_between(*s.begin(), now)));
+}
+
+router::ProcessorView Dispatcher::view(Processor p, SteadyTime now) const {
+  return tracker_.view(p, now, oldest_in_flight_ms(p, now),
+                       client_.capacity(p) - client_.in_flight(p));
+}
+
+void Dispatcher::schedule_lookup(Lookup lk, SteadyTime at) {
+  const uint64_t id = ++seq_;
+  lookups_.emplace(id, std::move(lk));
+  lookup_heap_.push(Timed{at, id});
+}
+
+void Dispatcher::start_lookups(SteadyTime now) {
+  while (!lookup_heap_.empty() && lookup_heap_.top().at <= now) {
+    const Timed t = lookup_heap_.top();
+    auto it = lookups_.find(t.seq);
+    if (it == lookups_.end()) {
+      lookup_heap_.pop();
+      continue;
+    }
+    const Processor p = it->second.processor;
+    if (client_.in_flight(p) >= client_.capacity(p)) break;  // resumes when a slot frees
+    lookup_heap_.pop();
+    Lookup lk = std::move(it->second);
+    lookups_.erase(it);
+    stats_.lookups.fetch_add(1);
+    const Uuid id = lk.pay.p.id;
+    const uint64_t epoch = seen_epoch_;
+    client_.lookup(p, id, cfg_.lookup_timeout_ms,
+                   [this, epoch, lk = std::move(lk)](const processor::Reply& r) mutable {
+                     on_lookup_reply(epoch, std::move(lk), r);
+                   });
+  }
+}
+
+bool Dispatcher::next_payment(SteadyTime now, Payment& out) {
+  while (!retry_heap_.empty() && retry_heap_.top().at <= now) {
+    auto it = retries_.find(retry_heap_.top().seq);
+    if (it == retries_.end()) {
+      retry_heap_.pop();
+      continue;
+    }
+    out = it->second;
+    return true;
+  }
+  if (fresh_.empty()) return false;
+  out = fresh_.front();
+  return true;
+}
+
+void Dispatcher::dispatch(SteadyTime now) {
+  hold_until_.reset();
+  Payment pay;
+  while (next_payment(now, pay)) {
+    const auto waited = ms_between(pay.first_seen, now);
+    const router::Decision d =
+        router::route(cfg_.router, view(Processor::kDefault, now), view(Processor::kFallback, now),
+                      waited);
+    if (d.kind == router::Decision::Kind::kHold) {
+      hold_until_ = now + milliseconds(std::max(1, d.hold_ms));
+      return;
+    }
+    // Pop what next_payment() peeked.
+    if (!retry_heap_.empty() && retry_heap_.top().at <= now &&
+        retries_.count(retry_heap_.top().seq)) {
+      retries_.erase(retry_heap_.top().seq);
+      retry_heap_.pop();
+    } else {
+      fresh_.pop_front();
+    }
+    send(std::move(pay), d.target, d.probe, now);
+  }
+}
+
+void Dispatcher::send(Payment pay, Processor p, bool probe, SteadyTime now) {
+  const int expected = tracker_.expected_latency_ms(p, now, oldest_in_flight_ms(p, now));
+  const UtcMillis requested_at{clock_.now_utc().value + expected + cfg_.requested_at_margin_ms};
+  {
+    std::scoped_lock lock(ledger_mu_);
+    ledger_.open(pay.p.id, requested_at);
+  }
+  tracker_.payment_started(p, probe);
+  in_flight_sent_[router::index(p)].insert(now);
+  stats_.sent[router::index(p)].fetch_add(1);
+  if (probe) stats_.probes[router::index(p)].fetch_add(1);
+  processor::PaymentRequest req{pay.p.id, pay.p.amount, requested_at};
+  const uint64_t epoch = seen_epoch_;
+  client_.pay(p, req,
+              [this, epoch, pay = std::move(pay), p, requested_at, now,
+               probe](const processor::Reply& r) mutable {
+                on_pay_reply(epoch, std::move(pay), p, requested_at, now, probe, r);
+              });
+}
+
+void Dispatcher::on_pay_reply(uint64_t epoch, Payment pay, Processor p, UtcMillis requested_at,
+                              SteadyTime sent_at, bool probe, const processor::Reply& r) {
+  using processor::Outcome;
+  const SteadyTime now = clock_.now_steady();
+  auto& sent = in_flight_sent_[router::index(p)];
+  if (auto it = sent.find(sent_at); it != sent.end()) sent.erase(it);
+  tracker_.payment_finished(p, now, signal_of(r.outcome), static_cast<int>(r.elapsed.count()),
+                            probe);
+  if (epoch != epoch_.load()) return;  // purged meanwhile: the outcome no longer matters
+  const int pi = router::index(p);
+  switch (r.outcome) {
+    case Outcome::kOk:
+      settle(epoch, pay, p, pay.p.amount, requested_at);
+      return;
+    case Outcome::kDuplicate:
+      // Already recorded there (an earlier attempt that we could not confirm, or a replay):
+      // learn what it stored before counting it.
+      stats_.duplicate_422[pi].fetch_add(1);
+      schedule_lookup(Lookup{pay, p, requested_at}, now);
+      return;
+    case Outcome::kServerError:
+      stats_.server_errors[pi].fetch_add(1);
+      schedule_lookup(Lookup{pay, p, requested_at}, now);
+      return;
+    case Outcome::kTimeout:
+    case Outcome::kReset:
+      // The processor may still be inserting it: look it up only after a pause.
+      stats_.unknown[pi].fetch_add(1);
+      schedule_lookup(Lookup{pay, p, requested_at}, now + milliseconds(cfg_.recheck_ms));
+      return;
+    case Outcome::kConnectFailed:
+      stats_.connect_failed[pi].fetch_add(1);
+      break;
+    case Outcome::kTooMany:
+      stats_.too_many[pi].fetch_add(1);
+      break;
+    case Outcome::kNotFound:
+    case Outcome::kRejected:
+      spdlog::error("payment {} rejected by {} with HTTP {}: giving up ({})",
+                    format_uuid(pay.p.id), router::name(p), r.http_status, r.body);
+      stats_.given_up.fetch_add(1);
+      forget(pay);
+      return;
+  }
+  {
+    std::scoped_lock lock(ledger_mu_);
+    ledger_.close(pay.p.id);
+  }
+  requeue(std::move(pay), now);  // proven not inserted
+}
+
+void Dispatcher::on_lookup_reply(uint64_t epoch, Lookup lk, const processor::Reply& r) {
+  using processor::Outcome;
+  const SteadyTime now = clock_.now_steady();
+  if (epoch != epoch_.load()) return;
+  if (r.outcome == Outcome::kOk) {
+    auto stored = processor::parse_stored_payment(r.body);
+    if (stored.is_ok() && stored->id == lk.pay.p.id) {
+      stats_.lookup_found.fetch_add(1);
+      if (stored->amount != lk.pay.p.amount) {
+        stats_.amount_mismatch.fetch_add(1);
+        spdlog::warn("payment {}: {} stored {} cents, we sent {}", format_uuid(lk.pay.p.id),
+                     router::name(lk.processor), stored->amount.value, lk.pay.p.amount.value);
+      }
+      settle(epoch, lk.pay, lk.processor, stored->amount, stored->requested_at);
+      return;
+    }
+    spdlog::warn("lookup {} on {}: unreadable answer: {}", format_uuid(lk.pay.p.id),
+                 router::name(lk.processor), stored.is_ok() ? "other id" : stored.status().message());
+  } else if (r.outcome == Outcome::kNotFound) {
+    if (lk.reconcile && !lk.tried_other) {
+      lk.tried_other = true;
+      lk.processor = router::other(lk.processor);
+      lk.failures = 0;
+      schedule_lookup(std::move(lk), now);
+      return;
+    }
+    stats_.lookup_absent.fetch_add(1);
+    {
+      std::scoped_lock lock(ledger_mu_);
+      ledger_.close(lk.pay.p.id);
+    }
+    requeue(std::move(lk.pay), now);
+    return;
+  }
+  // Unknown still: ask the same processor again, never anyone else.
+  ++lk.failures;
+  const auto delay = router::backoff_ms(cfg_.backoff, lk.failures);
+  schedule_lookup(std::move(lk), now + milliseconds(std::max<int64_t>(delay, 50)));
+}
+
+void Dispatcher::requeue(Payment pay, SteadyTime now) {
+  ++pay.failures;
+  if (router::give_up(cfg_.backoff, pay.failures)) {
+    spdlog::error("payment {} given up after {} attempts", format_uuid(pay.p.id), pay.failures);
+    stats_.given_up.fetch_add(1);
+    forget(pay);
+    return;
+  }
+  stats_.retries.fetch_add(1);
+  const uint64_t id = ++seq_;
+  const auto at = now + milliseconds(router::backoff_ms(cfg_.backoff, pay.failures));
+  retries_.emplace(id, std::move(pay));
+  retry_heap_.push(Timed{at, id});
+}
+
+void Dispatcher::settle(uint64_t epoch, const Payment& pay, Processor p, Cents amount,
+                        UtcMillis requested_at) {
+  const ledger::Entry e{pay.p.id, amount, requested_at, p};
+  bool added;
+  {
+    std::scoped_lock lock(ledger_mu_);
+    if (epoch_.load() != epoch) return;  // purged since the reply's check
+    added = ledger_.add(e);
+  }
+  active_.erase(pay.p.id);
+  if (!added) return;
+  stats_.confirmed[router::index(p)].fetch_add(1);
+  writer_.enqueue(e);
+}
+
+void Dispatcher::forget(const Payment& pay) {
+  {
+    std::scoped_lock lock(ledger_mu_);
+    ledger_.close(pay.p.id);
+  }
+  active_.erase(pay.p.id);
+}
+
+int Dispatcher::wait_ms(SteadyTime now) const {
+  SteadyTime next = now + milliseconds(100);  // upper bound: stop and purge checks
+  next = std::min(next, tracker_.next_event(now));
+  if (hold_until_) next = std::min(next, *hold_until_);
+  if (!retry_heap_.empty()) next = std::min(next, retry_heap_.top().at);
+  if (!lookup_heap_.empty()) next = std::min(next, lookup_heap_.top().at);
+  if (!fresh_.empty() && !hold_until_) next = now;
+  return static_cast<int>(std::max<int64_t>(0, ms_between(now, next)));
+}
+
+void Dispatcher::run_loop() {
+  next_stats_ = clock_.now_steady() + milliseconds(cfg_.stats_log_ms);
+  std::optional<SteadyTime> drain_deadline;
+  while (true) {
+    SteadyTime now = clock_.now_steady();
+    apply_purge_if_any();
+    if (stop_.load() && !drain_deadline) {
+      drain_deadline = now + milliseconds(cfg_.drain_ms);
+      spdlog::info("worker: stopping; {} payments queued or open", active_.size());
+    }
+    if (drain_deadline && (active_.empty() || now >= *drain_deadline)) break;
+    drain_inbox(now);
+    poll_health(now);
+    start_lookups(now);
+    dispatch(now);
+    backlog_.store(active_.size());
+    if (cfg_.stats_log_ms > 0 && now >= next_stats_) {
+      next_stats_ = now + milliseconds(cfg_.stats_log_ms);
+      spdlog::info("worker stats: {} backlog={} in_flight={}/{} db_pending={}",
+                   stats_.to_string(), active_.size(), client_.in_flight(Processor::kDefault),
+                   client_.in_flight(Processor::kFallback), writer_.pending());
+    }
+    client_.run_once(wait_ms(clock_.now_steady()));
+  }
+  if (!active_.empty())
+    spdlog::warn("worker: stopped with {} payments queued or open", active_.size());
+}
+
+std::string Stats::to_string() const {
+  auto pair = [](const std::array<Counter, 2>& a) {
+    return std::to_string(a[0].load()) + "/" + std::to_string(a[1].load());
+  };
+  return "accepted=" + std::to_string(accepted.load()) +
+         " dup_ignored=" + std::to_string(duplicates_ignored.load()) + " sent=" + pair(sent) +
+         " confirmed=" + pair(confirmed) + " 422=" + pair(duplicate_422) +
+         " 5xx=" + pair(server_errors) + " unknown=" + pair(unknown) +
+         " connect_failed=" + pair(connect_failed) + " 429=" + pair(too_many) +
+         " probes=" + pair(probes) + " lookups=" + std::to_string(lookups.load()) +
+         " found=" + std::to_string(lookup_found.load()) +
+         " absent=" + std::to_string(lookup_absent.load()) +
+         " retries=" + std::to_string(retries.load()) +
+         " given_up=" + std::to_string(given_up.load()) +
+         " summaries=" + std::to_string(summaries.load()) +
+         " ambiguous=" + std::to_string(ambiguous_summaries.load()) + "/" +
+         std::to_string(ambiguous_payments.load()) + " purges=" + std::to_string(purges.load());
+}
+
+}  // namespace rinha::worker

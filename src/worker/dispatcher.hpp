@@ -1,0 +1,138 @@
+// Dispatcher: the worker's one scheduling loop. It owns the payment queue, the processor client,
+// the health tracker and every outcome still open, and implements the hand-off Sink.
+// Threading: run_loop() runs on one thread and is the only user of the client, the tracker and
+// the queue. Sink methods run on the hand-off server thread: accept() only appends to the inbox,
+// summarize() reads the ledger, purge() clears the ledger and bumps the epoch; the ledger and
+// the inbox are each guarded by a mutex. request_stop() may be called from any thread.
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <deque>
+#include <map>
+#include <mutex>
+#include <optional>
+#include <queue>
+#include <set>
+#include <unordered_map>
+#include <unordered_set>
+#include <vector>
+
+#include "common/time.hpp"
+#include "handoff/server.hpp"
+#include "health/tracker.hpp"
+#include "ledger/ledger.hpp"
+#include "ledger/writer.hpp"
+#include "processor/client.hpp"
+#include "router/router.hpp"
+#include "worker/stats.hpp"
+
+namespace rinha::worker {
+
+struct DispatcherConfig {
+  router::RouterConfig router;
+  router::BackoffConfig backoff;
+  health::HealthConfig health;
+  int requested_at_margin_ms = 50;  // added to the expected latency when stamping requestedAt
+  int recheck_ms = 1000;            // wait after a timeout/reset before looking the payment up
+  int lookup_timeout_ms = 5000;     // GET /payments/{id}
+  int health_timeout_ms = 8000;     // service-health may be held up to 5 s by its limiter
+  int stats_log_ms = 10000;         // period of the counters log line (0 = never)
+  int drain_ms = 5000;              // at stop, how long open payments may still settle
+};
+
+class Dispatcher final : public handoff::Sink {
+ public:
+  // The ledger must already hold what the store had (load before constructing). The writer
+  // persists every entry this dispatcher settles.
+  Dispatcher(DispatcherConfig cfg, const Clock& clock, processor::Client& client,
+             ledger::Ledger& ledger, std::mutex& ledger_mu, ledger::LedgerWriter& writer,
+             Stats& stats);
+
+  // handoff::Sink (hand-off server thread).
+  Status accept(const std::vector<handoff::AcceptedPayment>& batch) override;
+  Result<summary::SummaryTotals> summarize(const summary::Window& w) override;
+  Status purge() override;
+
+  // Payments accepted before a restart and not known to be settled: each is looked up on both
+  // processors before it may be sent (never re-sent blindly). Call before run_loop().
+  void reconcile(const std::vector<handoff::AcceptedPayment>& replayed);
+
+  // Runs until request_stop(), then lets open payments settle for at most drain_ms.
+  void run_loop();
+  void request_stop();
+
+  // For tests: queued + open payments.
+  size_t backlog() const { return backlog_.load(); }
+
+ private:
+  struct Payment {
+    handoff::AcceptedPayment p;
+    SteadyTime first_seen{};
+    int failures = 0;
+  };
+  struct Timed {  // a payment or lookup due at a time
+    SteadyTime at;
+    uint64_t seq;
+    bool operator>(const Timed& o) const { return at != o.at ? at > o.at : seq > o.seq; }
+  };
+  // A payment whose outcome at a processor must be learnt with GET /payments/{id}.
+  struct Lookup {
+    Payment pay;
+    router::Processor processor;
+    UtcMillis sent_requested_at;  // what we sent (unknown for reconciliation)
+    bool reconcile = false;       // journal replay: on 404 try the other processor first
+    bool tried_other = false;
+    int failures = 0;
+  };
+
+  void drain_inbox(SteadyTime now);
+  void apply_purge_if_any();
+  void poll_health(SteadyTime now);
+  void start_lookups(SteadyTime now);
+  void dispatch(SteadyTime now);
+  bool next_payment(SteadyTime now, Payment& out);
+  void send(Payment pay, router::Processor p, bool probe, SteadyTime now);
+  void on_pay_reply(uint64_t epoch, Payment pay, router::Processor p, UtcMillis requested_at,
+                    SteadyTime sent_at, bool probe, const processor::Reply& r);
+  void on_lookup_reply(uint64_t epoch, Lookup lk, const processor::Reply& r);
+  void schedule_lookup(Lookup lk, SteadyTime at);
+  void requeue(Payment pay, SteadyTime now);
+  void settle(uint64_t epoch, const Payment& pay, router::Processor p, Cents amount,
+              UtcMillis requested_at);
+  void forget(const Payment& pay);  // the payment leaves us without a ledger entry
+  int oldest_in_flight_ms(router::Processor p, SteadyTime now) const;
+  router::ProcessorView view(router::Processor p, SteadyTime now) const;
+  int wait_ms(SteadyTime now) const;
+
+  const DispatcherConfig cfg_;
+  const Clock& clock_;
+  processor::Client& client_;
+  ledger::Ledger& ledger_;
+  std::mutex& ledger_mu_;
+  ledger::LedgerWriter& writer_;
+  Stats& stats_;
+  health::Tracker tracker_;
+
+  // Shared with the hand-off thread.
+  std::mutex inbox_mu_;
+  std::vector<handoff::AcceptedPayment> inbox_;  // GUARDED_BY(inbox_mu_)
+  std::atomic<uint64_t> epoch_{0};  // bumped by purge(); changed under ledger_mu_
+  std::atomic<bool> stop_{false};
+  std::atomic<size_t> backlog_{0};
+
+  // Loop thread only.
+  uint64_t seen_epoch_ = 0;
+  uint64_t seq_ = 0;
+  std::unordered_set<Uuid, UuidHash> active_;  // queued or open, not settled
+  std::deque<Payment> fresh_;
+  std::priority_queue<Timed, std::vector<Timed>, std::greater<>> retry_heap_;
+  std::unordered_map<uint64_t, Payment> retries_;
+  std::priority_queue<Timed, std::vector<Timed>, std::greater<>> lookup_heap_;
+  std::unordered_map<uint64_t, Lookup> lookups_;
+  std::array<std::multiset<SteadyTime>, 2> in_flight_sent_;  // POST start times
+  std::optional<SteadyTime> hold_until_;
+  SteadyTime next_stats_{};
+};
+
+}  // namespace rinha::worker

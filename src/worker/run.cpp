@@ -1,0 +1,149 @@
+// Worker role wiring: PostgreSQL ledger (schema, load), writer thread, processor client,
+// dispatcher loop, hand-off server, signals. Config keys: worker.listen, database.url,
+// processors.*, router.*, retry.*, health.*, ledger.*.
+#include "worker/run.hpp"
+
+#include <signal.h>
+#include <spdlog/spdlog.h>
+
+#include <chrono>
+#include <thread>
+
+#include "ledger/postgres_store.hpp"
+#include "worker/dispatcher.hpp"
+
+namespace rinha::worker {
+namespace {
+
+processor::EndpointConfig endpoint(const config::ProcessorConfig& p) {
+  return processor::EndpointConfig{p.url, p.timeout_ms, p.connect_timeout_ms, p.max_connections};
+}
+
+DispatcherConfig dispatcher_config(const config::Config& cfg) {
+  DispatcherConfig d;
+  d.router.fallback_after_ms = cfg.router.fallback_after_ms;
+  d.router.slow_default_ms = cfg.router.slow_default_ms;
+  d.backoff = router::BackoffConfig{cfg.retry.backoff_base_ms, cfg.retry.backoff_cap_ms,
+                                    cfg.retry.max_attempts};
+  d.health.interval_ms = cfg.health.interval_ms;
+  d.health.breaker_errors = cfg.health.breaker_errors;
+  d.health.probe_interval_ms = cfg.health.probe_interval_ms;
+  d.requested_at_margin_ms = cfg.router.requested_at_margin_ms;
+  d.recheck_ms = cfg.retry.recheck_ms;
+  return d;
+}
+
+// Waits for SIGTERM/SIGINT (blocked in every thread) and calls on_signal once.
+class SignalWatcher {
+ public:
+  template <typename F>
+  explicit SignalWatcher(F on_signal) {
+    thread_ = std::thread([this, on_signal] {
+      sigset_t set;
+      sigemptyset(&set);
+      sigaddset(&set, SIGTERM);
+      sigaddset(&set, SIGINT);
+      timespec tick{0, 100'000'000};
+      while (!done_.load()) {
+        if (sigtimedwait(&set, nullptr, &tick) > 0) {
+          signalled_.store(true);
+          on_signal();
+          return;
+        }
+      }
+    });
+  }
+  ~SignalWatcher() {
+    done_.store(true);
+    thread_.join();
+  }
+  bool signalled() const { return signalled_.load(); }
+
+ private:
+  std::atomic<bool> done_{false};
+  std::atomic<bool> signalled_{false};
+  std::thread thread_;
+};
+
+}  // namespace
+
+int run(const config::Config& cfg) {
+  sigset_t set;
+  sigemptyset(&set);
+  sigaddset(&set, SIGTERM);
+  sigaddset(&set, SIGINT);
+  pthread_sigmask(SIG_BLOCK, &set, nullptr);
+  signal(SIGPIPE, SIG_IGN);
+
+  SystemClock clock;
+  std::atomic<bool> stopping{false};
+  Dispatcher* dispatcher = nullptr;
+  handoff::Server* server = nullptr;
+  std::mutex wiring_mu;
+  SignalWatcher signals([&] {
+    stopping.store(true);
+    std::scoped_lock lock(wiring_mu);
+    if (server) server->stop();  // no new payments while open ones settle
+    if (dispatcher) dispatcher->request_stop();
+  });
+
+  // The ledger must be loaded before any summary is answered, so PostgreSQL is waited for.
+  ledger::PostgresStore store(cfg.database.url);
+  ledger::Ledger ledger;
+  for (int attempt = 0;; ++attempt) {
+    Status s = store.open();
+    if (s.is_ok()) {
+      auto rows = store.load_all();
+      if (rows.is_ok()) {
+        for (const auto& e : *rows) ledger.add(e);
+        break;
+      }
+      s = rows.status();
+    }
+    if (attempt % 10 == 0)
+      spdlog::warn("worker: database not ready ({}); retrying", s.message());
+    if (stopping.load()) return 0;
+    std::this_thread::sleep_for(std::chrono::milliseconds(500));
+  }
+  spdlog::info("worker: ledger loaded, {} payments", ledger.size());
+
+  std::mutex ledger_mu;
+  ledger::WriterConfig wcfg;
+  wcfg.batch_size = cfg.ledger.batch_size;
+  wcfg.flush_interval_ms = cfg.ledger.flush_interval_ms;
+  ledger::LedgerWriter writer(store, wcfg);
+  writer.start();
+
+  Stats stats;
+  processor::Client client({endpoint(cfg.default_processor), endpoint(cfg.fallback_processor)});
+  Dispatcher d(dispatcher_config(cfg), clock, client, ledger, ledger_mu, writer, stats);
+  handoff::Server hs(cfg.worker.listen, d);
+  Status st = hs.start();
+  if (!st.is_ok()) {
+    spdlog::error("worker: cannot listen on {}: {}", cfg.worker.listen, st.message());
+    writer.stop();
+    return 1;
+  }
+  {
+    std::scoped_lock lock(wiring_mu);
+    server = &hs;
+    dispatcher = &d;
+    if (stopping.load()) d.request_stop();
+  }
+  spdlog::info("worker: listening on {}; default {} fallback {}", cfg.worker.listen,
+               cfg.default_processor.url, cfg.fallback_processor.url);
+
+  d.run_loop();
+
+  {
+    std::scoped_lock lock(wiring_mu);
+    server = nullptr;
+    dispatcher = nullptr;
+  }
+  hs.stop();
+  writer.stop();
+  spdlog::info("worker: stopped. {}", stats.to_string());
+  return 0;
+}
+
+}  // namespace rinha::worker
