@@ -1,0 +1,99 @@
+// Health tracker: poll schedule within the processors' rate limit, failure breaker and probes,
+// latency estimate used for routing and for stamping requestedAt.
+#include <catch2/catch.hpp>
+
+#include "health/tracker.hpp"
+
+using namespace rinha;
+using namespace rinha::health;
+using std::chrono::milliseconds;
+
+namespace {
+
+HealthConfig cfg() {
+  HealthConfig c;
+  c.interval_ms = 5000;
+  c.stale_after_ms = 16000;
+  c.breaker_errors = 3;
+  c.probe_interval_ms = 1000;
+  return c;
+}
+
+const Processor D = Processor::kDefault;
+const Processor F = Processor::kFallback;
+
+}  // namespace
+
+TEST_CASE("never more than one health call per interval, and never two outstanding") {
+  Tracker t(cfg());
+  SteadyTime now{};
+  REQUIRE(t.poll_due(D, now));
+  t.poll_started(D, now);
+  CHECK_FALSE(t.poll_due(D, now + milliseconds(6000)));  // still outstanding
+  t.poll_finished(D, now + milliseconds(300), false, 0);
+  CHECK_FALSE(t.poll_due(D, now + milliseconds(4999)));
+  CHECK(t.poll_due(D, now + milliseconds(5000)));
+  CHECK(t.poll_due(F, now));  // processors are independent
+  // A slow answer (held by the processor's limiter queue) still leaves a full interval
+  // between the starts, and a gap after the answer.
+  t.poll_started(D, now + milliseconds(5000));
+  t.poll_finished(D, now + milliseconds(9900), std::nullopt, std::nullopt);  // 429 / timeout
+  CHECK_FALSE(t.poll_due(D, now + milliseconds(9999)));
+  CHECK(t.poll_due(D, now + milliseconds(10'900)));
+  CHECK(t.next_event(now + milliseconds(9900)) <= now + milliseconds(10'900));
+}
+
+TEST_CASE("a fresh failing report makes the processor unusable until a payment succeeds") {
+  Tracker t(cfg());
+  SteadyTime now{};
+  t.poll_started(D, now);
+  t.poll_finished(D, now, true, 2000);
+  CHECK(t.failing(D, now + milliseconds(10)));
+  auto v = t.view(D, now + milliseconds(10), 0, 10);
+  CHECK_FALSE(v.usable);
+  CHECK(v.probe_due);
+  CHECK(v.expected_latency_ms == 2000);
+  t.payment_started(D, true);
+  CHECK_FALSE(t.view(D, now + milliseconds(20), 0, 10).probe_due);  // one probe at a time
+  t.payment_finished(D, now + milliseconds(50), Signal::kSuccess, 40, true);
+  CHECK_FALSE(t.failing(D, now + milliseconds(60)));
+  // The report goes stale.
+  Tracker u(cfg());
+  u.poll_started(F, now);
+  u.poll_finished(F, now, true, 0);
+  CHECK(u.failing(F, now + milliseconds(16'000)));
+  CHECK_FALSE(u.failing(F, now + milliseconds(16'001)));
+}
+
+TEST_CASE("consecutive failures trip the breaker; probes are spaced; a healthy report resets") {
+  Tracker t(cfg());
+  SteadyTime now{};
+  for (int i = 0; i < 2; ++i) t.payment_finished(D, now, Signal::kFailure, 5, false);
+  CHECK_FALSE(t.failing(D, now));
+  t.payment_finished(D, now, Signal::kNeutral, 5, false);  // a 429 says nothing
+  CHECK_FALSE(t.failing(D, now));
+  t.payment_finished(D, now, Signal::kFailure, 5, false);
+  CHECK(t.failing(D, now));
+  t.payment_started(D, true);
+  t.payment_finished(D, now + milliseconds(100), Signal::kFailure, 5, true);
+  CHECK_FALSE(t.view(D, now + milliseconds(999), 0, 10).probe_due);
+  CHECK(t.view(D, now + milliseconds(1100), 0, 10).probe_due);
+  t.poll_started(D, now + milliseconds(1200));
+  t.poll_finished(D, now + milliseconds(1200), false, 0);
+  CHECK_FALSE(t.failing(D, now + milliseconds(1300)));
+}
+
+TEST_CASE("expected latency: max of health delay, observed EWMA and the oldest in-flight age") {
+  Tracker t(cfg());
+  SteadyTime now{};
+  CHECK(t.expected_latency_ms(D, now, 0) == 0);
+  t.payment_finished(D, now, Signal::kSuccess, 100, false);
+  CHECK(t.expected_latency_ms(D, now, 0) == 100);
+  t.payment_finished(D, now, Signal::kSuccess, 200, false);
+  CHECK(t.expected_latency_ms(D, now, 0) == 120);  // EWMA weight 0.2
+  CHECK(t.expected_latency_ms(D, now, 1500) == 1500);
+  t.poll_started(D, now);
+  t.poll_finished(D, now, false, 1000);
+  CHECK(t.expected_latency_ms(D, now, 0) == 1000);
+  CHECK(t.expected_latency_ms(D, now + milliseconds(20'000), 0) == 120);  // report stale
+}

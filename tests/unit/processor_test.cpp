@@ -1,0 +1,303 @@
+// Processor JSON and the libcurl multi client against a tiny in-test HTTP/1.1 server (outcome
+// mapping, timeouts, resets, refused connects, keep-alive, many requests in flight).
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <catch2/catch.hpp>
+
+#include <atomic>
+#include <chrono>
+#include <functional>
+#include <mutex>
+#include <thread>
+#include <vector>
+
+#include "processor/client.hpp"
+#include "processor/processor_format.hpp"
+
+using namespace rinha;
+using namespace rinha::processor;
+
+namespace {
+
+struct Action {
+  int status = 200;
+  std::string body = "{}";
+  int delay_ms = 0;
+  bool hang_up = false;  // read the request, then close without answering
+};
+
+struct SeenRequest {
+  std::string head;
+  std::string body;
+};
+
+// One thread per connection; keeps connections alive; answers by the handler's Action.
+class TinyServer {
+ public:
+  explicit TinyServer(std::function<Action(const SeenRequest&)> handler) : handler_(std::move(handler)) {
+    fd_ = ::socket(AF_INET, SOCK_STREAM, 0);
+    int one = 1;
+    setsockopt(fd_, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+    sockaddr_in a{};
+    a.sin_family = AF_INET;
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    REQUIRE(::bind(fd_, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0);
+    socklen_t len = sizeof a;
+    getsockname(fd_, reinterpret_cast<sockaddr*>(&a), &len);
+    port_ = ntohs(a.sin_port);
+    REQUIRE(::listen(fd_, 1024) == 0);
+    acceptor_ = std::thread([this] {
+      while (true) {
+        int c = ::accept(fd_, nullptr, nullptr);
+        if (c < 0) return;
+        connections_.fetch_add(1);
+        std::scoped_lock l(mu_);
+        conn_fds_.push_back(c);
+        conns_.emplace_back([this, c] { serve(c); });
+      }
+    });
+  }
+  ~TinyServer() {
+    ::shutdown(fd_, SHUT_RDWR);
+    ::close(fd_);
+    acceptor_.join();
+    std::scoped_lock l(mu_);
+    for (int c : conn_fds_) ::shutdown(c, SHUT_RDWR);
+    for (auto& t : conns_) t.join();
+    for (int c : conn_fds_) ::close(c);
+  }
+  std::string url() const { return "http://127.0.0.1:" + std::to_string(port_); }
+  int connections() const { return connections_.load(); }
+  std::vector<SeenRequest> seen() {
+    std::scoped_lock l(mu_);
+    return seen_;
+  }
+
+ private:
+  void serve(int c) {
+    std::string buf;
+    char tmp[4096];
+    while (true) {
+      size_t end;
+      while ((end = buf.find("\r\n\r\n")) == std::string::npos) {
+        ssize_t n = ::recv(c, tmp, sizeof tmp, 0);
+        if (n <= 0) return;
+        buf.append(tmp, static_cast<size_t>(n));
+      }
+      SeenRequest r;
+      r.head = buf.substr(0, end + 4);
+      size_t clen = 0;
+      if (auto p = r.head.find("Content-Length: "); p != std::string::npos)
+        clen = std::stoul(r.head.substr(p + 16));
+      while (buf.size() < end + 4 + clen) {
+        ssize_t n = ::recv(c, tmp, sizeof tmp, 0);
+        if (n <= 0) return;
+        buf.append(tmp, static_cast<size_t>(n));
+      }
+      r.body = buf.substr(end + 4, clen);
+      buf.erase(0, end + 4 + clen);
+      {
+        std::scoped_lock l(mu_);
+        seen_.push_back(r);
+      }
+      Action a = handler_(r);
+      if (a.delay_ms) std::this_thread::sleep_for(std::chrono::milliseconds(a.delay_ms));
+      if (a.hang_up) {
+        ::shutdown(c, SHUT_RDWR);
+        return;
+      }
+      std::string resp = "HTTP/1.1 " + std::to_string(a.status) + " X\r\nContent-Length: " +
+                         std::to_string(a.body.size()) + "\r\nContent-Type: application/json\r\n\r\n" +
+                         a.body;
+      if (::send(c, resp.data(), resp.size(), MSG_NOSIGNAL) < 0) return;
+    }
+  }
+
+  std::function<Action(const SeenRequest&)> handler_;
+  int fd_ = -1;
+  int port_ = 0;
+  std::atomic<int> connections_{0};
+  std::mutex mu_;
+  std::vector<int> conn_fds_;
+  std::vector<std::thread> conns_;
+  std::vector<SeenRequest> seen_;
+  std::thread acceptor_;
+};
+
+Uuid id_of(int n) {
+  Uuid u;
+  u.bytes[15] = static_cast<uint8_t>(n);
+  u.bytes[14] = static_cast<uint8_t>(n >> 8);
+  return u;
+}
+
+std::array<EndpointConfig, 2> endpoints(const std::string& url, int timeout_ms = 2000, int cap = 400) {
+  EndpointConfig e{url, timeout_ms, 500, cap};
+  return {e, e};
+}
+
+// Runs the client until n callbacks fired (or 10 s).
+void run_until(Client& c, const std::atomic<int>& done, int n) {
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+  while (done.load() < n && std::chrono::steady_clock::now() < deadline) c.run_once(20);
+}
+
+int free_port() {
+  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  ::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a);
+  socklen_t len = sizeof a;
+  getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len);
+  ::close(fd);  // nothing listens there now
+  return ntohs(a.sin_port);
+}
+
+}  // namespace
+
+TEST_CASE("payment JSON carries exact cents and millisecond UTC requestedAt") {
+  auto id = parse_uuid("4a7901b8-7d26-4d9d-aa19-4dc1c7cf60b3");
+  REQUIRE(id.is_ok());
+  PaymentRequest p{*id, Cents{1990}, UtcMillis{1752150896123}};
+  CHECK(payment_json(p) ==
+        "{\"correlationId\":\"4a7901b8-7d26-4d9d-aa19-4dc1c7cf60b3\",\"amount\":19.90,"
+        "\"requestedAt\":\"2025-07-10T12:34:56.123Z\"}");
+}
+
+TEST_CASE("stored payment parses .NET forms: unquoted decimal, 7 fraction digits, no zone") {
+  auto s = parse_stored_payment(
+      R"({"correlationId":"4a7901b8-7d26-4d9d-aa19-4dc1c7cf60b3","amount":19.9,)"
+      R"("requestedAt":"2025-07-10T12:34:56.1239999"})");
+  REQUIRE(s.is_ok());
+  CHECK(s->amount.value == 1990);
+  CHECK(s->requested_at.value == 1752150896123);
+  auto z = parse_stored_payment(
+      R"({"requestedAt":"2025-07-10T12:34:56.000Z","amount":20.05,"correlationId":"4a7901b8-7d26-4d9d-aa19-4dc1c7cf60b3"})");
+  REQUIRE(z.is_ok());
+  CHECK(z->amount.value == 2005);
+  CHECK_FALSE(parse_stored_payment(R"({"amount":1})").is_ok());
+  CHECK_FALSE(parse_stored_payment("nope").is_ok());
+}
+
+TEST_CASE("health answer parses; missing fields are an error") {
+  auto h = parse_health(R"({"failing":true,"minResponseTime":2000})");
+  REQUIRE(h.is_ok());
+  CHECK(h->failing);
+  CHECK(h->min_response_ms == 2000);
+  CHECK_FALSE(parse_health(R"({"failing":false})").is_ok());
+}
+
+TEST_CASE("HTTP statuses map to outcomes; requests carry keep-alive and no Expect") {
+  TinyServer srv([](const SeenRequest& r) {
+    Action a;
+    for (int code : {200, 422, 404, 429, 400, 500})
+      if (r.head.find("-000000000" + std::to_string(code) + " HTTP/1.1") != std::string::npos)
+        a.status = code;
+    return a;
+  });
+  Client c(endpoints(srv.url()));
+  std::vector<std::pair<int, Outcome>> cases = {{200, Outcome::kOk},        {422, Outcome::kDuplicate},
+                                                {404, Outcome::kNotFound},  {429, Outcome::kTooMany},
+                                                {400, Outcome::kRejected},  {500, Outcome::kServerError}};
+  std::atomic<int> done{0};
+  std::vector<Outcome> got(cases.size());
+  for (size_t i = 0; i < cases.size(); ++i) {
+    auto id = parse_uuid("00000000-0000-0000-0000-000000000" + std::to_string(cases[i].first));
+    REQUIRE(id.is_ok());
+    c.lookup(Processor::kDefault, *id, 2000, [&, i](const Reply& r) {
+      got[i] = r.outcome;
+      ++done;
+    });
+  }
+  run_until(c, done, static_cast<int>(cases.size()));
+  for (size_t i = 0; i < cases.size(); ++i) CHECK(got[i] == cases[i].second);
+  std::atomic<int> paid{0};
+  c.pay(Processor::kFallback, PaymentRequest{id_of(1), Cents{2005}, UtcMillis{0}},
+        [&](const Reply& r) {
+          CHECK(r.outcome == Outcome::kOk);
+          ++paid;
+        });
+  run_until(c, paid, 1);
+  auto seen = srv.seen();
+  REQUIRE(seen.size() == cases.size() + 1);
+  const auto& post = seen.back();
+  CHECK(post.head.rfind("POST /payments HTTP/1.1", 0) == 0);
+  CHECK(post.head.find("Connection: keep-alive") != std::string::npos);
+  CHECK(post.head.find("Expect") == std::string::npos);
+  CHECK(post.body.find("\"amount\":20.05") != std::string::npos);
+  CHECK(c.in_flight(Processor::kDefault) == 0);
+  CHECK(c.in_flight(Processor::kFallback) == 0);
+}
+
+TEST_CASE("no answer in time is a timeout; a hang-up after sending is a reset; both unknown") {
+  TinyServer srv([](const SeenRequest& r) {
+    Action a;
+    if (r.body.find("\"amount\":1.00") != std::string::npos) a.delay_ms = 800;
+    if (r.body.find("\"amount\":2.00") != std::string::npos) a.hang_up = true;
+    return a;
+  });
+  Client c(endpoints(srv.url(), 200));
+  std::atomic<int> done{0};
+  Outcome slow{}, hung{};
+  c.pay(Processor::kDefault, PaymentRequest{id_of(1), Cents{100}, UtcMillis{0}}, [&](const Reply& r) {
+    slow = r.outcome;
+    ++done;
+  });
+  c.pay(Processor::kDefault, PaymentRequest{id_of(2), Cents{200}, UtcMillis{0}}, [&](const Reply& r) {
+    hung = r.outcome;
+    ++done;
+  });
+  run_until(c, done, 2);
+  CHECK(slow == Outcome::kTimeout);
+  CHECK(hung == Outcome::kReset);
+  CHECK(is_unknown(slow));
+  CHECK(is_unknown(hung));
+}
+
+TEST_CASE("a refused connection is connect_failed: the request never left") {
+  Client c(endpoints("http://127.0.0.1:" + std::to_string(free_port())));
+  std::atomic<int> done{0};
+  Outcome o{};
+  c.pay(Processor::kDefault, PaymentRequest{id_of(1), Cents{100}, UtcMillis{0}}, [&](const Reply& r) {
+    o = r.outcome;
+    ++done;
+  });
+  run_until(c, done, 1);
+  CHECK(o == Outcome::kConnectFailed);
+  CHECK_FALSE(is_unknown(o));
+}
+
+TEST_CASE("hundreds of requests in flight on one thread, connections capped and reused") {
+  TinyServer srv([](const SeenRequest&) {
+    Action a;
+    a.delay_ms = 100;
+    return a;
+  });
+  Client c(endpoints(srv.url(), 5000, 64));
+  std::atomic<int> done{0}, ok{0};
+  size_t peak = 0;
+  for (int i = 0; i < 300; ++i)
+    c.pay(Processor::kDefault, PaymentRequest{id_of(i), Cents{100}, UtcMillis{0}}, [&](const Reply& r) {
+      if (r.outcome == Outcome::kOk) ++ok;
+      ++done;
+    });
+  peak = c.total_in_flight();
+  run_until(c, done, 300);
+  CHECK(peak == 300);
+  CHECK(ok.load() == 300);
+  // CURLMOPT_MAX_HOST_CONNECTIONS = cap + 2; the rest waited inside curl and reused them.
+  CHECK(srv.connections() <= 66);
+  CHECK(srv.connections() >= 2);
+  // A second round reuses the kept connections.
+  const int before = srv.connections();
+  done = 0;
+  for (int i = 0; i < 20; ++i)
+    c.pay(Processor::kDefault, PaymentRequest{id_of(1000 + i), Cents{100}, UtcMillis{0}},
+          [&](const Reply&) { ++done; });
+  run_until(c, done, 20);
+  CHECK(srv.connections() == before);
+}
