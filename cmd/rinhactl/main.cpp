@@ -2,11 +2,16 @@
 #include <CLI/CLI.hpp>
 
 #include "emulator/command.hpp"
+#include "loadgen/command.hpp"
+#include "stack/command.hpp"
 
 int main(int argc, char** argv) {
   CLI::App app{"rinhactl: operate and measure rinha"};
   app.require_subcommand(1);
   rinha::emulator::add_processor_command(app);
+  rinha::loadgen::add_load_command(app);
+  rinha::loadgen::add_ops_commands(app);
+  rinha::stack::add_stack_command(app);
   CLI11_PARSE(app, argc, argv);
   return 0;
 }

@@ -76,10 +76,10 @@ Result<HttpResponse> finish(CURL* h, CURLcode rc, HttpResponse resp) {
     return Status::unavailable(curl_easy_strerror(rc));
   if (rc != CURLE_OK) return Status::io_error(curl_easy_strerror(rc));
   curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &resp.status);
-  curl_off_t total = 0, pre = 0;
+  curl_off_t total = 0, connect = 0;
   curl_easy_getinfo(h, CURLINFO_TOTAL_TIME_T, &total);
-  curl_easy_getinfo(h, CURLINFO_PRETRANSFER_TIME_T, &pre);
-  resp.duration = std::chrono::microseconds(total - pre);
+  curl_easy_getinfo(h, CURLINFO_CONNECT_TIME_T, &connect);
+  resp.duration = std::chrono::microseconds(total - connect);
   return resp;
 }
 

@@ -29,8 +29,9 @@ struct HttpResponse {
   long status = 0;
   std::string body;
   std::vector<std::pair<std::string, std::string>> headers;  // names lowercased
-  // Time from the request being sent to the last byte received, excluding DNS and connect
-  // (what k6 calls http_req_duration: sending + waiting + receiving).
+  // Time from the start to the last byte received minus the connect phase (what k6 calls
+  // http_req_duration). curl's PRETRANSFER mark is useless here: in multi mode it is set after
+  // the response has arrived.
   std::chrono::microseconds duration{0};
   std::string header(const std::string& lower_name) const;
 };

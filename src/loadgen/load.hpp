@@ -1,0 +1,32 @@
+// `rinhactl load`: one run of the official test shape against a backend and two processors
+// (spec §5): setup, the payments ramp, the consistency checker, the processor timeline,
+// teardown, then the score under the official accounting and the corrected whole-run one.
+// Threading: run_load() blocks; it starts and joins its own threads.
+#pragma once
+
+#include <optional>
+#include <string>
+
+namespace rinha::loadgen {
+
+struct LoadOptions {
+  std::string target = "http://127.0.0.1:9999";
+  std::string default_url = "http://127.0.0.1:8001";
+  std::string fallback_url = "http://127.0.0.1:8002";
+  std::string token = "123";          // current processor token
+  std::string profile = "preview";    // preview | final
+  std::optional<int> vus;             // MAX_REQUESTS override
+  std::optional<double> duration_s;   // stretches or shrinks the timeline proportionally
+  std::optional<std::string> amount;  // payment amount as decimal text
+  std::optional<double> window_s;     // teardown window (official: 70 s)
+  std::string json_out;               // final-results.json path; empty: none
+  bool timeline = true;               // apply the processor stages
+  bool rotate_token = false;          // setup sets a fresh token, teardown restores --token
+  std::string participant = "rinha";
+};
+
+// Exit status: 0 when the run completed (inconsistencies included), 1 when setup failed or
+// nothing could be measured, 2 on bad options.
+int run_load(const LoadOptions& opts);
+
+}  // namespace rinha::loadgen

@@ -1,0 +1,150 @@
+// Load generator: the official shapes as data, the ramp and percentile as k6 computes them, the
+// summary bodies read exactly, and a short run against in-process emulators.
+#include <catch2/catch.hpp>
+
+#include <cstdio>
+#include <fstream>
+#include <sstream>
+
+#include <unistd.h>
+
+#include "emulator/emulator.hpp"
+#include "http/http_client.hpp"
+#include "loadgen/load.hpp"
+#include "loadgen/profile.hpp"
+#include "loadgen/summaries.hpp"
+
+using namespace rinha;
+using namespace rinha::loadgen;
+
+TEST_CASE("profiles carry the official timelines") {
+  auto f = make_profile("final");
+  REQUIRE(f);
+  CHECK(f->vus == 603);
+  CHECK(f->duration_ms == 300000);
+  CHECK(f->amount == "20.05");
+  CHECK(f->check_to_ms == 2000);
+  CHECK_FALSE(f->money_from_backend);
+  REQUIRE(f->stages.size() == 10);
+  CHECK(f->stages[3].at_ms == 90000);
+  CHECK(f->stages[3].default_delay_ms == 2000);
+  CHECK(f->stages[3].default_failure);
+  CHECK(f->stages[5].fallback_failure);
+  CHECK(f->stages[9].default_delay_ms == 2000);
+  auto p = make_profile("preview");
+  REQUIRE(p);
+  CHECK(p->vus == 500);
+  CHECK(p->duration_ms == 60000);
+  CHECK(p->amount == "19.90");
+  CHECK(p->check_to_ms == 1500);
+  CHECK(p->money_from_backend);
+  REQUIRE(p->stages.size() == 6);
+  CHECK(p->stages[3].fallback_failure);
+  CHECK(p->stages[5].fallback_delay_ms == 5000);
+  CHECK_FALSE(make_profile("other"));
+}
+
+TEST_CASE("a shorter duration scales the timeline proportionally") {
+  auto p = with_duration(*make_profile("final"), 60000);
+  CHECK(p.duration_ms == 60000);
+  CHECK(p.stages[0].at_ms == 200);
+  CHECK(p.stages[1].at_ms == 6000);
+  CHECK(p.stages[9].at_ms == 54000);
+  CHECK(p.check_from_ms == 15000);  // check windows stay as scripted
+}
+
+TEST_CASE("ramping VUs: VU v starts at duration x (v-1)/(N-1)") {
+  CHECK(vu_start_ms(0, 500, 60000) == 0);
+  CHECK(vu_start_ms(1, 500, 60000) == 120);
+  CHECK(vu_start_ms(499, 500, 60000) == 60000);
+  CHECK(vu_start_ms(3, 1, 60000) == 0);
+  // Expected POSTs at 1/s per VU: about the integral of the ramp, 300 x (1+603)/2 = 90600.
+  double total = 0;
+  for (int i = 0; i < 603; ++i) total += (300000 - vu_start_ms(i, 603, 300000)) / 1000.0;
+  CHECK(total == Approx(90600).epsilon(0.01));
+}
+
+TEST_CASE("percentile interpolates linearly at p x (n-1), as k6 does") {
+  std::vector<double> v{1, 2, 3, 4};
+  CHECK(percentile(v, 0.5) == Approx(2.5));
+  CHECK(percentile(v, 0.99) == Approx(3.97));
+  CHECK(percentile(v, 1.0) == 4);
+  CHECK(percentile({7}, 0.99) == 7);
+  CHECK(percentile({}, 0.99) == 0);
+}
+
+TEST_CASE("summary bodies keep exact decimals") {
+  auto p = parse_processor_summary(
+      "{\"totalAmount\":415696.65,\"totalRequests\":20733,\"totalFee\":29098.7655,"
+      "\"feePerTransaction\":0.07}");
+  REQUIRE(p.is_ok());
+  CHECK(p->requests == 20733);
+  CHECK(p->amount.to_string() == "415696.65");
+  CHECK(p->fee.to_string() == "0.07");
+  auto b = parse_backend_summary(
+      "{\"default\":{\"totalRequests\":3,\"totalAmount\":59.70},"
+      "\"fallback\":{\"totalRequests\":0,\"totalAmount\":0}}");
+  REQUIRE(b.is_ok());
+  CHECK(b->default_requests == 3);
+  CHECK(b->default_amount.to_string() == "59.7");
+  CHECK(b->fallback_amount.is_zero());
+  CHECK_FALSE(parse_backend_summary("{\"default\":{}}").is_ok());
+  CHECK_FALSE(parse_processor_summary("nope").is_ok());
+  std::string problem;
+  Result<http::HttpResponse> not_found = http::HttpResponse{404, "", {}, {}};
+  CHECK(processor_summary_or_zero(not_found, &problem).requests == 0);
+  CHECK(problem == "HTTP 404");
+}
+
+TEST_CASE("summary requests carry toISOString() bounds and the token") {
+  auto r = processor_summary_request("http://h:1", "tok", UtcMillis{1752148800000},
+                                     UtcMillis{1752148801500});
+  CHECK(r.url ==
+        "http://h:1/admin/payments-summary?from=2025-07-10T12:00:00.000Z&to=2025-07-10T12:00:01.500Z");
+  CHECK(r.headers.at(0).second == "tok");
+  CHECK(backend_summary_request("http://h:1", std::nullopt, std::nullopt).url ==
+        "http://h:1/payments-summary");
+}
+
+TEST_CASE("a short run against emulators completes, applies the timeline and writes the JSON") {
+  emulator::EmulatorOptions o;
+  o.fee = "0.07";
+  emulator::Emulator def(o), fb(o), backend(o);  // the "backend" answers 400: all POSTs fail
+  REQUIRE(def.start().is_ok());
+  REQUIRE(fb.start().is_ok());
+  REQUIRE(backend.start().is_ok());
+  auto url = [](const emulator::Emulator& e) {
+    return "http://127.0.0.1:" + std::to_string(e.port());
+  };
+  char path[] = "/tmp/loadgen_test_XXXXXX";
+  int fd = mkstemp(path);
+  REQUIRE(fd >= 0);
+  close(fd);
+  LoadOptions lo;
+  lo.target = url(backend);
+  lo.default_url = url(def);
+  lo.fallback_url = url(fb);
+  lo.profile = "final";
+  lo.vus = 4;
+  lo.duration_s = 2;
+  lo.rotate_token = true;
+  lo.json_out = path;
+  CHECK(run_load(lo) == 0);
+  // The scaled timeline ran up to its last stage (270 s -> 1.8 s): default delay 2000.
+  http::HttpRequest h;
+  h.url = url(def) + "/payments/service-health";
+  auto r = http::http_send(h);
+  REQUIRE(r.is_ok());
+  CHECK(r->body == "{\"failing\":false,\"minResponseTime\":2000}");
+  // The token was rotated for the run and restored afterwards.
+  http::HttpRequest s;
+  s.url = url(def) + "/admin/payments-summary";
+  s.headers.emplace_back("X-Rinha-Token", "123");
+  CHECK(http::http_send(s)->status == 200);
+  std::ifstream in(path);
+  std::stringstream json;
+  json << in.rdbuf();
+  CHECK(json.str().find("\"qtd_sucesso\": 0") != std::string::npos);
+  CHECK(json.str().find("\"max_requests\": \"4\"") != std::string::npos);
+  std::remove(path);
+}
