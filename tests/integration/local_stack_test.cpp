@@ -110,3 +110,99 @@ TEST_CASE("HAProxy with the deploy config balances over two backends and health-
   CHECK(down.status >= 500);
   CHECK(down.duration < 1500ms);
 }
+
+TEST_CASE("the emulators start on free ports with the fees of the chosen test shape") {
+  stack::StackOptions o = test_options(Parts::emulators_only());
+  o.fees = "final";
+  StackFixture f(o);
+  const std::pair<std::string, double> expected[] = {{f.stack().default_url(), 0.07},
+                                                     {f.stack().fallback_url(), 0.10}};
+  for (const auto& [url, fee] : expected) {
+    http::HttpRequest req;
+    req.url = url + "/admin/payments-summary";
+    req.headers = {{"X-Rinha-Token", "123"}};
+    auto r = http::http_send(req);
+    REQUIRE(r.is_ok());
+    CHECK(r->status == 200);
+    auto j = nlohmann::json::parse(r->body);
+    CHECK(j["totalRequests"] == 0);
+    CHECK(j["feePerTransaction"].get<double>() == Approx(fee));
+  }
+}
+
+TEST_CASE("the whole stack answers the contract through HAProxy and leaves nothing behind") {
+  std::vector<pid_t> pids;
+  {
+    StackFixture f(Parts::whole());
+    for (const auto& e : f.stack().entries()) pids.push_back(e.pid);
+    REQUIRE(pids.size() == 7);  // postgres, 2 emulators, worker, 2 apis, haproxy
+    const std::string lb = f.stack().lb_url();
+
+    auto post = send("POST", lb + "/payments",
+                     R"({"correlationId":"9b1f2c3d-4e5f-4a6b-8c7d-0e1f2a3b4c5d","amount":19.90})");
+    CHECK(post.status >= 200);
+    CHECK(post.status < 300);
+
+    // The summary's exact shape, and the payment lands on the (healthy, cheaper) default.
+    nlohmann::json j;
+    for (int i = 0; i < 100; ++i) {
+      auto s = send("GET", lb + "/payments-summary");
+      REQUIRE(s.status == 200);
+      j = nlohmann::json::parse(s.body);
+      if (j["default"]["totalRequests"] == 1) break;
+      std::this_thread::sleep_for(50ms);
+    }
+    REQUIRE(j.size() == 2);
+    for (const char* side : {"default", "fallback"}) {
+      REQUIRE(j.contains(side));
+      CHECK(j[side].size() == 2);
+      CHECK(j[side]["totalRequests"].is_number_integer());
+      CHECK(j[side]["totalAmount"].is_number());
+    }
+    CHECK(j["default"]["totalRequests"] == 1);
+    CHECK(j["default"]["totalAmount"].get<double>() == Approx(19.90));
+    CHECK(j["fallback"]["totalRequests"] == 0);
+    CHECK(f.stack().check_alive().is_ok());
+  }
+  for (pid_t p : pids) CHECK_FALSE(stack::pid_alive(p));
+}
+
+TEST_CASE("rinhactl stack up detaches, status lists it, down stops exactly what up started") {
+  stack::TempDir dir("rinha-cli-");
+  const std::string run = dir.file("run");
+  const int lb_port = stack::free_port();
+  auto rinhactl = [&](std::vector<std::string> args, const std::string& log) {
+    args.insert(args.begin(), RINHACTL_PATH);
+    return stack::run_to_completion({"rinhactl", args, {}, dir.file(log), "", "", false}, 90s);
+  };
+  struct Guard {  // a failed CHECK must not leave the detached stack running
+    std::string run;
+    ~Guard() { (void)stack::stop_from_pids_file(run, 2s); }
+  } guard{run};
+
+  auto up = rinhactl({"stack", "up", "--run-dir", run, "--lb-port", std::to_string(lb_port),
+                      "--fees", "final", "--timeout", "30"},
+                     "up.log");
+  INFO(stack::tail_file(dir.file("up.log"), 40));
+  REQUIRE(up.is_ok());
+  REQUIRE(*up == 0);
+  auto entries = stack::read_pids_file(run);
+  REQUIRE(entries.is_ok());
+  REQUIRE(entries->size() == 7);
+  // rinhactl has exited; its children run on, each in its own session.
+  for (const auto& e : *entries) {
+    CHECK(stack::pid_alive(e.pid));
+    CHECK(getsid(e.pid) == e.pid);
+  }
+  CHECK(send("GET", "http://127.0.0.1:" + std::to_string(lb_port) + "/payments-summary")
+            .status == 200);
+  auto status = rinhactl({"stack", "status", "--run-dir", run}, "status.log");
+  CHECK(*status == 0);
+  CHECK(stack::tail_file(dir.file("status.log")).find("haproxy") != std::string::npos);
+
+  auto down = rinhactl({"stack", "down", "--run-dir", run}, "down.log");
+  CHECK(*down == 0);
+  for (const auto& e : *entries) CHECK_FALSE(stack::pid_alive(e.pid));
+  CHECK_FALSE(std::filesystem::exists(stack::pids_file(run)));
+  CHECK(*rinhactl({"stack", "status", "--run-dir", run}, "status2.log") != 0);
+}
