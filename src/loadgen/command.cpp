@@ -128,6 +128,7 @@ void add_load_command(CLI::App& app) {
   cmd->add_option("--window", *window, "teardown window in seconds (default 70)");
   cmd->add_option("--json", o->json_out, "write final-results.json (official accounting) here");
   cmd->add_option("--participant", o->participant, "name in the JSON")->capture_default_str();
+  cmd->add_option("--trace", o->trace_path, "write 't_us duration_us connect_us status' per POST");
   cmd->add_flag("--no-timeline", *no_timeline, "leave the processors' delay/failure alone");
   cmd->add_flag("--rotate-token", o->rotate_token,
                 "set a fresh token in setup (as the runner does); restored at the end");

@@ -265,6 +265,7 @@ int run_load(const LoadOptions& opts) {
   po.amount_json = amount->to_string();  // JSON.stringify(19.90) writes 19.9
   po.vus = run.profile.vus;
   po.duration_ms = run.profile.duration_ms;
+  po.trace_path = opts.trace_path;
   std::atomic<bool> no_stop{false};
   std::thread progress_thread(progress, std::ref(run), isatty(STDERR_FILENO) == 1);
   std::thread checker_thread(checker, std::ref(run));

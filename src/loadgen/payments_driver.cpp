@@ -7,6 +7,7 @@
 #include <curl/curl.h>
 
 #include <algorithm>
+#include <cstdio>
 #include <functional>
 #include <queue>
 #include <random>
@@ -91,6 +92,7 @@ void run_payments(const PaymentsOptions& opts, SteadyTime start, LatencyRecorder
     counters.in_flight.fetch_add(1);
   };
 
+  FILE* trace = opts.trace_path.empty() ? nullptr : std::fopen(opts.trace_path.c_str(), "w");
   int64_t in_flight = 0;
   while (!stop.load()) {
     SteadyTime now = Clock::now();
@@ -124,6 +126,13 @@ void run_payments(const PaymentsOptions& opts, SteadyTime start, LatencyRecorder
         curl_easy_getinfo(e, CURLINFO_TOTAL_TIME_T, &total);
         curl_easy_getinfo(e, CURLINFO_CONNECT_TIME_T, &connect);
         latency.add_if_expected(status, std::chrono::microseconds(total - connect));
+        if (trace)
+          std::fprintf(trace, "%lld %lld %lld %ld\n",
+                       static_cast<long long>(std::chrono::duration_cast<std::chrono::microseconds>(
+                                                  Clock::now() - start)
+                                                  .count()),
+                       static_cast<long long>(total - connect), static_cast<long long>(connect),
+                       status);
       }
       curl_multi_remove_handle(multi, e);
       --in_flight;
@@ -144,6 +153,7 @@ void run_payments(const PaymentsOptions& opts, SteadyTime start, LatencyRecorder
     curl_easy_cleanup(vu.easy);
   }
   curl_multi_cleanup(multi);
+  if (trace) std::fclose(trace);
   curl_slist_free_all(headers);
 }
 

@@ -32,6 +32,7 @@ struct PaymentsOptions {
   int64_t duration_ms = 60000;
   std::chrono::milliseconds timeout{1500};
   std::chrono::milliseconds think{1000};  // sleep(1) after each request
+  std::string trace_path;  // when set: one line per POST "t_us duration_us connect_us status"
 };
 
 // Runs the scenario starting at `start`. Iterations begun before the end finish; none begins

@@ -47,15 +47,24 @@ std::string status_problem(const Result<http::HttpResponse>& r) {
   return {};
 }
 
+// The parser state of one body; `root` is valid unless `failed`.
+struct Parsed {
+  explicit Parsed(std::string_view body) : padded(body) {
+    failed = parser.iterate(padded).get(doc) || doc.get_object().get(root);
+  }
+  simdjson::ondemand::parser parser;
+  simdjson::padded_string padded;
+  simdjson::ondemand::document doc;
+  object root;
+  bool failed = true;
+};
+
 }  // namespace
 
 Result<ProcessorSummary> parse_processor_summary(std::string_view body) {
-  simdjson::ondemand::parser parser;
-  simdjson::padded_string padded(body);
-  simdjson::ondemand::document doc;
-  object obj;
-  if (parser.iterate(padded).get(doc) || doc.get_object().get(obj)) return bad("malformed JSON");
-  ProcessorSummary s;
+  Parsed p(body);
+  if (p.failed) return bad("malformed JSON");
+  object& obj = p.root;
   auto amount = decimal_field(obj, "totalAmount");
   if (!amount.is_ok()) return amount.status();
   auto requests = int_field(obj, "totalRequests");
@@ -66,11 +75,9 @@ Result<ProcessorSummary> parse_processor_summary(std::string_view body) {
 }
 
 Result<BackendSummary> parse_backend_summary(std::string_view body) {
-  simdjson::ondemand::parser parser;
-  simdjson::padded_string padded(body);
-  simdjson::ondemand::document doc;
-  object root;
-  if (parser.iterate(padded).get(doc) || doc.get_object().get(root)) return bad("malformed JSON");
+  Parsed p(body);
+  if (p.failed) return bad("malformed JSON");
+  object& root = p.root;
   BackendSummary s;
   for (const char* which : {"default", "fallback"}) {
     object o;
