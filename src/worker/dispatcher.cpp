@@ -133,6 +133,9 @@ void Dispatcher::reconcile(const std::vector<handoff::AcceptedPayment>& replayed
     lk.pay = Payment{a, now, 0};
     lk.processor = Processor::kDefault;
     lk.reconcile = true;
+    // The previous process may have died with this payment in flight: the same care as after
+    // a timeout (two agreeing lookups per processor).
+    lk.absent_needed = 2;
     stats_.replayed.fetch_add(1);
     schedule_lookup(std::move(lk), now);
   }
@@ -315,11 +318,17 @@ void Dispatcher::on_pay_reply(uint64_t epoch, Payment pay, Processor p, UtcMilli
       schedule_lookup(Lookup{pay, p, requested_at}, now);
       return;
     case Outcome::kTimeout:
-    case Outcome::kReset:
-      // The processor may still be inserting it: look it up only after a pause.
+    case Outcome::kReset: {
+      // The processor may still be working on it (sleeping its delay, then inserting): look it
+      // up only after its expected latency plus a pause, and believe "absent" only when two
+      // lookups recheck_ms apart agree.
       stats_.unknown[pi].fetch_add(1);
-      schedule_lookup(Lookup{pay, p, requested_at}, now + milliseconds(cfg_.recheck_ms));
+      Lookup lk{pay, p, requested_at};
+      lk.absent_needed = 2;
+      const int wait = cfg_.recheck_ms + tracker_.expected_latency_ms(p, now, 0);
+      schedule_lookup(std::move(lk), now + milliseconds(wait));
       return;
+    }
     case Outcome::kConnectFailed:
       stats_.connect_failed[pi].fetch_add(1);
       break;
@@ -360,10 +369,15 @@ void Dispatcher::on_lookup_reply(uint64_t epoch, Lookup lk, const processor::Rep
     spdlog::warn("lookup {} on {}: unreadable answer: {}", format_uuid(lk.pay.p.id),
                  router::name(lk.processor), stored.is_ok() ? "other id" : stored.status().message());
   } else if (r.outcome == Outcome::kNotFound) {
+    if (--lk.absent_needed > 0) {
+      schedule_lookup(std::move(lk), now + milliseconds(cfg_.recheck_ms));
+      return;
+    }
     if (lk.reconcile && !lk.tried_other) {
       lk.tried_other = true;
       lk.processor = router::other(lk.processor);
       lk.failures = 0;
+      lk.absent_needed = 2;
       schedule_lookup(std::move(lk), now);
       return;
     }

@@ -84,6 +84,8 @@ class Dispatcher final : public handoff::Sink {
     bool reconcile = false;       // journal replay: on 404 try the other processor first
     bool tried_other = false;
     int failures = 0;
+    int absent_needed = 1;  // 404 answers required before the payment counts as absent
+
   };
 
   void drain_inbox(SteadyTime now);

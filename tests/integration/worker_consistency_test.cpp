@@ -1,0 +1,399 @@
+// The worker against real processes: PostgreSQL, two processor emulators, `rinhad --mode=worker`
+// and one `rinhad --mode=api`, all on free loopback ports. Each scenario drives payments through
+// the api while a sampler compares, like the official checker but every ~400 ms, our summary
+// of [now-15 s, now-2 s] with the emulators' admin summaries; at the end the whole-run totals
+// (count and cents) must match too, and every accepted payment must be recorded exactly once.
+#include <catch2/catch.hpp>
+
+#include <atomic>
+#include <cmath>
+#include <mutex>
+#include <nlohmann/json.hpp>
+#include <random>
+#include <thread>
+
+#include "common/time.hpp"
+#include "common/uuid.hpp"
+#include "http/http_client.hpp"
+#include "stack/components.hpp"
+#include "stack/net.hpp"
+#include "stack/process.hpp"
+#include "support/fixture.hpp"
+
+using namespace rinha;
+using namespace rinha::testsupport;
+using namespace std::chrono_literals;
+using Steady = std::chrono::steady_clock;
+
+namespace {
+
+struct Totals {
+  int64_t requests = 0;
+  int64_t cents = 0;
+  friend bool operator==(const Totals&, const Totals&) = default;
+};
+
+std::ostream& operator<<(std::ostream& o, const Totals& t) {
+  return o << t.requests << " payments / " << t.cents << " cents";
+}
+
+int64_t cents_of(const nlohmann::json& v) { return std::llround(v.get<double>() * 100.0); }
+
+std::string new_uuid(std::mt19937_64& rng) {
+  Uuid u;
+  for (auto& b : u.bytes) b = static_cast<uint8_t>(rng());
+  u.bytes[6] = (u.bytes[6] & 0x0f) | 0x40;
+  u.bytes[8] = (u.bytes[8] & 0x3f) | 0x80;
+  return format_uuid(u);
+}
+
+std::string iso(int64_t ms) { return format_iso8601(UtcMillis{ms}); }
+int64_t now_ms() { return SystemClock().now_utc().value; }
+
+http::HttpRequest request(const std::string& method, const std::string& url,
+                          const std::string& body = "") {
+  http::HttpRequest r;
+  r.method = method;
+  r.url = url;
+  r.body = body;
+  r.timeout = 5000ms;
+  r.headers.push_back({"X-Rinha-Token", "123"});
+  return r;
+}
+
+http::HttpResponse must(Result<http::HttpResponse> r, const std::string& what) {
+  INFO(what << ": " << r.status().message());
+  REQUIRE(r.is_ok());
+  return std::move(r).value();
+}
+
+// The worker under test plus one api in front of it, over the fixture's PostgreSQL + emulators.
+class Harness {
+ public:
+  explicit Harness(std::vector<std::string> worker_flags = {})
+      : fx_(Parts{true, true, false, false, false}) {
+    auto loc = test_locations();
+    stack::RinhadWiring w;
+    w.worker_listen = "unix:" + fx_.dir().file("worker.sock");
+    w.default_url = fx_.stack().default_url();
+    w.fallback_url = fx_.stack().fallback_url();
+    w.database_url = fx_.stack().database_url();
+    w.journal_path = fx_.dir().file("journal");
+    auto ws = stack::worker_spec(loc, w, fx_.dir().file("worker.log"));
+    ws.argv.insert(ws.argv.end(), worker_flags.begin(), worker_flags.end());
+    worker_log_ = ws.log_path;
+    auto wp = stack::Process::start(ws);
+    REQUIRE(wp.is_ok());
+    worker_ = std::move(wp).value();
+    const int port = stack::free_port();
+    api_url_ = "http://127.0.0.1:" + std::to_string(port);
+    auto ap = stack::Process::start(stack::api_spec(loc, w, "api1", port, fx_.dir().file("api1.log")));
+    REQUIRE(ap.is_ok());
+    api_ = std::move(ap).value();
+    auto ready = stack::wait_http_ok(api_url_ + "/payments-summary", 30s);
+    INFO("api/worker not ready: " << ready.message() << "\n" << stack::tail_file(worker_log_, 30));
+    REQUIRE(ready.is_ok());
+  }
+  ~Harness() {
+    api_.stop();
+    worker_.stop();
+  }
+
+  const std::string& api() const { return api_url_; }
+  std::string def() { return fx_.stack().default_url(); }
+  std::string fb() { return fx_.stack().fallback_url(); }
+  std::string worker_log_tail(int n = 40) const { return stack::tail_file(worker_log_, n); }
+
+  void set_delay(const std::string& proc, int ms) {
+    auto r = must(http::http_send(request("PUT", proc + "/admin/configurations/delay",
+                                          "{\"delay\":" + std::to_string(ms) + "}")),
+                  "delay");
+    REQUIRE(r.status == 200);
+  }
+  void set_failure(const std::string& proc, bool on) {
+    auto r = must(http::http_send(request("PUT", proc + "/admin/configurations/failure",
+                                          std::string("{\"failure\":") + (on ? "true" : "false") + "}")),
+                  "failure");
+    REQUIRE(r.status == 200);
+  }
+
+  static std::string query(std::optional<std::pair<int64_t, int64_t>> w) {
+    return w ? "?from=" + iso(w->first) + "&to=" + iso(w->second) : "";
+  }
+  static Totals processor_totals(const http::HttpResponse& r) {
+    auto j = nlohmann::json::parse(r.body);
+    return {j["totalRequests"].get<int64_t>(), cents_of(j["totalAmount"])};
+  }
+  // ours default, ours fallback, processor default, processor fallback; queried in parallel.
+  std::array<Totals, 4> compare(std::optional<std::pair<int64_t, int64_t>> w) {
+    auto rs = http::http_parallel({request("GET", api_url_ + "/payments-summary" + query(w)),
+                                   request("GET", def() + "/admin/payments-summary" + query(w)),
+                                   request("GET", fb() + "/admin/payments-summary" + query(w))});
+    for (auto& r : rs) {
+      INFO(r.status().message());
+      REQUIRE(r.is_ok());
+      REQUIRE(r->status == 200);
+    }
+    auto ours = nlohmann::json::parse(rs[0]->body);
+    return {Totals{ours["default"]["totalRequests"].get<int64_t>(), cents_of(ours["default"]["totalAmount"])},
+            Totals{ours["fallback"]["totalRequests"].get<int64_t>(), cents_of(ours["fallback"]["totalAmount"])},
+            processor_totals(*rs[1]), processor_totals(*rs[2])};
+  }
+
+ private:
+  StackFixture fx_;
+  stack::Process worker_, api_;
+  std::string api_url_, worker_log_;
+};
+
+// Posts payments at a steady rate from a few keep-alive connections; counts 2xx answers.
+class Load {
+ public:
+  Load(std::string api, int per_second, int64_t cents = 1990, int threads = 4)
+      : api_(std::move(api)), per_second_(per_second), cents_(cents) {
+    for (int t = 0; t < threads; ++t)
+      threads_.emplace_back([this, t, threads] { run(t, threads); });
+  }
+  ~Load() { stop(); }
+  void stop() {
+    stop_ = true;
+    for (auto& t : threads_)
+      if (t.joinable()) t.join();
+  }
+  int64_t accepted() const { return accepted_.load(); }
+  int64_t refused() const { return refused_.load(); }
+
+ private:
+  void run(int t, int threads) {
+    std::mt19937_64 rng(std::random_device{}() + t);
+    http::HttpClient client;
+    const auto period = std::chrono::microseconds(1'000'000LL * threads / per_second_);
+    auto next = Steady::now();
+    const std::string amount = std::to_string(cents_ / 100) + "." + (cents_ % 100 < 10 ? "0" : "") +
+                               std::to_string(cents_ % 100);
+    while (!stop_) {
+      http::HttpRequest r;
+      r.method = "POST";
+      r.url = api_ + "/payments";
+      r.body = "{\"correlationId\":\"" + new_uuid(rng) + "\",\"amount\":" + amount + "}";
+      r.timeout = 1500ms;
+      auto resp = client.send(r);
+      (resp.is_ok() && resp->status / 100 == 2 ? accepted_ : refused_).fetch_add(1);
+      next += period;
+      std::this_thread::sleep_until(next);
+    }
+  }
+  std::string api_;
+  int per_second_;
+  int64_t cents_;
+  std::atomic<bool> stop_{false};
+  std::atomic<int64_t> accepted_{0}, refused_{0};
+  std::vector<std::thread> threads_;
+};
+
+// Runs the official check [now-15 s, now-2 s] every ~400 ms while payments are in flight.
+class Sampler {
+ public:
+  explicit Sampler(Harness& h) : h_(h), thread_([this] { run(); }) {}
+  ~Sampler() { stop(); }
+  void stop() {
+    stop_ = true;
+    if (thread_.joinable()) thread_.join();
+  }
+  int checks() const { return checks_.load(); }
+  std::vector<std::string> mismatches() {
+    std::scoped_lock l(mu_);
+    return mismatches_;
+  }
+
+ private:
+  void run() {
+    while (!stop_) {
+      const int64_t now = now_ms();
+      auto t = h_.compare(std::pair{now - 15000, now - 2000});
+      ++checks_;
+      if (t[0].requests != t[2].requests || t[1].requests != t[3].requests) {
+        std::scoped_lock l(mu_);
+        std::ostringstream o;
+        o << "at " << iso(now) << ": ours " << t[0] << " + " << t[1] << ", processors " << t[2]
+          << " + " << t[3];
+        mismatches_.push_back(o.str());
+      }
+      std::this_thread::sleep_for(400ms);
+    }
+  }
+  Harness& h_;
+  std::atomic<bool> stop_{false};
+  std::atomic<int> checks_{0};
+  std::mutex mu_;
+  std::vector<std::string> mismatches_;
+  std::thread thread_;
+};
+
+// Waits until every accepted payment is recorded (ours == processors' == accepted) or 30 s.
+void expect_settled_and_equal(Harness& h, int64_t accepted) {
+  std::array<Totals, 4> t{};
+  const auto deadline = Steady::now() + 30s;
+  while (Steady::now() < deadline) {
+    t = h.compare(std::nullopt);
+    if (t[0].requests + t[1].requests == accepted && t[0] == t[2] && t[1] == t[3]) break;
+    std::this_thread::sleep_for(200ms);
+  }
+  INFO("ours default " << t[0] << ", fallback " << t[1] << "; processors " << t[2] << ", " << t[3]
+                       << "; accepted " << accepted << "\n" << h.worker_log_tail());
+  CHECK(t[0] == t[2]);
+  CHECK(t[1] == t[3]);
+  CHECK(t[0].requests + t[1].requests == accepted);
+  // The same through an explicit window spanning the run (the teardown's form).
+  const int64_t now = now_ms();
+  auto w = h.compare(std::pair{now - 600'000, now + 600'000});
+  CHECK(w[0] == w[2]);
+  CHECK(w[1] == w[3]);
+}
+
+void expect_no_mismatch(Sampler& s) {
+  auto m = s.mismatches();
+  INFO(m.size() << " of " << s.checks() << " checks disagreed; first: " << (m.empty() ? "" : m[0]));
+  CHECK(m.empty());
+  CHECK(s.checks() > 5);
+}
+
+}  // namespace
+
+TEST_CASE("normal flow: everything goes to the default and every check agrees") {
+  Harness h;
+  Sampler s(h);
+  Load load(h.api(), 150);
+  std::this_thread::sleep_for(8s);
+  load.stop();
+  expect_settled_and_equal(h, load.accepted());
+  s.stop();
+  expect_no_mismatch(s);
+  auto t = h.compare(std::nullopt);
+  CHECK(t[1].requests == 0);
+  CHECK(t[0].requests > 500);
+  CHECK(load.refused() == 0);
+}
+
+TEST_CASE("failing default: payments go to the fallback, and back once it recovers") {
+  Harness h;
+  h.set_failure(h.def(), true);
+  Sampler s(h);
+  Load load(h.api(), 150);
+  std::this_thread::sleep_for(6s);
+  auto mid = h.compare(std::nullopt);
+  CHECK(mid[3].requests > 300);
+  h.set_failure(h.def(), false);
+  std::this_thread::sleep_for(6s);
+  load.stop();
+  const auto before = mid[2].requests;
+  expect_settled_and_equal(h, load.accepted());
+  s.stop();
+  expect_no_mismatch(s);
+  auto t = h.compare(std::nullopt);
+  CHECK(t[0].requests > before + 300);  // the default took the traffic back
+}
+
+TEST_CASE("slow default (1-5 s delays): checks agree while payments are in flight") {
+  Harness h;
+  Sampler s(h);
+  Load load(h.api(), 150);
+  for (int d : {1000, 2000, 5000, 3000, 1000, 0}) {
+    h.set_delay(h.def(), d);
+    std::this_thread::sleep_for(4s);
+  }
+  load.stop();
+  expect_settled_and_equal(h, load.accepted());
+  s.stop();
+  expect_no_mismatch(s);
+}
+
+TEST_CASE("both failing, then recovering: nothing is lost or counted twice") {
+  Harness h;
+  Sampler s(h);
+  Load load(h.api(), 150);
+  std::this_thread::sleep_for(2s);
+  h.set_failure(h.def(), true);
+  h.set_failure(h.fb(), true);
+  std::this_thread::sleep_for(5s);
+  h.set_failure(h.fb(), false);
+  std::this_thread::sleep_for(2s);
+  h.set_failure(h.def(), false);
+  std::this_thread::sleep_for(3s);
+  load.stop();
+  expect_settled_and_equal(h, load.accepted());
+  s.stop();
+  expect_no_mismatch(s);
+}
+
+TEST_CASE("client timeout while the processor still inserts: looked up, counted once") {
+  // Our timeout (800 ms) is shorter than the default's delay (1500 ms): every payment to it is an
+  // unknown outcome that the processor commits after we gave up.
+  Harness h({"--processors.default.timeout_ms=800", "--retry.recheck_ms=1000"});
+  h.set_delay(h.def(), 1500);
+  Sampler s(h);
+  Load load(h.api(), 60);
+  std::this_thread::sleep_for(6s);
+  load.stop();
+  h.set_delay(h.def(), 0);
+  expect_settled_and_equal(h, load.accepted());
+  s.stop();
+  auto t = h.compare(std::nullopt);
+  CHECK(t[0].requests > 0);  // some were inserted by the default after our timeout
+  // Timeouts make checks ambiguous by construction (the processor commits before we know);
+  // what must hold is the final agreement above and no payment on both processors.
+  CHECK(t[0].requests + t[1].requests == load.accepted());
+}
+
+TEST_CASE("duplicate: a payment already recorded at the default (422) is counted as stored there") {
+  Harness h;
+  std::mt19937_64 rng(42);
+  const std::string id = new_uuid(rng);
+  const int64_t stored_at = now_ms() - 60'000;  // a requestedAt we would never send
+  auto pre = must(http::http_send(request(
+                      "POST", h.def() + "/payments",
+                      "{\"correlationId\":\"" + id + "\",\"amount\":19.90,\"requestedAt\":\"" +
+                          iso(stored_at) + "\"}")),
+                  "direct post");
+  REQUIRE(pre.status == 200);
+  auto ours = must(http::http_send(request("POST", h.api() + "/payments",
+                                           "{\"correlationId\":\"" + id + "\",\"amount\":19.90}")),
+                   "api post");
+  REQUIRE(ours.status / 100 == 2);
+  // Sent twice to the api: processed once.
+  must(http::http_send(request("POST", h.api() + "/payments",
+                               "{\"correlationId\":\"" + id + "\",\"amount\":19.90}")),
+       "api post again");
+  expect_settled_and_equal(h, 1);
+  auto at = h.compare(std::pair{stored_at, stored_at});  // exactly the processor's requestedAt
+  CHECK(at[0].requests == 1);
+  CHECK(at[0].cents == 1990);
+}
+
+TEST_CASE("purge: clears the ledger, the queue and in-flight outcomes") {
+  Harness h;
+  h.set_delay(h.def(), 1000);
+  {
+    Load load(h.api(), 100);
+    std::this_thread::sleep_for(3s);
+    load.stop();
+  }
+  // Payments are in flight (1 s delay) when we purge.
+  auto p = must(http::http_send(request("POST", h.api() + "/purge-payments")), "purge");
+  REQUIRE(p.status / 100 == 2);
+  auto zero = h.compare(std::nullopt);
+  CHECK(zero[0].requests == 0);
+  CHECK(zero[1].requests == 0);
+  std::this_thread::sleep_for(2500ms);  // what was in flight lands at the processor...
+  for (const auto& proc : {h.def(), h.fb()})  // ...and is purged there, as k6's setup() does
+    REQUIRE(must(http::http_send(request("POST", proc + "/admin/purge-payments")), "admin purge").status == 200);
+  CHECK(h.compare(std::nullopt)[0].requests == 0);  // dropped outcomes were not counted
+  h.set_delay(h.def(), 0);
+  Sampler s(h);
+  Load load(h.api(), 100);
+  std::this_thread::sleep_for(4s);
+  load.stop();
+  expect_settled_and_equal(h, load.accepted());
+  s.stop();
+  expect_no_mismatch(s);
+}
