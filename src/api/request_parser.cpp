@@ -57,7 +57,7 @@ Result<PaymentRequest> parse_payment(std::string_view body) {
   ondemand::document doc;
   if (parser.iterate(padded).get(doc)) return Status::invalid_argument("body is not valid JSON");
   ondemand::object obj;
-  if (doc.get_object().get(obj)) return Status::invalid_argument("body must be a JSON object");
+  if (doc.get_object().get(obj)) return Status::invalid_argument("body must be one JSON object");
   bool have_id = false, have_amount = false;
   PaymentRequest out;
   for (auto field : obj) {
@@ -88,7 +88,7 @@ Result<PaymentRequest> parse_payment(std::string_view body) {
     }
     // Other members are skipped unread (on-demand parsing checks their brackets, not their grammar).
   }
-  if (!doc.current_location().error()) return Status::invalid_argument("unexpected bytes after the JSON object");
+  if (!doc.current_location().error()) return Status::invalid_argument("body must be one JSON object: unexpected bytes after it");
   if (!have_id) return Status::invalid_argument("correlationId is required");
   if (!have_amount) return Status::invalid_argument("amount is required");
   return out;

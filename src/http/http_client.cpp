@@ -4,6 +4,7 @@
 #include "http/http_client.hpp"
 
 #include <curl/curl.h>
+#include <strings.h>
 
 #include <algorithm>
 #include <cctype>
@@ -64,7 +65,9 @@ Slist prepare(CURL* h, const HttpRequest& req, HttpResponse* resp) {
   curl_slist* list = nullptr;
   list = curl_slist_append(list, "Connection: keep-alive");
   list = curl_slist_append(list, "Expect:");
-  list = curl_slist_append(list, "Content-Type: application/json");
+  bool has_type = false;
+  for (const auto& [k, v] : req.headers) has_type |= strcasecmp(k.c_str(), "Content-Type") == 0;
+  if (!has_type) list = curl_slist_append(list, "Content-Type: application/json");
   for (const auto& [k, v] : req.headers) list = curl_slist_append(list, (k + ": " + v).c_str());
   curl_easy_setopt(h, CURLOPT_HTTPHEADER, list);
   return Slist(list);

@@ -105,7 +105,7 @@ TEST_CASE("malformed frames are errors, never crashes") {
   CHECK_FALSE(partial->has_value());  // needs more bytes
 }
 
-TEST_CASE("client batches payments to the server and gets acks; summary and purge round-trip") {
+TEST_CASE("client batches payments to the server and gets acks and summary and purge round-trip") {
   testing::FakeSink sink;
   std::string addr = socket_path("roundtrip");
   Server server(addr, sink);
@@ -135,7 +135,7 @@ TEST_CASE("client batches payments to the server and gets acks; summary and purg
   CHECK(sink.size() == 0);
 }
 
-TEST_CASE("a refusing worker makes payments fail, and a worker started late is waited for") {
+TEST_CASE("a refusing worker makes payments fail and a worker started late is waited for") {
   testing::FakeSink sink;
   std::string addr = socket_path("late");
   Client client(ClientOptions{addr, 16, 3000, true});
@@ -156,7 +156,7 @@ TEST_CASE("a refusing worker makes payments fail, and a worker started late is w
   CHECK(s.code() == Status::Code::kUnavailable);
 }
 
-TEST_CASE("without a worker the reply times out; durability none answers at once") {
+TEST_CASE("without a worker the reply times out while durability none answers at once") {
   std::string addr = socket_path("absent");
   Client client(ClientOptions{addr, 16, 300, true});
   REQUIRE(client.start().is_ok());

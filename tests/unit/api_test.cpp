@@ -1,0 +1,187 @@
+// The api: request validation table, summary query parsing, and the HTTP endpoints end to end
+// (ApiServer on a free port, a fake worker behind a real hand-off socket, libcurl as client).
+#include <catch2/catch.hpp>
+
+#include <unistd.h>
+
+#include "api/request_parser.hpp"
+#include "api/server.hpp"
+#include "fake_sink.hpp"
+#include "http/http_client.hpp"
+
+using namespace rinha;
+using namespace rinha::api;
+
+static const char* kId = "4a7901b8-7d26-4d9d-aa19-4dc1c7cf60b3";
+
+TEST_CASE("good payment bodies parse to id and cents") {
+  struct Row {
+    std::string body;
+    int64_t cents;
+  };
+  for (const auto& [body, cents] : std::vector<Row>{
+           {R"({"correlationId":"4a7901b8-7d26-4d9d-aa19-4dc1c7cf60b3","amount":19.90})", 1990},
+           {R"({"amount":20.05,"correlationId":"4A7901B8-7D26-4D9D-AA19-4DC1C7CF60B3"})", 2005},
+           {R"( { "correlationId" : "4a7901b8-7d26-4d9d-aa19-4dc1c7cf60b3" , "amount" : 1 } )", 100},
+           {R"({"correlationId":"4a7901b8-7d26-4d9d-aa19-4dc1c7cf60b3","amount":19.900,"note":"x"})", 1990},
+           {R"({"correlationId":"4a7901b8-7d26-4d9d-aa19-4dc1c7cf60b3","amount":1990e-2})", 1990},
+       }) {
+    INFO(body);
+    auto r = parse_payment(body);
+    REQUIRE(r.is_ok());
+    CHECK(r->amount.value == cents);
+    CHECK(format_uuid(r->id) == kId);
+  }
+}
+
+TEST_CASE("bad payment bodies are rejected with a message naming the problem") {
+  struct Row {
+    std::string body;
+    std::string says;
+  };
+  const std::string id = std::string("\"correlationId\":\"") + kId + "\"";
+  for (const auto& [body, says] : std::vector<Row>{
+           {"", "JSON"},
+           {"{", "JSON"},
+           {"[]", "one JSON object"},
+           {"\"x\"", "object"},
+           {"{" + id + "}", "amount is required"},
+           {R"({"amount":19.90})", "correlationId is required"},
+           {"{" + id + ",\"amount\":\"19.90\"}", "amount must be a number"},
+           {"{" + id + ",\"amount\":null}", "amount must be a number"},
+           {"{" + id + ",\"amount\":-1}", "greater than 0"},
+           {"{" + id + ",\"amount\":0}", "greater than 0"},
+           {"{" + id + ",\"amount\":19.901}", "2 decimal"},
+           {"{" + id + ",\"amount\":1e300}", "too large"},
+           {"{" + id + ",\"amount\":NaN}", "JSON"},
+           {"{" + id + ",\"amount\":Infinity}", "JSON"},
+           {R"({"correlationId":42,"amount":1})", "correlationId must be a string"},
+           {R"({"correlationId":"not-a-uuid","amount":1})", "UUID"},
+           {"{" + id + "," + id + ",\"amount\":1}", "twice"},
+           {"{" + id + ",\"amount\":1,\"amount\":2}", "twice"},
+           {"{" + id + ",\"amount\":1} x", "one JSON object"},
+           {"{" + id + ",\"amount\":1}{}", "one JSON object"},
+       }) {
+    INFO(body);
+    auto r = parse_payment(body);
+    REQUIRE_FALSE(r.is_ok());
+    CHECK_THAT(r.status().message(), Catch::Contains(says));
+  }
+}
+
+TEST_CASE("summary query: optional bounds and 400-worthy dates") {
+  CHECK(parse_summary_query(std::nullopt, std::nullopt)->is_all());
+  auto w = parse_summary_query(std::string("2025-07-10T12:34:56.000Z"), std::string("2025-07-10T12:35:56.000Z"));
+  REQUIRE(w.is_ok());
+  CHECK(w->from_ms == 1752150896000LL);
+  CHECK(w->to_ms == 1752150956000LL);
+  auto enc = parse_summary_query(std::string("2025-07-10T12%3A34%3A56.000Z"), std::string("2025-07-10T12:35:56Z"));
+  REQUIRE(enc.is_ok());
+  CHECK(enc->from_ms == 1752150896000LL);
+  auto bad = parse_summary_query(std::string("yesterday"), std::nullopt);
+  REQUIRE_FALSE(bad.is_ok());
+  CHECK_THAT(bad.status().message(), Catch::Contains("from"));
+  CHECK_FALSE(parse_summary_query(std::nullopt, std::string("2025-07-10T12%3")).is_ok());
+}
+
+TEST_CASE("error bodies are JSON with escaped text") {
+  CHECK(error_json("bad \"x\"\n") == R"({"error":"bad \"x\"\n"})");
+}
+
+namespace {
+
+struct ApiFixture {
+  testing::FakeSink sink;
+  std::string worker = "unix:/tmp/rinha-api-test-" + std::to_string(::getpid()) + ".sock";
+  handoff::Server worker_server{worker, sink};
+  SystemClock clock;
+  config::Config cfg;
+  std::unique_ptr<ApiServer> api;
+
+  ApiFixture() {
+    REQUIRE(worker_server.start().is_ok());
+    cfg.api.listen = "127.0.0.1:0";
+    cfg.worker.listen = worker;
+    cfg.api.max_request_bytes = 2048;
+    api = std::make_unique<ApiServer>(cfg, clock);
+    REQUIRE(api->start().is_ok());
+  }
+  std::string url(const std::string& path) { return "http://127.0.0.1:" + std::to_string(api->port()) + path; }
+  http::HttpResponse call(std::string method, const std::string& path, std::string body = {},
+                          std::vector<std::pair<std::string, std::string>> headers = {
+                              {"Content-Type", "application/json"}}) {
+    http::HttpRequest req;
+    req.method = std::move(method);
+    req.url = url(path);
+    req.body = std::move(body);
+    req.headers = std::move(headers);
+    // A fresh connection per call: a rejected request must not depend on the previous one.
+    auto r = http::http_send(req);
+    REQUIRE(r.is_ok());
+    return *r;
+  }
+};
+
+std::string body(const std::string& id, const std::string& amount) {
+  return "{\"correlationId\":\"" + id + "\",\"amount\":" + amount + "}";
+}
+
+}  // namespace
+
+TEST_CASE("HTTP: payments are accepted once, bad ones get 4xx JSON and change nothing") {
+  ApiFixture f;
+  auto ok = f.call("POST", "/payments", body(kId, "19.90"));
+  CHECK(ok.status == 202);
+  CHECK(ok.header("connection").empty());  // keep-alive by HTTP/1.1 default, see server.cpp
+  CHECK(f.call("POST", "/payments", body(kId, "19.90")).status == 202);  // duplicate: accepted
+  CHECK(f.sink.size() == 1);                                              // ... but held once
+
+  struct Row {
+    std::string body;
+    long status;
+  };
+  for (const auto& [b, status] : std::vector<Row>{{"{", 400},
+                                                  {body(kId, "19.901"), 422},
+                                                  {body("nope", "1"), 422},
+                                                  {body("5a7901b8-7d26-4d9d-aa19-4dc1c7cf60b3", "-3"), 422},
+                                                  {std::string(4000, ' '), 413}}) {
+    INFO(b.substr(0, 60));
+    auto r = f.call("POST", "/payments", b);
+    CHECK(r.status == status);
+    if (status != 413) CHECK_THAT(r.body, Catch::StartsWith("{\"error\":\""));
+  }
+  auto ct = f.call("POST", "/payments", body("6a7901b8-7d26-4d9d-aa19-4dc1c7cf60b3", "1"), {{"Content-Type", "text/plain"}});
+  CHECK(ct.status == 415);
+  CHECK(f.sink.size() == 1);
+  CHECK(f.call("GET", "/payments").status == 405);
+  CHECK(f.call("GET", "/nowhere").status == 404);
+}
+
+TEST_CASE("HTTP: summary, purge, healthcheck and metrics") {
+  ApiFixture f;
+  REQUIRE(f.call("POST", "/payments", body(kId, "19.90")).status == 202);
+  auto all = f.call("GET", "/payments-summary");
+  CHECK(all.status == 200);
+  CHECK(all.body == R"({"default":{"totalRequests":1,"totalAmount":19.90},"fallback":{"totalRequests":0,"totalAmount":0.00}})");
+  auto past = f.call("GET", "/payments-summary?from=2000-01-01T00:00:00.000Z&to=2000-01-02T00:00:00.000Z");
+  CHECK(past.status == 200);
+  CHECK_THAT(past.body, Catch::Contains("\"totalRequests\":0"));
+  auto bad = f.call("GET", "/payments-summary?from=2000-13-01T00:00:00.000Z&to=2000-01-02T00:00:00.000Z");
+  CHECK(bad.status == 400);
+  CHECK_THAT(bad.body, Catch::Contains("from"));
+  CHECK(f.call("POST", "/purge-payments").status == 200);
+  CHECK(f.sink.size() == 0);
+  CHECK(f.call("GET", "/healthcheck").status == 204);
+  auto m = f.call("GET", "/metrics");
+  CHECK(m.status == 200);
+  CHECK_THAT(m.body, Catch::Contains("rinha_api_payments_total{outcome=\"accepted\"} 1"));
+}
+
+TEST_CASE("HTTP: a worker that refuses makes POST answer 503, never a false 202") {
+  ApiFixture f;
+  f.sink.set_refuse(true);
+  auto r = f.call("POST", "/payments", body(kId, "19.90"));
+  CHECK(r.status == 503);
+  CHECK_THAT(r.body, Catch::Contains("error"));
+  CHECK(f.sink.size() == 0);
+}
