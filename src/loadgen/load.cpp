@@ -105,6 +105,22 @@ bool set_token(Run& run, const std::string& from, const std::string& to, bool re
   return true;
 }
 
+// The runner's readiness gate, shortened: the backend must answer GET /payments-summary at all
+// (3 tries, 1 s apart); a non-200 answer is only reported, as k6 would count it as zeros.
+bool backend_reachable(Run& run) {
+  for (int attempt = 0; attempt < 3; ++attempt) {
+    if (attempt > 0) std::this_thread::sleep_for(milliseconds(1000));
+    auto r = http::http_send(backend_summary_request(run.opts.target, std::nullopt, std::nullopt));
+    if (!r.is_ok()) continue;
+    if (r->status != 200)
+      std::fprintf(stderr, "load: %s/payments-summary answers HTTP %ld (the runner wants 200)\n",
+                   run.opts.target.c_str(), r->status);
+    return true;
+  }
+  std::fprintf(stderr, "load: backend %s does not answer\n", run.opts.target.c_str());
+  return false;
+}
+
 bool setup(Run& run) {
   run.token = run.opts.token;
   if (run.opts.rotate_token) {
@@ -253,7 +269,7 @@ int run_load(const LoadOptions& opts) {
     return 2;
   }
 
-  if (!setup(run)) return 1;
+  if (!backend_reachable(run) || !setup(run)) return 1;
   run.start = SteadyClock::now();
   run.start_wall = run.clock.now_utc();
   std::fprintf(stderr, "load: profile %s, %d VUs over %.0f s, amount %s, target %s\n",

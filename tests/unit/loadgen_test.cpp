@@ -148,3 +148,16 @@ TEST_CASE("a short run against emulators completes, applies the timeline and wri
   CHECK(json.str().find("\"max_requests\": \"4\"") != std::string::npos);
   std::remove(path);
 }
+
+TEST_CASE("a run against a backend that does not answer fails before setup") {
+  emulator::Emulator def(emulator::EmulatorOptions{});
+  REQUIRE(def.start().is_ok());
+  std::string url = "http://127.0.0.1:" + std::to_string(def.port());
+  LoadOptions lo;
+  lo.target = "http://127.0.0.1:1";  // nothing listens on port 1
+  lo.default_url = url;
+  lo.fallback_url = url;
+  lo.duration_s = 1;
+  lo.vus = 1;
+  CHECK(run_load(lo) == 1);
+}
