@@ -4,6 +4,7 @@
 #include <unistd.h>
 
 #include <chrono>
+#include <filesystem>
 #include <future>
 #include <thread>
 
@@ -180,4 +181,92 @@ TEST_CASE("without a worker the reply times out while durability none answers at
   REQUIRE(server.start().is_ok());
   for (int i = 0; i < 100 && sink.size() == 0; ++i) std::this_thread::sleep_for(20ms);
   CHECK(sink.size() == 1);
+}
+
+// ---- Journal ----
+
+#include <fstream>
+
+#include "handoff/journal.hpp"
+
+namespace {
+
+std::string journal_path(const char* tag) {
+  std::string p = "/tmp/rinha-journal-test-" + std::to_string(::getpid()) + "-" + tag;
+  ::unlink(p.c_str());
+  return p;
+}
+
+std::unique_ptr<Journal> open_journal(const std::string& path, Journal::Durability d = Journal::Durability::kProcess) {
+  auto j = Journal::open(path, d);
+  REQUIRE(j.is_ok());
+  return std::move(j).value();
+}
+
+}  // namespace
+
+TEST_CASE("journal: what was accepted and not settled survives a reopen in order") {
+  auto path = journal_path("replay");
+  {
+    auto j = open_journal(path);
+    REQUIRE(j->append_accepted({payment(1), payment(2), payment(3)}).is_ok());
+    REQUIRE(j->append_accepted({payment(4)}).is_ok());
+    REQUIRE(j->append_settled({payment(2).id, payment(4).id}).is_ok());
+  }  // the process "dies" here: nothing else is flushed or closed on purpose
+  auto j = open_journal(path, Journal::Durability::kMachine);
+  auto left = j->unsettled();
+  REQUIRE(left.size() == 2);
+  CHECK(left[0] == payment(1));
+  CHECK(left[1] == payment(3));
+  REQUIRE(j->append_settled({payment(1).id}).is_ok());
+  CHECK(open_journal(path)->unsettled() == std::vector<AcceptedPayment>{payment(3)});
+}
+
+TEST_CASE("journal: a torn tail is dropped and the rest is kept") {
+  auto path = journal_path("torn");
+  {
+    auto j = open_journal(path);
+    REQUIRE(j->append_accepted({payment(1)}).is_ok());
+    REQUIRE(j->append_accepted({payment(2)}).is_ok());
+  }
+  auto size = std::filesystem::file_size(path);
+  std::filesystem::resize_file(path, size - 3);  // crash in the middle of the second record
+  {
+    auto j = open_journal(path);
+    CHECK(j->unsettled() == std::vector<AcceptedPayment>{payment(1)});
+    REQUIRE(j->append_accepted({payment(5)}).is_ok());  // appends after the good prefix
+  }
+  { std::ofstream(path, std::ios::app) << "garbage-garbage"; }
+  CHECK(open_journal(path)->unsettled() == std::vector<AcceptedPayment>{payment(1), payment(5)});
+}
+
+TEST_CASE("journal: clear forgets everything and compaction keeps only live entries") {
+  auto path = journal_path("compact");
+  auto j = open_journal(path);
+  REQUIRE(j->append_accepted({payment(1)}).is_ok());
+  REQUIRE(j->clear().is_ok());
+  CHECK(j->unsettled().empty());
+  CHECK(open_journal(path)->unsettled().empty());
+
+  // Enough settled traffic to pass the compaction threshold (8 MiB).
+  std::vector<AcceptedPayment> batch;
+  for (int round = 0; round < 300 && j->compactions() == 0; ++round) {
+    batch.clear();
+    std::vector<Uuid> ids;
+    for (int i = 0; i < 1000; ++i) {
+      auto p = payment(i);
+      p.id.bytes[0] = static_cast<uint8_t>(round);
+      p.id.bytes[1] = static_cast<uint8_t>(round >> 8);
+      batch.push_back(p);
+      if (!(round == 0 && i == 7)) ids.push_back(p.id);
+    }
+    REQUIRE(j->append_accepted(batch).is_ok());
+    REQUIRE(j->append_settled(ids).is_ok());
+  }
+  CHECK(j->compactions() >= 1);
+  CHECK(j->file_bytes() < (1u << 20));
+  auto expected = payment(7);
+  auto reopened = open_journal(path)->unsettled();
+  REQUIRE(reopened.size() == 1);
+  CHECK(reopened[0] == expected);
 }

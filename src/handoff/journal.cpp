@@ -1,0 +1,234 @@
+// Append-only journal of accepted payments (layout and ordering rules in journal.hpp).
+// Reads config: handoff.journal_path, handoff.durability (through open()).
+#include "handoff/journal.hpp"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+
+namespace rinha::handoff {
+namespace {
+
+constexpr uint8_t kAccepted = 1;
+constexpr uint8_t kSettled = 2;
+constexpr uint64_t kCompactMinBytes = 8u << 20;
+
+// FNV-1a, 32 bit: detects torn and garbage tails; not a defence against tampering.
+uint32_t checksum(const char* p, size_t n) {
+  uint32_t h = 2166136261u;
+  for (size_t i = 0; i < n; ++i) h = (h ^ static_cast<uint8_t>(p[i])) * 16777619u;
+  return h;
+}
+
+void put_u32(std::string& o, uint32_t v) {
+  for (int i = 0; i < 4; ++i) o.push_back(static_cast<char>(v >> (8 * i)));
+}
+void put_i64(std::string& o, int64_t v) {
+  for (int i = 0; i < 8; ++i) o.push_back(static_cast<char>(static_cast<uint64_t>(v) >> (8 * i)));
+}
+uint32_t get_u32(const char* p) {
+  uint32_t v = 0;
+  for (int i = 0; i < 4; ++i) v |= static_cast<uint32_t>(static_cast<uint8_t>(p[i])) << (8 * i);
+  return v;
+}
+int64_t get_i64(const char* p) {
+  uint64_t v = 0;
+  for (int i = 0; i < 8; ++i) v |= static_cast<uint64_t>(static_cast<uint8_t>(p[i])) << (8 * i);
+  return static_cast<int64_t>(v);
+}
+
+std::string encode_record(uint8_t type, const std::string& body) {
+  std::string rec;
+  put_u32(rec, static_cast<uint32_t>(body.size() + 1));
+  rec.push_back(static_cast<char>(type));
+  rec += body;
+  put_u32(rec, checksum(rec.data() + 4, body.size() + 1));
+  return rec;
+}
+
+std::string accepted_body(const std::vector<AcceptedPayment>& batch) {
+  std::string body;
+  body.reserve(batch.size() * kPaymentWire);
+  for (const auto& p : batch) {
+    body.append(reinterpret_cast<const char*>(p.id.bytes.data()), 16);
+    put_i64(body, p.amount.value);
+    put_i64(body, p.accepted_at.value);
+  }
+  return body;
+}
+
+Status write_all(int fd, const std::string& data) {
+  size_t off = 0;
+  while (off < data.size()) {
+    ssize_t w = ::write(fd, data.data() + off, data.size() - off);
+    if (w < 0 && errno == EINTR) continue;
+    if (w <= 0) return Status::io_error(std::string("journal write: ") + std::strerror(errno));
+    off += static_cast<size_t>(w);
+  }
+  return Status::ok();
+}
+
+}  // namespace
+
+Journal::Journal(std::string path, Durability d, int fd) : path_(std::move(path)), durability_(d), fd_(fd) {}
+
+Journal::~Journal() {
+  if (fd_ >= 0) ::close(fd_);
+}
+
+Result<std::unique_ptr<Journal>> Journal::open(const std::string& path, Durability durability) {
+  int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
+  if (fd < 0) return Status::io_error("journal " + path + ": " + std::strerror(errno));
+  std::unique_ptr<Journal> j(new Journal(path, durability, fd));
+  Status s = j->replay();
+  if (!s.is_ok()) return s;
+  return j;
+}
+
+Status Journal::replay() {
+  std::lock_guard lock(mu_);
+  struct stat st{};
+  if (::fstat(fd_, &st) != 0) return Status::io_error("journal stat: " + std::string(std::strerror(errno)));
+  std::string data(static_cast<size_t>(st.st_size), '\0');
+  size_t got = 0;
+  while (got < data.size()) {
+    ssize_t r = ::pread(fd_, data.data() + got, data.size() - got, static_cast<off_t>(got));
+    if (r < 0 && errno == EINTR) continue;
+    if (r <= 0) return Status::io_error("journal read: " + std::string(std::strerror(errno)));
+    got += static_cast<size_t>(r);
+  }
+  size_t pos = 0;
+  while (pos + 4 <= data.size()) {
+    uint32_t len = get_u32(data.data() + pos);
+    if (len < 1 || pos + 4 + len + 4 > data.size()) break;
+    const char* body = data.data() + pos + 4;
+    if (checksum(body, len) != get_u32(body + len)) break;
+    uint8_t type = static_cast<uint8_t>(body[0]);
+    size_t n = len - 1;
+    const char* p = body + 1;
+    if (type == kAccepted && n % kPaymentWire == 0) {
+      for (size_t i = 0; i < n; i += kPaymentWire) {
+        AcceptedPayment a;
+        std::memcpy(a.id.bytes.data(), p + i, 16);
+        a.amount.value = get_i64(p + i + 16);
+        a.accepted_at.value = get_i64(p + i + 24);
+        live_.try_emplace(a.id, next_order_++, a);
+      }
+    } else if (type == kSettled && n % 16 == 0) {
+      for (size_t i = 0; i < n; i += 16) {
+        Uuid id;
+        std::memcpy(id.bytes.data(), p + i, 16);
+        live_.erase(id);
+      }
+    } else {
+      break;
+    }
+    pos += 4 + len + 4;
+  }
+  if (pos < data.size() && ::ftruncate(fd_, static_cast<off_t>(pos)) != 0)
+    return Status::io_error("journal truncate: " + std::string(std::strerror(errno)));
+  bytes_ = pos;
+  return Status::ok();
+}
+
+std::vector<AcceptedPayment> Journal::unsettled() const {
+  std::lock_guard lock(mu_);
+  std::vector<std::pair<uint64_t, AcceptedPayment>> v;
+  v.reserve(live_.size());
+  for (const auto& [id, e] : live_) v.push_back(e);
+  std::sort(v.begin(), v.end(), [](const auto& a, const auto& b) { return a.first < b.first; });
+  std::vector<AcceptedPayment> out;
+  out.reserve(v.size());
+  for (auto& [order, p] : v) out.push_back(p);
+  return out;
+}
+
+Status Journal::write_record(uint8_t type, const std::string& body, bool sync) {
+  std::string rec = encode_record(type, body);
+  Status s = write_all(fd_, rec);
+  if (!s.is_ok()) return s;
+  bytes_ += rec.size();
+  if (sync && ::fdatasync(fd_) != 0) return Status::io_error("journal fdatasync: " + std::string(std::strerror(errno)));
+  return Status::ok();
+}
+
+Status Journal::append_accepted(const std::vector<AcceptedPayment>& batch) {
+  if (batch.empty()) return Status::ok();
+  std::lock_guard lock(mu_);
+  Status s = write_record(kAccepted, accepted_body(batch), durability_ == Durability::kMachine);
+  if (!s.is_ok()) return s;
+  for (const auto& p : batch) live_.try_emplace(p.id, next_order_++, p);
+  return Status::ok();
+}
+
+Status Journal::append_settled(const std::vector<Uuid>& ids) {
+  if (ids.empty()) return Status::ok();
+  std::lock_guard lock(mu_);
+  std::string body;
+  body.reserve(ids.size() * 16);
+  for (const auto& id : ids) {
+    body.append(reinterpret_cast<const char*>(id.bytes.data()), 16);
+    live_.erase(id);
+  }
+  Status s = write_record(kSettled, body, false);
+  if (!s.is_ok()) return s;
+  return maybe_compact();
+}
+
+// Rewrites the live entries to a temp file, syncs it, and renames it over the journal, so a
+// crash at any point leaves either the old or the new file complete.
+Status Journal::maybe_compact() {
+  if (bytes_ < kCompactMinBytes || live_.size() * kPaymentWire * 4 > bytes_) return Status::ok();
+  std::vector<std::pair<uint64_t, AcceptedPayment>> v;
+  for (const auto& [id, e] : live_) v.push_back(e);
+  std::sort(v.begin(), v.end(), [](const auto& a, const auto& b) { return a.first < b.first; });
+  std::vector<AcceptedPayment> batch;
+  for (auto& [o, p] : v) batch.push_back(p);
+  std::string tmp = path_ + ".compact";
+  int fd = ::open(tmp.c_str(), O_RDWR | O_CREAT | O_TRUNC | O_APPEND | O_CLOEXEC, 0600);
+  if (fd < 0) return Status::io_error("journal compact: " + std::string(std::strerror(errno)));
+  std::string rec = batch.empty() ? std::string() : encode_record(kAccepted, accepted_body(batch));
+  Status s = write_all(fd, rec);
+  if (s.is_ok() && ::fsync(fd) != 0) s = Status::io_error("journal compact fsync");
+  if (s.is_ok() && ::rename(tmp.c_str(), path_.c_str()) != 0) s = Status::io_error("journal compact rename");
+  if (!s.is_ok()) {
+    ::close(fd);
+    ::unlink(tmp.c_str());
+    return s;
+  }
+  ::close(fd_);
+  fd_ = fd;
+  bytes_ = rec.size();
+  ++compactions_;
+  return Status::ok();
+}
+
+Status Journal::clear() {
+  std::lock_guard lock(mu_);
+  live_.clear();
+  if (::ftruncate(fd_, 0) != 0) return Status::io_error("journal truncate: " + std::string(std::strerror(errno)));
+  bytes_ = 0;
+  if (durability_ == Durability::kMachine) ::fdatasync(fd_);
+  return Status::ok();
+}
+
+size_t Journal::live_count() const {
+  std::lock_guard lock(mu_);
+  return live_.size();
+}
+
+uint64_t Journal::file_bytes() const {
+  std::lock_guard lock(mu_);
+  return bytes_;
+}
+
+uint64_t Journal::compactions() const {
+  std::lock_guard lock(mu_);
+  return compactions_;
+}
+
+}  // namespace rinha::handoff

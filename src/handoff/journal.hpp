@@ -1,0 +1,73 @@
+// Journal: the worker's append-only record of accepted payments not yet settled, so that a 2xx
+// given by an api survives a crash of the worker (or of the api right after it answered).
+//
+// Order is the guarantee: the worker appends a batch here BEFORE acking it to the api (so before
+// the HTTP 2xx), and appends "settled" only AFTER the payment's ledger row is committed in
+// PostgreSQL. On start, unsettled() lists what may still need processing; the worker resolves
+// each with GET /payments/{id} on the processors before sending anything (a crash may have
+// happened after a processor recorded it). Durability choice (handoff.durability):
+//   process: write(2) per batch; survives any process crash (the page cache outlives us).
+//   machine: write(2) + fdatasync(2) per batch; survives power loss, costs a disk flush per ack.
+// The file is rewritten (compacted) to the live entries when mostly settled.
+//
+// File layout (little-endian), one record per append:
+//   record := u32 body_len | u8 type | body | u32 checksum(type|body)
+//   ACCEPTED (1): n x (16B id | i64 cents | i64 accepted_ms)
+//   SETTLED  (2): n x 16B id
+// A torn or corrupt tail (crash mid-write) ends replay; everything before it counts.
+// Threading: all methods are safe to call from any thread (one internal mutex).
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "common/status.hpp"
+#include "handoff/handoff_format.hpp"
+
+namespace rinha::handoff {
+
+class Journal {
+ public:
+  enum class Durability { kProcess, kMachine };
+
+  // Opens (creating if absent) and replays the file at path. Fails if it cannot be opened or
+  // written; a corrupt tail is truncated away, not an error.
+  static Result<std::unique_ptr<Journal>> open(const std::string& path, Durability durability);
+  ~Journal();
+
+  // Accepted payments without a settled record, in acceptance order (as found at open, plus
+  // anything appended since and not settled).
+  std::vector<AcceptedPayment> unsettled() const;
+
+  // Durable per the Durability once this returns OK.
+  Status append_accepted(const std::vector<AcceptedPayment>& batch);
+  // Not synced: losing a settled record only costs a lookup on the next start.
+  Status append_settled(const std::vector<Uuid>& ids);
+  // Forgets everything (purge).
+  Status clear();
+
+  size_t live_count() const;
+  uint64_t file_bytes() const;
+  uint64_t compactions() const;
+
+ private:
+  Journal(std::string path, Durability d, int fd);
+  Status write_record(uint8_t type, const std::string& body, bool sync);
+  Status maybe_compact();
+  Status replay();
+
+  const std::string path_;
+  const Durability durability_;
+  mutable std::mutex mu_;
+  int fd_;                                                     // guarded by mu_
+  uint64_t bytes_ = 0;                                         // guarded by mu_
+  uint64_t next_order_ = 0;                                    // guarded by mu_
+  uint64_t compactions_ = 0;                                   // guarded by mu_
+  std::unordered_map<Uuid, std::pair<uint64_t, AcceptedPayment>, UuidHash> live_;  // guarded by mu_
+};
+
+}  // namespace rinha::handoff
