@@ -14,6 +14,8 @@ namespace {
 struct UpArgs {
   std::string run_dir = "run/stack";
   int lb_port = 9999;
+  int default_port = 8001;
+  int fallback_port = 8002;
   std::string default_url;
   std::string fallback_url;
   std::string fees = "preview";
@@ -38,6 +40,8 @@ void run_up(const UpArgs& a) {
   if (!a.rinhactl.empty()) o.loc.rinhactl = a.rinhactl;
   if (!a.source_dir.empty()) o.loc.source_dir = a.source_dir;
   o.lb_port = a.lb_port;
+  o.default_port = a.default_port;
+  o.fallback_port = a.fallback_port;
   o.default_url = a.default_url;
   o.fallback_url = a.fallback_url;
   o.fees = a.fees;
@@ -49,9 +53,9 @@ void run_up(const UpArgs& a) {
   Stack stack = std::move(st).value();
   std::printf("%s", status_table(stack.entries()).c_str());
   std::printf("ready: %s/payments-summary answers 200\nprocessors: default %s, fallback %s\n"
-              "database: %s\nstop with: rinhactl stack down --run-dir %s\n",
+              "database: %s\nshell variables: %s\nstop with: rinhactl stack down --run-dir %s\n",
               stack.lb_url().c_str(), stack.default_url().c_str(), stack.fallback_url().c_str(),
-              stack.database_url().c_str(), a.run_dir.c_str());
+              stack.database_url().c_str(), env_file(a.run_dir).c_str(), a.run_dir.c_str());
   stack.detach();
 }
 
@@ -82,6 +86,11 @@ void add_stack_command(CLI::App& app) {
   up->add_option("--run-dir", up_args->run_dir, "logs, pids file, sockets, database")
       ->capture_default_str();
   up->add_option("--lb-port", up_args->lb_port, "HAProxy port on 127.0.0.1")
+      ->capture_default_str();
+  up->add_option("--default-port", up_args->default_port,
+                 "default emulator port (the official host port; 0 = any free)")
+      ->capture_default_str();
+  up->add_option("--fallback-port", up_args->fallback_port, "fallback emulator port")
       ->capture_default_str();
   up->add_option("--default-url", up_args->default_url, "external default processor URL");
   up->add_option("--fallback-url", up_args->fallback_url, "external fallback processor URL");

@@ -47,6 +47,7 @@ std::string failure(const std::string& name, pid_t pid, const std::string& how,
 }  // namespace
 
 std::string pids_file(const std::string& run_dir) { return run_dir + "/pids"; }
+std::string env_file(const std::string& run_dir) { return run_dir + "/stack.env"; }
 
 Stack::~Stack() { down(); }
 
@@ -137,7 +138,8 @@ Result<Stack> Stack::up(const StackOptions& opts) {
     auto fees = fees_for(opts.fees);
     if (!fees.is_ok()) return fees.status();
     for (const char* name : {"default", "fallback"}) {
-      const int port = free_port();
+      const int wanted = std::string(name) == "default" ? opts.default_port : opts.fallback_port;
+      const int port = wanted ? wanted : free_port();
       const std::string fee = std::string(name) == "default" ? fees->default_fee
                                                               : fees->fallback_fee;
       Status s = st.start_process(emulator_spec(opts.loc, name, port, fee, opts.token,
@@ -188,6 +190,11 @@ Result<Stack> Stack::up(const StackOptions& opts) {
                   : wait_http_answer(st.lb_url() + "/", t, running);
     if (!s.is_ok()) return st.died_or(s);
   }
+  std::ofstream env(env_file(opts.run_dir), std::ios::trunc);
+  env << "RINHA_LB_URL=" << (st.lb_port_ ? st.lb_url() : "") << "\n"
+      << "RINHA_DEFAULT_URL=" << st.default_url_ << "\n"
+      << "RINHA_FALLBACK_URL=" << st.fallback_url_ << "\n"
+      << "RINHA_DATABASE_URL=" << st.database_url_ << "\n";
   return st;
 }
 
@@ -201,6 +208,7 @@ void Stack::down() {
   if (!entries_.empty()) {
     std::error_code ec;
     fs::remove(pids_file(opts_.run_dir), ec);
+    fs::remove(env_file(opts_.run_dir), ec);
     entries_.clear();
   }
 }
@@ -243,6 +251,7 @@ Status stop_from_pids_file(const std::string& run_dir, milliseconds grace) {
   if (!stuck.empty()) return Status::internal("still running:" + stuck);
   std::error_code ec;
   fs::remove(pids_file(run_dir), ec);
+  fs::remove(env_file(run_dir), ec);
   return Status::ok();
 }
 

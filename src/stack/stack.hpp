@@ -6,7 +6,9 @@
 // Attached (tests): the Stack owns its processes; destruction stops them in reverse order.
 // Detached (`rinhactl stack up`): detach() releases them; <run_dir>/pids lists each one (written
 // as they start, so even a half-started stack can be taken down) and stop_from_pids_file()
-// stops exactly those, in reverse order.
+// stops exactly those, in reverse order. Once ready, <run_dir>/stack.env holds the URLs as
+// shell assignments (RINHA_LB_URL, RINHA_DEFAULT_URL, RINHA_FALLBACK_URL, RINHA_DATABASE_URL)
+// for scripts to source.
 //
 // Threading: one owner.
 #pragma once
@@ -36,6 +38,8 @@ struct StackOptions {
   bool haproxy = true;
 
   int lb_port = 0;                       // HAProxy on 127.0.0.1:<lb_port>; 0 = a free port
+  int default_port = 0;                  // emulators' ports; 0 = a free port
+  int fallback_port = 0;
   std::string default_url;               // external processors (any implementation of the
   std::string fallback_url;              // contract); "" = the emulators' URLs
   std::string fees = "preview";          // emulator fees: preview | final
@@ -102,6 +106,7 @@ class Stack {
 };
 
 std::string pids_file(const std::string& run_dir);
+std::string env_file(const std::string& run_dir);
 Result<std::vector<PidEntry>> read_pids_file(const std::string& run_dir);
 
 // Stops every process listed in <run_dir>/pids, newest first; removes the file when all are

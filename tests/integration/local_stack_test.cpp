@@ -181,7 +181,8 @@ TEST_CASE("rinhactl stack up detaches, status lists it, down stops exactly what 
   } guard{run};
 
   auto up = rinhactl({"stack", "up", "--run-dir", run, "--lb-port", std::to_string(lb_port),
-                      "--fees", "final", "--timeout", "30"},
+                      "--default-port", "0", "--fallback-port", "0", "--fees", "final",
+                      "--timeout", "30"},
                      "up.log");
   INFO(stack::tail_file(dir.file("up.log"), 40));
   REQUIRE(up.is_ok());
@@ -196,6 +197,10 @@ TEST_CASE("rinhactl stack up detaches, status lists it, down stops exactly what 
   }
   CHECK(send("GET", "http://127.0.0.1:" + std::to_string(lb_port) + "/payments-summary")
             .status == 200);
+  const std::string env = stack::tail_file(stack::env_file(run));
+  CHECK(env.find("RINHA_LB_URL=http://127.0.0.1:" + std::to_string(lb_port) + "\n") !=
+        std::string::npos);
+  CHECK(env.find("RINHA_DEFAULT_URL=http://127.0.0.1:") != std::string::npos);
   auto status = rinhactl({"stack", "status", "--run-dir", run}, "status.log");
   CHECK(*status == 0);
   CHECK(stack::tail_file(dir.file("status.log")).find("haproxy") != std::string::npos);
@@ -204,5 +209,6 @@ TEST_CASE("rinhactl stack up detaches, status lists it, down stops exactly what 
   CHECK(*down == 0);
   for (const auto& e : *entries) CHECK_FALSE(stack::pid_alive(e.pid));
   CHECK_FALSE(std::filesystem::exists(stack::pids_file(run)));
+  CHECK_FALSE(std::filesystem::exists(stack::env_file(run)));
   CHECK(*rinhactl({"stack", "status", "--run-dir", run}, "status2.log") != 0);
 }
