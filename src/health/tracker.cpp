@@ -11,6 +11,7 @@ namespace {
 using std::chrono::milliseconds;
 
 constexpr double kLatencyWeight = 0.2;  // EWMA weight of the newest sample
+constexpr int kIdleSampleMs = 1000;     // no latency sample for this long = no recent traffic
 
 }  // namespace
 
@@ -38,6 +39,13 @@ void Tracker::poll_finished(Processor p, SteadyTime now, std::optional<bool> fai
   // The flag is exactly what makes the official processor fail: a fresh "not failing" clears
   // errors seen before it.
   if (!*failing) s.consecutive_failures = 0;
+  // Without recent traffic the observed latency is history (e.g. the 2 s that made the router
+  // leave this processor); the configured delay just reported is the better estimate, and
+  // without this the router would never come back to a processor it left for being slow.
+  if (!s.last_sample || now - *s.last_sample > milliseconds(kIdleSampleMs)) {
+    s.latency_ewma_ms = *min_response_ms;
+    s.have_latency = true;
+  }
 }
 
 void Tracker::payment_started(Processor p, bool probe) {
@@ -55,6 +63,7 @@ void Tracker::payment_finished(Processor p, SteadyTime now, Signal sig, int late
     case Signal::kSuccess:
       s.consecutive_failures = 0;
       s.last_success = now;
+      s.last_sample = now;
       if (!s.have_latency) {
         s.latency_ewma_ms = latency_ms;
         s.have_latency = true;

@@ -69,6 +69,7 @@ class Tracker {
     std::optional<SteadyTime> last_failure;
     double latency_ewma_ms = 0;
     bool have_latency = false;
+    std::optional<SteadyTime> last_sample;
     int probes_in_flight = 0;
     SteadyTime next_probe{};
   };

@@ -294,11 +294,31 @@ TEST_CASE("failing default: payments go to the fallback, and back once it recove
   CHECK(t[0].requests > before + 300);  // the default took the traffic back
 }
 
-TEST_CASE("slow default (1-5 s delays): checks agree while payments are in flight") {
+TEST_CASE("slow default (1-5 s delays): fallback while it is faster, back to the default after") {
   Harness h;
   Sampler s(h);
   Load load(h.api(), 150);
-  for (int d : {1000, 2000, 5000, 3000, 1000, 0}) {
+  for (int d : {1000, 2000, 5000, 0}) {
+    h.set_delay(h.def(), d);
+    std::this_thread::sleep_for(4s);
+  }
+  auto mid = h.compare(std::nullopt);
+  CHECK(mid[3].requests > 300);  // 2-5 s default: the instant fallback took the traffic
+  std::this_thread::sleep_for(7s);  // a health poll (<= 5 s) reports the default fast again
+  load.stop();
+  expect_settled_and_equal(h, load.accepted());
+  s.stop();
+  expect_no_mismatch(s);
+  auto t = h.compare(std::nullopt);
+  CHECK(t[0].requests > mid[2].requests + 300);
+}
+
+TEST_CASE("slow default with a failing fallback: long in-flight payments, checks still agree") {
+  Harness h;
+  h.set_failure(h.fb(), true);
+  Sampler s(h);
+  Load load(h.api(), 100);
+  for (int d : {1000, 2000, 5000, 3000, 0}) {
     h.set_delay(h.def(), d);
     std::this_thread::sleep_for(4s);
   }
@@ -306,6 +326,7 @@ TEST_CASE("slow default (1-5 s delays): checks agree while payments are in fligh
   expect_settled_and_equal(h, load.accepted());
   s.stop();
   expect_no_mismatch(s);
+  CHECK(h.compare(std::nullopt)[3].requests == 0);
 }
 
 TEST_CASE("both failing, then recovering: nothing is lost or counted twice") {

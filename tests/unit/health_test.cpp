@@ -97,3 +97,16 @@ TEST_CASE("expected latency: max of health delay, observed EWMA and the oldest i
   CHECK(t.expected_latency_ms(D, now, 0) == 1000);
   CHECK(t.expected_latency_ms(D, now + milliseconds(20'000), 0) == 120);  // report stale
 }
+
+TEST_CASE("a health report replaces the observed latency of a processor with no recent traffic") {
+  Tracker t(cfg());
+  SteadyTime now{};
+  t.payment_finished(D, now, Signal::kSuccess, 2000, false);  // the slow phase we left
+  CHECK(t.expected_latency_ms(D, now, 0) == 2000);
+  t.poll_started(D, now + milliseconds(500));
+  t.poll_finished(D, now + milliseconds(500), false, 0);  // traffic still recent: kept
+  CHECK(t.expected_latency_ms(D, now + milliseconds(500), 0) == 2000);
+  t.poll_started(D, now + milliseconds(5500));
+  t.poll_finished(D, now + milliseconds(5500), false, 0);  // idle since: the report wins
+  CHECK(t.expected_latency_ms(D, now + milliseconds(5500), 0) == 0);
+}
