@@ -58,9 +58,9 @@ YAML::Node merged(const YAML::Node& node) {
   return out;
 }
 
-// The compose file with every service's merge keys resolved.
-YAML::Node load_compose() {
-  YAML::Node doc = YAML::LoadFile(kCompose);
+// A compose file with every service's merge keys resolved.
+YAML::Node load_compose(const std::string& path = kCompose) {
+  YAML::Node doc = YAML::LoadFile(path);
   for (auto kv : doc["services"]) doc["services"][kv.first.as<std::string>()] = merged(kv.second);
   return doc;
 }
@@ -69,6 +69,22 @@ bool mentions(const YAML::Node& seq, const std::string& value) {
   for (const auto& n : seq)
     if (n.as<std::string>() == value) return true;
   return false;
+}
+
+// Every bind mount's source (relative to the compose file's dir) exists.
+void check_mounts_exist(const YAML::Node& doc, const std::string& compose_dir) {
+  int mounts = 0;
+  for (const auto& kv : doc["services"]) {
+    for (const auto& v : kv.second["volumes"]) {
+      const std::string spec = v.as<std::string>();
+      if (spec.rfind(".", 0) != 0) continue;  // named volume
+      const std::string source = spec.substr(0, spec.find(':'));
+      INFO(kv.first.as<std::string>() << " mounts " << source);
+      CHECK(std::filesystem::exists(compose_dir + source));
+      ++mounts;
+    }
+  }
+  CHECK(mounts >= 6);  // rinhad.yaml x3, haproxy.cfg, postgresql.conf, sql
 }
 
 int run(std::vector<std::string> argv, std::map<std::string, std::string> env,
@@ -148,17 +164,7 @@ TEST_CASE("compose: HAProxy, apis and worker agree on addresses; mounted files e
   }
   CHECK(mentions(svcs["worker"]["command"], "--mode=worker"));
 
-  // Every bind mount's source is a file or directory of this tree.
-  const std::string compose_dir = kSrc + "/deploy/compose/";
-  for (const auto& kv : svcs) {
-    for (const auto& v : kv.second["volumes"]) {
-      const std::string spec = v.as<std::string>();
-      if (spec.rfind(".", 0) != 0) continue;  // named volume
-      const std::string source = spec.substr(0, spec.find(':'));
-      INFO(kv.first.as<std::string>() << " mounts " << source);
-      CHECK(std::filesystem::exists(compose_dir + source));
-    }
-  }
+  check_mounts_exist(doc, kSrc + "/deploy/compose/");
 }
 
 TEST_CASE("compose: docker-compose config accepts the file") {
@@ -215,4 +221,26 @@ TEST_CASE("info.json has every key the submission check wants") {
     INFO(k);
     CHECK(j[k].is_array());
   }
+}
+
+TEST_CASE("the submission package is self-contained: its compose mounts its own copies") {
+  stack::TempDir dir("rinha-package-");
+  const std::string out = dir.file("participant");
+  REQUIRE(run({"/bin/bash", kSrc + "/scripts/package-submission.sh", out},
+              {{"RINHA_IMAGE", "someone/rinha:test"}}, dir, "package.log") == 0);
+  const std::string compose = slurp(out + "/docker-compose.yml");
+  CHECK(compose.find("build:") == std::string::npos);  // the runner pulls, never builds
+  CHECK(compose.find("../") == std::string::npos);
+  YAML::Node doc = load_compose(out + "/docker-compose.yml");
+  for (const char* s : {"api1", "api2", "worker"})
+    CHECK(doc["services"][s]["image"].as<std::string>() == "someone/rinha:test");
+  check_mounts_exist(doc, out + "/");
+  CHECK(std::filesystem::exists(out + "/info.json"));
+  CHECK(std::filesystem::exists(out + "/README.md"));
+  if (std::filesystem::exists("/usr/bin/docker-compose"))
+    CHECK(run({"/usr/bin/docker-compose", "-f", out + "/docker-compose.yml", "config", "--quiet"},
+              {}, dir, "compose.log") == 0);
+  // Without a public image name there is nothing to submit.
+  CHECK(run({"/bin/bash", kSrc + "/scripts/package-submission.sh", dir.file("x")},
+            {{"RINHA_IMAGE", ""}}, dir, "noimage.log") != 0);
 }
