@@ -129,6 +129,9 @@ void add_load_command(CLI::App& app) {
   cmd->add_option("--json", o->json_out, "write final-results.json (official accounting) here");
   cmd->add_option("--participant", o->participant, "name in the JSON")->capture_default_str();
   cmd->add_option("--trace", o->trace_path, "write 't_us duration_us connect_us status' per POST");
+  cmd->add_flag("--realtime", o->realtime,
+                "SCHED_FIFO for the payments thread: keeps the tool's own scheduling delays out "
+                "of p99 on shared cores (needs root)");
   cmd->add_flag("--no-timeline", *no_timeline, "leave the processors' delay/failure alone");
   cmd->add_flag("--rotate-token", o->rotate_token,
                 "set a fresh token in setup (as the runner does); restored at the end");

@@ -282,6 +282,7 @@ int run_load(const LoadOptions& opts) {
   po.vus = run.profile.vus;
   po.duration_ms = run.profile.duration_ms;
   po.trace_path = opts.trace_path;
+  po.realtime = opts.realtime;
   std::atomic<bool> no_stop{false};
   std::thread progress_thread(progress, std::ref(run), isatty(STDERR_FILENO) == 1);
   std::thread checker_thread(checker, std::ref(run));

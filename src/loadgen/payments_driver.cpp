@@ -6,7 +6,11 @@
 
 #include <curl/curl.h>
 
+#include <pthread.h>
+#include <sched.h>
+
 #include <algorithm>
+#include <cstring>
 #include <cstdio>
 #include <functional>
 #include <queue>
@@ -47,6 +51,12 @@ bool is_success(long status) {
 void run_payments(const PaymentsOptions& opts, SteadyTime start, LatencyRecorder& latency,
                   PaymentsCounters& counters, const std::atomic<bool>& stop) {
   using Clock = std::chrono::steady_clock;
+  if (opts.realtime) {
+    sched_param sp{};
+    sp.sched_priority = 10;
+    int rc = pthread_setschedparam(pthread_self(), SCHED_FIFO, &sp);
+    if (rc != 0) std::fprintf(stderr, "load: --realtime: %s (continuing)\n", std::strerror(rc));
+  }
   curl_global_init(CURL_GLOBAL_DEFAULT);
   CURLM* multi = curl_multi_init();
   curl_multi_setopt(multi, CURLMOPT_MAXCONNECTS, static_cast<long>(opts.vus + 16));

@@ -32,6 +32,9 @@ struct PaymentsOptions {
   int64_t duration_ms = 60000;
   std::chrono::milliseconds timeout{1500};
   std::chrono::milliseconds think{1000};  // sleep(1) after each request
+  // Run this thread under SCHED_FIFO so that, on a box whose cores the backend shares, the
+  // instrument's own scheduling delays stay out of the latencies (needs CAP_SYS_NICE).
+  bool realtime = false;
   std::string trace_path;  // when set: one line per POST "t_us duration_us connect_us status"
 };
 
