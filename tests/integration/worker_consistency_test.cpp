@@ -9,6 +9,7 @@
 #include <cmath>
 #include <mutex>
 #include <nlohmann/json.hpp>
+#include <pqxx/pqxx>
 #include <random>
 #include <thread>
 
@@ -79,12 +80,10 @@ class Harness {
     w.fallback_url = fx_.stack().fallback_url();
     w.database_url = fx_.stack().database_url();
     w.journal_path = fx_.dir().file("journal");
-    auto ws = stack::worker_spec(loc, w, fx_.dir().file("worker.log"));
-    ws.argv.insert(ws.argv.end(), worker_flags.begin(), worker_flags.end());
-    worker_log_ = ws.log_path;
-    auto wp = stack::Process::start(ws);
-    REQUIRE(wp.is_ok());
-    worker_ = std::move(wp).value();
+    worker_spec_ = stack::worker_spec(loc, w, fx_.dir().file("worker.log"));
+    worker_spec_.argv.insert(worker_spec_.argv.end(), worker_flags.begin(), worker_flags.end());
+    worker_log_ = worker_spec_.log_path;
+    start_worker();
     const int port = stack::free_port();
     api_url_ = "http://127.0.0.1:" + std::to_string(port);
     auto ap = stack::Process::start(stack::api_spec(loc, w, "api1", port, fx_.dir().file("api1.log")));
@@ -97,6 +96,33 @@ class Harness {
   ~Harness() {
     api_.stop();
     worker_.stop();
+  }
+
+  void start_worker() {
+    auto wp = stack::Process::start(worker_spec_);
+    REQUIRE(wp.is_ok());
+    worker_ = std::move(wp).value();
+  }
+  // SIGTERM, wait for exit, start again; ready when the api's summary answers through it.
+  void restart_worker() {
+    worker_.stop();
+    start_worker();
+    auto ready = stack::wait_http_ok(api_url_ + "/payments-summary", 30s);
+    INFO(ready.message() << "\n" << worker_log_tail());
+    REQUIRE(ready.is_ok());
+  }
+  // Runs SQL in the "postgres" database (works while "rinha" refuses connections).
+  void admin_sql(const std::string& sql) {
+    std::string url = fx_.stack().database_url();
+    url = url.substr(0, url.rfind('/')) + "/postgres";
+    pqxx::connection c(url);
+    pqxx::nontransaction n(c);
+    n.exec(sql);
+  }
+  int64_t stored_rows() {
+    auto r = fx_.stack().postgres()->psql("select count(*) from ledger");
+    REQUIRE(r.is_ok());
+    return std::stoll(*r);
   }
 
   const std::string& api() const { return api_url_; }
@@ -142,6 +168,7 @@ class Harness {
 
  private:
   StackFixture fx_;
+  stack::ProcessSpec worker_spec_;
   stack::Process worker_, api_;
   std::string api_url_, worker_log_;
 };
@@ -417,4 +444,32 @@ TEST_CASE("purge: clears the ledger, the queue and in-flight outcomes") {
   expect_settled_and_equal(h, load.accepted());
   s.stop();
   expect_no_mismatch(s);
+}
+
+TEST_CASE("PostgreSQL outage: forwarding goes on, rows flush later; a restart reloads the ledger") {
+  Harness h;
+  Sampler s(h);
+  Load load(h.api(), 100);
+  std::this_thread::sleep_for(2s);
+  h.admin_sql("ALTER DATABASE rinha ALLOW_CONNECTIONS false");
+  h.admin_sql("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = 'rinha'");
+  std::this_thread::sleep_for(4s);
+  const auto during = h.compare(std::nullopt);
+  CHECK(during[0].requests > 450);  // payments kept being forwarded and counted
+  h.admin_sql("ALTER DATABASE rinha ALLOW_CONNECTIONS true");
+  std::this_thread::sleep_for(2s);
+  load.stop();
+  expect_settled_and_equal(h, load.accepted());
+  s.stop();
+  expect_no_mismatch(s);
+  // Every confirmed payment reaches PostgreSQL once it is back.
+  const auto deadline = Steady::now() + 10s;
+  while (h.stored_rows() != load.accepted() && Steady::now() < deadline)
+    std::this_thread::sleep_for(100ms);
+  CHECK(h.stored_rows() == load.accepted());
+  const auto before = h.compare(std::nullopt);
+  h.restart_worker();
+  const auto after = h.compare(std::nullopt);
+  CHECK(after == before);
+  CHECK(after[0].requests == load.accepted());
 }
