@@ -4,6 +4,7 @@
 #include "stack/command.hpp"
 
 #include <cstdio>
+#include <filesystem>
 #include <memory>
 
 #include "stack/stack.hpp"
@@ -35,7 +36,8 @@ void run_up(const UpArgs& a) {
   if (a.default_url.empty() != a.fallback_url.empty())
     fail("--default-url and --fallback-url go together", 2);
   StackOptions o;
-  o.run_dir = a.run_dir;
+  // Absolute: PostgreSQL and HAProxy resolve paths from their own working directories.
+  o.run_dir = std::filesystem::absolute(a.run_dir).lexically_normal().string();
   if (!a.rinhad.empty()) o.loc.rinhad = a.rinhad;
   if (!a.rinhactl.empty()) o.loc.rinhactl = a.rinhactl;
   if (!a.source_dir.empty()) o.loc.source_dir = a.source_dir;
