@@ -63,7 +63,7 @@ int64_t ms_between(SteadyTime a, SteadyTime b) { return duration_cast<millisecon
 
 Dispatcher::Dispatcher(DispatcherConfig cfg, const Clock& clock, processor::Client& client,
                        ledger::Ledger& ledger, std::mutex& ledger_mu,
-                       ledger::LedgerWriter& writer, Stats& stats)
+                       ledger::LedgerWriter& writer, Stats& stats, handoff::Journal* journal)
     : cfg_(cfg),
       clock_(clock),
       client_(client),
@@ -71,11 +71,20 @@ Dispatcher::Dispatcher(DispatcherConfig cfg, const Clock& clock, processor::Clie
       ledger_mu_(ledger_mu),
       writer_(writer),
       stats_(stats),
+      journal_(journal),
       tracker_(cfg.health) {}
 
 // ---- hand-off thread -------------------------------------------------------------------------
 
 Status Dispatcher::accept(const std::vector<handoff::AcceptedPayment>& batch) {
+  // Journal first: once the api answers 2xx the payment must survive a crash of this process.
+  if (journal_) {
+    Status s = journal_->append_accepted(batch);
+    if (!s.is_ok()) {
+      spdlog::error("journal append failed, batch refused: {}", s.message());
+      return s;
+    }
+  }
   {
     std::scoped_lock lock(inbox_mu_);
     inbox_.insert(inbox_.end(), batch.begin(), batch.end());
@@ -109,6 +118,10 @@ Status Dispatcher::purge() {
     epoch_.fetch_add(1);  // open outcomes of earlier payments are dropped when they arrive
   }
   writer_.request_purge();
+  if (journal_) {
+    Status s = journal_->clear();
+    if (!s.is_ok()) spdlog::error("journal clear failed: {}", s.message());
+  }
   stats_.purges.fetch_add(1);
   client_.wakeup();
   return Status::ok();
@@ -137,7 +150,7 @@ void Dispatcher::reconcile(const std::vector<handoff::AcceptedPayment>& replayed
     // a timeout (two agreeing lookups per processor).
     lk.absent_needed = 2;
     stats_.replayed.fetch_add(1);
-    schedule_lookup(std::move(lk), now);
+    schedule_lookup(std::move(lk), now + milliseconds(cfg_.reconcile_delay_ms));
   }
   backlog_.store(active_.size());
 }
@@ -431,6 +444,8 @@ void Dispatcher::forget(const Payment& pay) {
     ledger_.close(pay.p.id);
   }
   active_.erase(pay.p.id);
+  // Given up (logged and counted): a restart must not bring it back.
+  if (journal_) journal_->append_settled({pay.p.id});
 }
 
 int Dispatcher::wait_ms(SteadyTime now) const {

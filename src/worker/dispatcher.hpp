@@ -19,6 +19,7 @@
 #include <vector>
 
 #include "common/time.hpp"
+#include "handoff/journal.hpp"
 #include "handoff/server.hpp"
 #include "health/tracker.hpp"
 #include "ledger/ledger.hpp"
@@ -39,15 +40,20 @@ struct DispatcherConfig {
   int health_timeout_ms = 8000;     // service-health may be held up to 5 s by its limiter
   int stats_log_ms = 10000;         // period of the counters log line (0 = never)
   int drain_ms = 5000;              // at stop, how long open payments may still settle
+  // Journal replay: first lookup this long after start, so that a request the previous process
+  // left in flight has been committed or dropped by then (longer than any processor delay).
+  int reconcile_delay_ms = 6000;
 };
 
 class Dispatcher final : public handoff::Sink {
  public:
   // The ledger must already hold what the store had (load before constructing). The writer
-  // persists every entry this dispatcher settles.
+  // persists every entry this dispatcher settles. journal may be null (durability none): else
+  // accept() appends to it before answering, and purge() clears it; marking payments settled
+  // there is the writer's job (after their rows are committed).
   Dispatcher(DispatcherConfig cfg, const Clock& clock, processor::Client& client,
              ledger::Ledger& ledger, std::mutex& ledger_mu, ledger::LedgerWriter& writer,
-             Stats& stats);
+             Stats& stats, handoff::Journal* journal = nullptr);
 
   // handoff::Sink (hand-off server thread).
   Status accept(const std::vector<handoff::AcceptedPayment>& batch) override;
@@ -114,6 +120,7 @@ class Dispatcher final : public handoff::Sink {
   std::mutex& ledger_mu_;
   ledger::LedgerWriter& writer_;
   Stats& stats_;
+  handoff::Journal* journal_;
   health::Tracker tracker_;
 
   // Shared with the hand-off thread.

@@ -107,16 +107,47 @@ int run(const config::Config& cfg) {
   }
   spdlog::info("worker: ledger loaded, {} payments", ledger.size());
 
+  // Journal: accepted payments not yet settled in PostgreSQL (durability process|machine).
+  std::unique_ptr<handoff::Journal> journal;
+  std::vector<handoff::AcceptedPayment> replayed;
+  if (cfg.handoff.durability != "none") {
+    auto j = handoff::Journal::open(cfg.handoff.journal_path,
+                                    cfg.handoff.durability == "machine"
+                                        ? handoff::Journal::Durability::kMachine
+                                        : handoff::Journal::Durability::kProcess);
+    if (!j.is_ok()) {
+      spdlog::error("worker: journal {}: {}", cfg.handoff.journal_path, j.status().message());
+      return 1;
+    }
+    journal = std::move(j).value();
+    std::vector<Uuid> already;
+    for (const auto& a : journal->unsettled())
+      (ledger.contains(a.id) ? (void)already.push_back(a.id) : replayed.push_back(a));
+    if (!already.empty()) (void)journal->append_settled(already);
+    spdlog::info("worker: journal {}: {} payments to reconcile", cfg.handoff.journal_path,
+                 replayed.size());
+  }
+
   std::mutex ledger_mu;
   ledger::WriterConfig wcfg;
   wcfg.batch_size = cfg.ledger.batch_size;
   wcfg.flush_interval_ms = cfg.ledger.flush_interval_ms;
-  ledger::LedgerWriter writer(store, wcfg);
+  // A payment is settled in the journal only once its row is committed in PostgreSQL.
+  ledger::LedgerWriter writer(store, wcfg, [&journal](const std::vector<ledger::Entry>& rows) {
+    if (!journal) return;
+    std::vector<Uuid> ids;
+    ids.reserve(rows.size());
+    for (const auto& e : rows) ids.push_back(e.id);
+    Status s = journal->append_settled(ids);
+    if (!s.is_ok()) spdlog::warn("journal: settle record failed: {}", s.message());
+  });
   writer.start();
 
   Stats stats;
   processor::Client client({endpoint(cfg.default_processor), endpoint(cfg.fallback_processor)});
-  Dispatcher d(dispatcher_config(cfg), clock, client, ledger, ledger_mu, writer, stats);
+  Dispatcher d(dispatcher_config(cfg), clock, client, ledger, ledger_mu, writer, stats,
+               journal.get());
+  d.reconcile(replayed);
   handoff::Server hs(cfg.worker.listen, d);
   Status st = hs.start();
   if (!st.is_ok()) {

@@ -5,6 +5,8 @@
 // (count and cents) must match too, and every accepted payment must be recorded exactly once.
 #include <catch2/catch.hpp>
 
+#include <signal.h>
+
 #include <atomic>
 #include <cmath>
 #include <mutex>
@@ -103,9 +105,9 @@ class Harness {
     REQUIRE(wp.is_ok());
     worker_ = std::move(wp).value();
   }
-  // SIGTERM, wait for exit, start again; ready when the api's summary answers through it.
-  void restart_worker() {
-    worker_.stop();
+  // Stops (SIGTERM, or sig), starts again; ready when the api's summary answers through it.
+  void restart_worker(int sig = 15) {
+    worker_.stop(5000ms, sig);
     start_worker();
     auto ready = stack::wait_http_ok(api_url_ + "/payments-summary", 30s);
     INFO(ready.message() << "\n" << worker_log_tail());
@@ -472,4 +474,27 @@ TEST_CASE("PostgreSQL outage: forwarding goes on, rows flush later; a restart re
   const auto after = h.compare(std::nullopt);
   CHECK(after == before);
   CHECK(after[0].requests == load.accepted());
+}
+
+TEST_CASE("worker killed with payments in flight: the journal replay settles each exactly once") {
+  Harness h;
+  h.set_delay(h.def(), 1000);  // many payments in flight at the kill
+  int64_t accepted = 0;
+  {
+    Load load(h.api(), 100);
+    std::this_thread::sleep_for(3s);
+    load.stop();
+    accepted = load.accepted();
+  }
+  h.restart_worker(SIGKILL);
+  h.set_delay(h.def(), 0);
+  {
+    Load load(h.api(), 100);
+    std::this_thread::sleep_for(2s);
+    load.stop();
+    accepted += load.accepted();
+  }
+  expect_settled_and_equal(h, accepted);
+  INFO(h.worker_log_tail(5));
+  CHECK(h.worker_log_tail(200).find("payments to reconcile") != std::string::npos);
 }
