@@ -55,21 +55,21 @@ Result<PaymentRequest> parse_payment(std::string_view body) {
   thread_local ondemand::parser parser;
   padded_string padded(body);
   ondemand::document doc;
-  if (parser.iterate(padded).get(doc)) return Status::invalid_argument("body is not valid JSON");
+  if (parser.iterate(padded).get(doc)) return Status::malformed("body is not valid JSON");
   ondemand::object obj;
-  if (doc.get_object().get(obj)) return Status::invalid_argument("body must be one JSON object");
+  if (doc.get_object().get(obj)) return Status::malformed("body must be one JSON object");
   bool have_id = false, have_amount = false;
   PaymentRequest out;
   for (auto field : obj) {
     std::string_view key;
-    if (field.unescaped_key().get(key)) return Status::invalid_argument("body is not valid JSON");
+    if (field.unescaped_key().get(key)) return Status::malformed("body is not valid JSON");
     ondemand::value value;
-    if (field.value().get(value)) return Status::invalid_argument("body is not valid JSON");
+    if (field.value().get(value)) return Status::malformed("body is not valid JSON");
     if (key == "correlationId") {
       if (have_id) return Status::invalid_argument("correlationId given twice");
       have_id = true;
       ondemand::json_type type;
-      if (value.type().get(type)) return Status::invalid_argument("body is not valid JSON");
+      if (value.type().get(type)) return Status::malformed("body is not valid JSON");
       std::string_view s;
       if (type != ondemand::json_type::string || value.get_string().get(s))
         return Status::invalid_argument("correlationId must be a string");
@@ -80,7 +80,7 @@ Result<PaymentRequest> parse_payment(std::string_view body) {
       if (have_amount) return Status::invalid_argument("amount given twice");
       have_amount = true;
       ondemand::json_type type;
-      if (value.type().get(type)) return Status::invalid_argument("body is not valid JSON");
+      if (value.type().get(type)) return Status::malformed("body is not valid JSON");
       if (type != ondemand::json_type::number) return Status::invalid_argument("amount must be a number");
       auto cents = parse_amount(trim(value.raw_json_token()), Rounding::kRejectExtraDecimals);
       if (!cents.is_ok()) return cents.status();
@@ -88,7 +88,7 @@ Result<PaymentRequest> parse_payment(std::string_view body) {
     }
     // Other members are skipped unread (on-demand parsing checks their brackets, not their grammar).
   }
-  if (!doc.current_location().error()) return Status::invalid_argument("body must be one JSON object: unexpected bytes after it");
+  if (!doc.current_location().error()) return Status::malformed("body must be one JSON object: unexpected bytes after it");
   if (!have_id) return Status::invalid_argument("correlationId is required");
   if (!have_amount) return Status::invalid_argument("amount is required");
   return out;

@@ -26,6 +26,8 @@ struct PaymentRequest {
   Cents amount;
 };
 
+// Fails with kMalformed when the body is not one JSON object (HTTP 400), kInvalidArgument when
+// a member is missing, repeated or breaks its rule (HTTP 422).
 Result<PaymentRequest> parse_payment(std::string_view body);
 
 // from/to as received (raw query values, possibly percent-encoded); either may be absent.

@@ -136,11 +136,9 @@ struct ApiServer::Impl {
     auto parsed = parse_payment(req.body());
     if (!parsed.is_ok()) {
       stats.payments_rejected++;
-      return send(w, ka, parsed.status().message().find("JSON") != std::string::npos ||
-                                 parsed.status().message().find("bytes") != std::string::npos
-                             ? Http::Code::Bad_Request
-                             : Http::Code::Unprocessable_Entity,
-                  error_json(parsed.status().message()));
+      auto code = parsed.status().code() == Status::Code::kMalformed ? Http::Code::Bad_Request
+                                                                      : Http::Code::Unprocessable_Entity;
+      return send(w, ka, code, error_json(parsed.status().message()));
     }
     handoff::AcceptedPayment p{parsed->id, parsed->amount, clock.now_utc()};
     client.submit(p, new PostCompletion(std::move(w), ka, stats));

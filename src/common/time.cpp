@@ -106,7 +106,7 @@ std::string format_iso8601(UtcMillis t) {
   int64_t y;
   unsigned m, d;
   civil_from_days(days, y, m, d);
-  char buf[40];
+  char buf[96];
   std::snprintf(buf, sizeof buf, "%04lld-%02u-%02uT%02lld:%02lld:%02lld.%03lldZ", static_cast<long long>(y), m, d,
                 static_cast<long long>(sod / 3600), static_cast<long long>(sod / 60 % 60),
                 static_cast<long long>(sod % 60), static_cast<long long>(frac));

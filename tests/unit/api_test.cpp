@@ -185,3 +185,10 @@ TEST_CASE("HTTP: a worker that refuses makes POST answer 503, never a false 202"
   CHECK_THAT(r.body, Catch::Contains("error"));
   CHECK(f.sink.size() == 0);
 }
+
+TEST_CASE("malformed bodies and rule-breaking fields are told apart (400 vs 422)") {
+  CHECK(parse_payment("{").status().code() == Status::Code::kMalformed);
+  CHECK(parse_payment("[1]").status().code() == Status::Code::kMalformed);
+  CHECK(parse_payment(R"({"correlationId":"x","amount":1})").status().code() == Status::Code::kInvalidArgument);
+  CHECK(parse_payment(R"({"amount":1})").status().code() == Status::Code::kInvalidArgument);
+}
