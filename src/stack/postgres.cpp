@@ -87,28 +87,9 @@ Result<Postgres> Postgres::start(const PostgresOptions& opts) {
       argv.push_back(s);
     }
   }
-  auto server = Process::start({"postgres", argv, {}, log, pg.run_as_, "", opts.new_session});
-  if (!server.is_ok()) return server.status();
-  pg.server_ = std::move(server).value();
-
-  // Ready = pg_isready says so; a server that exits (bad setting, port taken) fails at once.
-  const auto deadline = std::chrono::steady_clock::now() + opts.ready_timeout;
-  ProcessSpec ready{"pg_isready",
-                    {bin + "pg_isready", "-q", "-h", pg.socket_dir_, "-p",
-                     std::to_string(pg.port_), "-U", "postgres", "-t", "1"},
-                    {}, "", pg.run_as_, "", false};
-  while (true) {
-    if (!pg.server_.alive())
-      return Status::unavailable("postgres exited (" + pg.server_.exit_description() + "):\n" +
-                                 tail_file(log));
-    auto r = run_to_completion(ready, milliseconds(5000));
-    if (r.is_ok() && *r == 0) break;
-    if (std::chrono::steady_clock::now() >= deadline)
-      return Status::timeout("postgres: not ready within " +
-                             std::to_string(opts.ready_timeout.count()) + " ms:\n" +
-                             tail_file(log));
-    std::this_thread::sleep_for(milliseconds(50));
-  }
+  pg.server_argv_ = std::move(argv);
+  Status up = pg.launch();
+  if (!up.is_ok()) return up;
 
   ProcessSpec createdb{"createdb",
                        {bin + "createdb", "-h", pg.socket_dir_, "-p", std::to_string(pg.port_),
@@ -120,6 +101,38 @@ Result<Postgres> Postgres::start(const PostgresOptions& opts) {
     return Status::internal("postgres: createdb " + opts.database + " exited " +
                             std::to_string(*rc) + ":\n" + tail_file(log));
   return pg;
+}
+
+Status Postgres::launch() {
+  const std::string log = opts_.base_dir + "/postgres.log";
+  auto server = Process::start({"postgres", server_argv_, {}, log, run_as_, "", opts_.new_session});
+  if (!server.is_ok()) return server.status();
+  server_ = std::move(server).value();
+
+  // Ready = pg_isready says so; a server that exits (bad setting, port taken) fails at once.
+  const auto deadline = std::chrono::steady_clock::now() + opts_.ready_timeout;
+  ProcessSpec ready{"pg_isready",
+                    {opts_.bin_dir + "/pg_isready", "-q", "-h", socket_dir_, "-p",
+                     std::to_string(port_), "-U", "postgres", "-t", "1"},
+                    {}, "", run_as_, "", false};
+  while (true) {
+    if (!server_.alive())
+      return Status::unavailable("postgres exited (" + server_.exit_description() + "):\n" +
+                                 tail_file(log));
+    auto r = run_to_completion(ready, milliseconds(5000));
+    if (r.is_ok() && *r == 0) return Status::ok();
+    if (std::chrono::steady_clock::now() >= deadline)
+      return Status::timeout("postgres: not ready within " +
+                             std::to_string(opts_.ready_timeout.count()) + " ms:\n" +
+                             tail_file(log));
+    std::this_thread::sleep_for(milliseconds(50));
+  }
+}
+
+Status Postgres::resume() {
+  if (server_.owned() && server_.alive()) return Status::ok();
+  if (server_argv_.empty()) return Status::invalid_argument("postgres: never started");
+  return launch();
 }
 
 Result<std::string> Postgres::psql(const std::string& sql) const {

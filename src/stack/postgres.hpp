@@ -52,14 +52,20 @@ class Postgres {
   // pg_ctl stop -m fast (the server finishes open transactions' rollback and checkpoints),
   // then reaps; falls back to signals if pg_ctl fails. Idempotent.
   void stop();
+  // Starts the stopped server again on the same data dir and port and waits until it is ready
+  // (outage tests); ok at once if it runs.
+  Status resume();
   pid_t release() { return server_.release(); }
 
  private:
+  Status launch();  // server_ from server_argv_, then waits for pg_isready
+
   PostgresOptions opts_;
   std::string run_as_;  // "postgres" when we are root
   std::string data_dir_;
   std::string socket_dir_;
   int port_ = 0;
+  std::vector<std::string> server_argv_;
   Process server_;
 };
 

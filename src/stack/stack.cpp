@@ -70,6 +70,7 @@ Status Stack::start_process(const ProcessSpec& spec) {
   auto p = Process::start(s);
   if (!p.is_ok()) return p.status();
   procs_.push_back(std::move(p).value());
+  specs_.push_back(s);
   return record({s.name, procs_.back().pid(), SIGTERM, true, s.log_path});
 }
 
@@ -78,7 +79,7 @@ std::function<bool()> Stack::all_running() {
 }
 
 Status Stack::check_alive() {
-  if (pg_ && !pg_->process().alive())
+  if (pg_ && pg_->process().owned() && !pg_->process().alive())  // owned: not kill()ed
     return Status::unavailable(failure("postgres", entries_.front().pid,
                                        "died: " + pg_->process().exit_description(),
                                        pg_->process().log_path()));
@@ -156,7 +157,9 @@ Result<Stack> Stack::up(const StackOptions& opts) {
   RinhadWiring wiring{st.worker_listen(), st.default_url_, st.fallback_url_, st.database_url_,
                       dir + "journal"};
   if (opts.worker) {
-    Status s = st.start_process(worker_spec(opts.loc, wiring, dir + "worker.log"));
+    ProcessSpec spec = worker_spec(opts.loc, wiring, dir + "worker.log");
+    spec.argv.insert(spec.argv.end(), opts.worker_args.begin(), opts.worker_args.end());
+    Status s = st.start_process(spec);
     if (!s.is_ok()) return s;
     s = wait_connectable(st.worker_listen(), t, running);
     if (!s.is_ok()) return st.died_or(s);
@@ -198,9 +201,73 @@ Result<Stack> Stack::up(const StackOptions& opts) {
   return st;
 }
 
+Status Stack::rewrite_pids_file() {
+  std::ofstream out(pids_file(opts_.run_dir), std::ios::trunc);
+  for (const auto& e : entries_)
+    out << e.name << ' ' << e.pid << ' ' << e.stop_signal << ' ' << (e.group ? 1 : 0) << ' '
+        << e.log_path << '\n';
+  if (!out) return Status::io_error("cannot write " + pids_file(opts_.run_dir));
+  return Status::ok();
+}
+
+// The readiness wait of up() for one (re)started process.
+Status Stack::wait_ready(const std::string& name) {
+  const auto t = opts_.ready_timeout;
+  auto running = all_running();
+  Status s = Status::ok();
+  if (name == "processor-default") s = wait_http_answer(default_url_ + "/", t, running);
+  else if (name == "processor-fallback") s = wait_http_answer(fallback_url_ + "/", t, running);
+  else if (name == "worker") s = wait_connectable(worker_listen(), t, running);
+  else if (name == "api1" || name == "api2")
+    s = wait_http_ok(api_url(name == "api1" ? 0 : 1) + "/healthcheck", t, running);
+  else if (name == "haproxy")
+    s = opts_.apis ? wait_http_ok(lb_url() + "/payments-summary", t, running)
+                   : wait_http_answer(lb_url() + "/", t, running);
+  return s.is_ok() ? s : died_or(s);
+}
+
+Status Stack::kill(const std::string& name, int sig) {
+  if (name == "postgres") {
+    if (!pg_) return Status::not_found("postgres was not started here");
+    pg_->stop();
+    return Status::ok();
+  }
+  for (auto& p : procs_) {
+    if (p.name() != name) continue;
+    p.stop(std::chrono::milliseconds(10000), sig);
+    return Status::ok();
+  }
+  return Status::not_found("no process named " + name);
+}
+
+Status Stack::restart(const std::string& name) {
+  if (name == "postgres") {
+    if (!pg_) return Status::not_found("postgres was not started here");
+    Status s = pg_->resume();
+    if (!s.is_ok()) return s;
+    for (auto& e : entries_)
+      if (e.name == name) e.pid = pg_->process().pid();
+    return rewrite_pids_file();
+  }
+  for (size_t i = 0; i < procs_.size(); ++i) {
+    if (procs_[i].name() != name) continue;
+    procs_[i].stop(std::chrono::milliseconds(5000));  // no-op once killed
+    auto p = Process::start(specs_[i]);
+    if (!p.is_ok()) return p.status();
+    procs_[i] = std::move(p).value();
+    for (auto& e : entries_)
+      if (e.name == name) e.pid = procs_[i].pid();
+    Status s = rewrite_pids_file();
+    if (!s.is_ok()) return s;
+    return wait_ready(name);
+  }
+  return Status::not_found("no process named " + name);
+}
+
 void Stack::down() {
   for (auto it = procs_.rbegin(); it != procs_.rend(); ++it) it->stop();
   procs_.clear();
+  specs_.clear();
   if (pg_) {
     pg_->stop();
     pg_.reset();
@@ -216,6 +283,7 @@ void Stack::down() {
 void Stack::detach() {
   for (auto& p : procs_) p.release();
   procs_.clear();
+  specs_.clear();
   if (pg_) {
     pg_->release();
     pg_.reset();
@@ -258,16 +326,16 @@ Status stop_from_pids_file(const std::string& run_dir, milliseconds grace) {
 std::string status_table(const std::vector<PidEntry>& entries) {
   std::string out;
   char line[512];
-  std::snprintf(line, sizeof line, "%-18s %8s %-5s %9s %9s %5s  %s\n", "process", "pid", "alive",
-                "rss_mib", "pss_mib", "procs", "log");
+  std::snprintf(line, sizeof line, "%-18s %8s %-5s %9s %9s %9s %5s  %s\n", "process", "pid",
+                "alive", "rss_mib", "pss_mib", "cpu_s", "procs", "log");
   out += line;
   for (const auto& e : entries) {
     auto m = tree_memory(e.pid);
     const bool alive = m.has_value();
-    std::snprintf(line, sizeof line, "%-18s %8d %-5s %9.1f %9.1f %5d  %s\n", e.name.c_str(),
-                  e.pid, alive ? "yes" : "no", alive ? m->rss_kib / 1024.0 : 0.0,
-                  alive ? m->pss_kib / 1024.0 : 0.0, alive ? m->processes : 0,
-                  e.log_path.c_str());
+    std::snprintf(line, sizeof line, "%-18s %8d %-5s %9.1f %9.1f %9.2f %5d  %s\n",
+                  e.name.c_str(), e.pid, alive ? "yes" : "no",
+                  alive ? m->rss_kib / 1024.0 : 0.0, alive ? m->pss_kib / 1024.0 : 0.0,
+                  alive ? m->cpu_seconds : 0.0, alive ? m->processes : 0, e.log_path.c_str());
     out += line;
   }
   return out;

@@ -49,6 +49,7 @@ struct StackOptions {
   std::string api2_address;
   std::string haproxy_config;            // "" = loc.haproxy_config()
   bool new_session = false;              // children in their own sessions (detached stacks)
+  std::vector<std::string> worker_args;  // extra rinhad flags for the worker (tests)
   std::chrono::milliseconds ready_timeout{60000};  // per step
 };
 
@@ -85,6 +86,14 @@ class Stack {
   // Ok while every started process runs; else names the first dead one with its log tail.
   Status check_alive();
 
+  // Fault injection (chaos and outage tests). kill() sends sig to the named process ("worker",
+  // "api1", "default", "haproxy", ...; "postgres" is always stopped with pg_ctl stop -m fast,
+  // whatever sig) and reaps it. restart() starts it again from the spec it was first started
+  // with (PostgreSQL: same data dir and port) and waits until it answers as up() does; the new
+  // pid replaces the old one in entries() and the pids file.
+  Status kill(const std::string& name, int sig);
+  Status restart(const std::string& name);
+
   // Stops everything in reverse start order and removes the pids file. Idempotent.
   void down();
   // Forgets the processes (they keep running); the pids file stays for stop_from_pids_file.
@@ -95,10 +104,13 @@ class Stack {
   Status record(const PidEntry& e);
   std::function<bool()> all_running();
   Status died_or(Status waited);
+  Status wait_ready(const std::string& name);
+  Status rewrite_pids_file();
 
   StackOptions opts_;
   std::optional<Postgres> pg_;
   std::vector<Process> procs_;   // start order, PostgreSQL excluded
+  std::vector<ProcessSpec> specs_;  // what procs_[i] was started from (for restart)
   std::vector<PidEntry> entries_;  // start order, PostgreSQL included
   int lb_port_ = 0;
   int api_ports_[2] = {0, 0};
@@ -113,7 +125,7 @@ Result<std::vector<PidEntry>> read_pids_file(const std::string& run_dir);
 // gone. Fails naming those that would not stop; ok (no-op) when there is no pids file.
 Status stop_from_pids_file(const std::string& run_dir, std::chrono::milliseconds grace);
 
-// A table: name, pid, alive, RSS and PSS of the process tree in MiB, log path.
+// A table: name, pid, alive, RSS and PSS (MiB) and CPU seconds of each process tree, log path.
 std::string status_table(const std::vector<PidEntry>& entries);
 
 }  // namespace rinha::stack
