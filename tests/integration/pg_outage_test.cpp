@@ -1,0 +1,159 @@
+// PostgreSQL outage: the whole stack under ~150 payments/s through HAProxy while PostgreSQL is
+// stopped (pg_ctl stop -m fast) for ~10 s and started again on the same data dir and port.
+// The worker must keep forwarding and answering summaries from its in-memory ledger, the
+// official check ([now-15 s, now-2 s], every ~500 ms) must agree with the processors during
+// and after the outage, nothing accepted may be lost, and once PostgreSQL is back its ledger
+// rows must equal the processors' totals (count and cents).
+#include <catch2/catch.hpp>
+
+#include <signal.h>
+
+#include <atomic>
+#include <cstdio>
+#include <mutex>
+#include <sstream>
+#include <thread>
+
+#include "common/time.hpp"
+#include "support/fixture.hpp"
+#include "support/traffic.hpp"
+
+using namespace rinha;
+using namespace rinha::testsupport;
+using namespace std::chrono_literals;
+using Steady = std::chrono::steady_clock;
+
+namespace {
+
+int64_t now_ms() { return SystemClock().now_utc().value; }
+
+// The official consistency check, repeated until stopped; remembers every disagreement.
+class WindowChecker {
+ public:
+  explicit WindowChecker(Endpoints e) : e_(std::move(e)), thread_([this] { run(); }) {}
+  ~WindowChecker() { stop(); }
+  void stop() {
+    stop_ = true;
+    if (thread_.joinable()) thread_.join();
+  }
+  int checks() const { return checks_.load(); }
+  int failures() const { return failures_.load(); }  // the summary did not answer 200
+  std::vector<std::string> mismatches() {
+    std::scoped_lock l(mu_);
+    return mismatches_;
+  }
+
+ private:
+  void run() {
+    while (!stop_) {
+      const int64_t now = now_ms();
+      auto l = read_ledgers(e_, std::pair{now - 15000, now - 2000});
+      if (!l.is_ok()) {
+        ++failures_;
+      } else {
+        ++checks_;
+        if (!l->consistent()) {
+          std::ostringstream o;
+          o << format_iso8601(UtcMillis{now}) << ": " << *l;
+          std::scoped_lock lk(mu_);
+          mismatches_.push_back(o.str());
+        }
+      }
+      std::this_thread::sleep_for(500ms);
+    }
+  }
+  Endpoints e_;
+  std::atomic<bool> stop_{false};
+  std::atomic<int> checks_{0}, failures_{0};
+  std::mutex mu_;
+  std::vector<std::string> mismatches_;
+  std::thread thread_;
+};
+
+struct Rows {
+  int64_t count = 0;
+  int64_t cents = 0;
+};
+
+Result<Rows> ledger_rows(stack::Postgres& pg) {
+  auto r = pg.psql("select count(*) || ' ' || coalesce(sum(amount_cents), 0) from ledger");
+  if (!r.is_ok()) return r.status();
+  Rows rows;
+  if (std::sscanf(r->c_str(), "%ld %ld", &rows.count, &rows.cents) != 2)
+    return Status::malformed("psql: " + *r);
+  return rows;
+}
+
+}  // namespace
+
+TEST_CASE("PostgreSQL stopped for 10 s under load: forwarding and summaries go on, rows catch up") {
+  StackFixture f(Parts::whole());
+  stack::Stack& st = f.stack();
+  const Endpoints ep{st.lb_url(), st.default_url(), st.fallback_url()};
+  REQUIRE(st.postgres() != nullptr);
+
+  WindowChecker checker(ep);
+  PaymentTraffic traffic(st.lb_url(), 150);
+  std::this_thread::sleep_for(5s);
+
+  REQUIRE(st.kill("postgres", SIGINT).is_ok());
+  const auto down_at = Steady::now();
+  const auto before = read_ledgers(ep);
+  REQUIRE(before.is_ok());
+  std::this_thread::sleep_for(10s);
+  const auto during = read_ledgers(ep);  // still answered, from memory
+  REQUIRE(during.is_ok());
+  Status up = st.restart("postgres");
+  INFO(up.message());
+  REQUIRE(up.is_ok());
+  const auto down_for = std::chrono::duration_cast<std::chrono::milliseconds>(Steady::now() - down_at);
+  std::this_thread::sleep_for(6s);
+  traffic.stop();
+  const auto sent = traffic.sent();
+
+  auto settled = wait_settled(ep, traffic.accepted(), 30s);
+  REQUIRE(settled.is_ok());
+  checker.stop();
+  auto audit = audit_payments(sent, ep);
+  REQUIRE(audit.is_ok());
+
+  // Every confirmed payment reaches PostgreSQL once it is back (the writer retries with backoff).
+  Result<Rows> rows = Status::timeout("not read");
+  const auto deadline = Steady::now() + 20s;
+  do {
+    rows = ledger_rows(*st.postgres());
+    if (rows.is_ok() && rows->count == settled->processor_requests()) break;
+    std::this_thread::sleep_for(250ms);
+  } while (Steady::now() < deadline);
+  REQUIRE(rows.is_ok());
+
+  const int64_t during_outage = during->processor_requests() - before->processor_requests();
+  std::ostringstream report;
+  report << "pg outage: down " << down_for.count() << " ms, payments forwarded meanwhile "
+         << during_outage << "; " << *audit << "; rows after " << rows->count << " / "
+         << rows->cents << " cents; " << *settled << "; window checks " << checker.checks()
+         << ", mismatches " << checker.mismatches().size() << ", unanswered "
+         << checker.failures();
+  std::printf("%s\n", report.str().c_str());
+  auto mism = checker.mismatches();
+  INFO(report.str() << "\nfirst mismatch: " << (mism.empty() ? "" : mism[0]) << "\nworker log:\n"
+                    << stack::tail_file(f.dir().file("worker.log"), 30));
+
+  CHECK(during_outage > 1000);  // ~150/s for 10 s went on to the processors
+  CHECK(audit->lost == 0);
+  CHECK(audit->double_charged == 0);
+  CHECK(audit->recorded == audit->accepted);
+  CHECK(traffic.refused() == 0);
+  CHECK(settled->consistent());
+  CHECK(mism.empty());
+  CHECK(checker.failures() == 0);
+  CHECK(checker.checks() > 30);
+  CHECK(rows->count == settled->processor_requests());
+  CHECK(rows->cents == settled->proc_default.cents + settled->proc_fallback.cents);
+  // The writer really met the outage (and kept the rows in memory).
+  CHECK(stack::tail_file(f.dir().file("worker.log"), 400).find("rows kept in memory") !=
+        std::string::npos);
+  Status alive = st.check_alive();
+  INFO(alive.message());
+  CHECK(alive.is_ok());
+}
