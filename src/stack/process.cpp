@@ -277,6 +277,7 @@ std::optional<long> peak_rss_kib(pid_t pid) { return proc_status_kib(pid, "VmHWM
 std::optional<TreeMemory> tree_memory(pid_t root) {
   if (!pid_alive(root)) return std::nullopt;
   std::map<pid_t, std::vector<pid_t>> children;
+  std::map<pid_t, unsigned long> ticks;
   std::error_code ec;
   for (const auto& entry : std::filesystem::directory_iterator("/proc", ec)) {
     const std::string name = entry.path().filename().string();
@@ -287,8 +288,15 @@ std::optional<TreeMemory> tree_memory(pid_t root) {
     if (rp == std::string::npos) continue;
     char state = 0;
     pid_t ppid = 0;
-    if (std::sscanf(stat.c_str() + rp + 1, " %c %d", &state, &ppid) == 2)
-      children[ppid].push_back(std::stoi(name));
+    unsigned long utime = 0, stime = 0;
+    // Fields after the command: state ppid pgrp session tty tpgid flags minflt cminflt majflt
+    // cmajflt utime stime.
+    if (std::sscanf(stat.c_str() + rp + 1, " %c %d %*d %*d %*d %*d %*u %*u %*u %*u %*u %lu %lu",
+                    &state, &ppid, &utime, &stime) == 4) {
+      const pid_t pid = std::stoi(name);
+      children[ppid].push_back(pid);
+      ticks[pid] = utime + stime;
+    }
   }
   TreeMemory m;
   std::vector<pid_t> todo = {root};
@@ -297,6 +305,7 @@ std::optional<TreeMemory> tree_memory(pid_t root) {
     todo.pop_back();
     m.processes++;
     m.rss_kib += rss_kib(p).value_or(0);
+    m.cpu_seconds += static_cast<double>(ticks[p]) / static_cast<double>(sysconf(_SC_CLK_TCK));
     std::ifstream rollup("/proc/" + std::to_string(p) + "/smaps_rollup");
     std::string line;
     while (std::getline(rollup, line)) {

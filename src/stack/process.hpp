@@ -87,12 +87,14 @@ bool pid_alive(pid_t pid);
 std::optional<long> rss_kib(pid_t pid);
 // Peak resident set size (VmHWM) in KiB, nullopt if gone.
 std::optional<long> peak_rss_kib(pid_t pid);
-// Memory of pid and all its descendants (PostgreSQL backends, HAProxy workers): RSS counts
-// shared pages once per process, PSS splits them, so PSS is the one to compare with a
-// container memory limit. nullopt if pid is gone.
+// Memory and CPU of pid and all its live descendants (PostgreSQL backends): RSS counts shared
+// pages once per process, PSS splits them among all sharers (including processes outside the
+// tree), so a container's charge lies between the two. CPU is user + system time so far.
+// nullopt if pid is gone.
 struct TreeMemory {
   long rss_kib = 0;
   long pss_kib = 0;
+  double cpu_seconds = 0;
   int processes = 0;
 };
 std::optional<TreeMemory> tree_memory(pid_t pid);

@@ -98,10 +98,15 @@ Status Stack::died_or(Status waited) {
   return waited;
 }
 
-Result<Stack> Stack::up(const StackOptions& opts) {
+Result<Stack> Stack::up(const StackOptions& requested) {
+  // Absolute: PostgreSQL resolves paths after chdir to its data dir, and the worker's socket
+  // path must mean the same to every process whatever its working directory.
+  StackOptions opts = requested;
+  std::error_code ec;
+  opts.run_dir = fs::absolute(requested.run_dir, ec).lexically_normal().string();
+  while (opts.run_dir.size() > 1 && opts.run_dir.back() == '/') opts.run_dir.pop_back();
   Stack st;
   st.opts_ = opts;
-  std::error_code ec;
   fs::create_directories(opts.run_dir, ec);
   if (ec) return Status::io_error("cannot create " + opts.run_dir + ": " + ec.message());
   if (fs::exists(pids_file(opts.run_dir)))

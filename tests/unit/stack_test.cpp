@@ -106,6 +106,7 @@ TEST_CASE("a released process in its own session keeps running and stop_pid ends
   auto mem = tree_memory(pid);
   REQUIRE(mem.has_value());
   CHECK(mem->processes == 1);
+  CHECK(mem->cpu_seconds >= 0);
   CHECK(stop_pid(pid, 5s));
   CHECK_FALSE(pid_alive(pid));
   CHECK_FALSE(rss_kib(pid).has_value());
