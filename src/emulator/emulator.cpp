@@ -73,7 +73,8 @@ class Emulator::Impl {
   Status start() {
     auto fee = score::Decimal::parse(opts_.fee);
     if (!fee.is_ok() || fee->compare(score::Decimal()) < 0)
-      return Status::invalid_argument("--fee must be a non-negative decimal, got '" + opts_.fee + "'");
+      return Status::invalid_argument("--fee must be a non-negative decimal, got '" + opts_.fee +
+                                      "'");
     fee_ = fee.value();
     timers_ = std::make_unique<TimerQueue>();
     schedule_window(std::chrono::steady_clock::now());
@@ -183,8 +184,8 @@ class Emulator::Impl {
         reply(*w, Http::Code::Not_Found);
       } else {
         reply(*w, Http::Code::Ok,
-              "{\"correlationId\":\"" + format_uuid(id.value()) + "\",\"amount\":" +
-                  format_cents(p->amount) + ",\"requestedAt\":\"" +
+              "{\"correlationId\":\"" + format_uuid(id.value()) +
+                  "\",\"amount\":" + format_cents(p->amount) + ",\"requestedAt\":\"" +
                   format_iso8601(UtcMillis{p->requested_at.value / 1000}) + "\"}");
       }
       done();
@@ -250,9 +251,8 @@ class Emulator::Impl {
     StoreTotals t = store_.summary(bounds[0], bounds[1]);
     score::Decimal amount = score::Decimal::from_cents(t.amount);
     reply(w, Http::Code::Ok,
-          "{\"totalAmount\":" + format_cents(t.amount) +
-              ",\"totalRequests\":" + std::to_string(t.requests) +
-              ",\"totalFee\":" + (amount * fee_).to_string() +
+          "{\"totalAmount\":" + format_cents(t.amount) + ",\"totalRequests\":" +
+              std::to_string(t.requests) + ",\"totalFee\":" + (amount * fee_).to_string() +
               ",\"feePerTransaction\":" + fee_.to_string() + "}");
   }
 

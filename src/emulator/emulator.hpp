@@ -16,16 +16,16 @@
 namespace rinha::emulator {
 
 struct EmulatorOptions {
-  std::string name = "default";   // only shown in logs
+  std::string name = "default";  // only shown in logs
   std::string host = "127.0.0.1";
-  uint16_t port = 0;               // 0: any free port, see Emulator::port()
-  std::string fee = "0.05";        // TRANSACTION_FEE, decimal text (0.05 = 5 %)
-  std::string token = "123";       // INITIAL_TOKEN
-  int threads = 2;                 // Pistache reactor threads
-  int rate_limit_seconds = 5;      // RATE_LIMIT_SECONDS: health window length
-  size_t permits = 800;            // concurrency limiter permits
-  size_t queue = 500;              // concurrency limiter FIFO queue
-  size_t health_queue = 2;         // health limiter FIFO queue
+  uint16_t port = 0;           // 0: any free port, see Emulator::port()
+  std::string fee = "0.05";    // TRANSACTION_FEE, decimal text (0.05 = 5 %)
+  std::string token = "123";   // INITIAL_TOKEN
+  int threads = 2;             // Pistache reactor threads
+  int rate_limit_seconds = 5;  // RATE_LIMIT_SECONDS: health window length
+  size_t permits = 800;        // concurrency limiter permits
+  size_t queue = 500;          // concurrency limiter FIFO queue
+  size_t health_queue = 2;     // health limiter FIFO queue
 };
 
 class Emulator {

@@ -35,9 +35,9 @@ class ConcurrencyLimiter {
 
  private:
   mutable std::mutex mu_;
-  size_t permits_;      // GUARDED_BY(mu_): free permits
+  size_t permits_;  // GUARDED_BY(mu_): free permits
   size_t queue_limit_;
-  size_t in_use_ = 0;   // GUARDED_BY(mu_)
+  size_t in_use_ = 0;           // GUARDED_BY(mu_)
   std::deque<Waiter> waiting_;  // GUARDED_BY(mu_)
 };
 

@@ -42,8 +42,8 @@ class TimerQueue {
   std::mutex mu_;
   std::condition_variable cv_;
   std::priority_queue<Item, std::vector<Item>, std::greater<Item>> items_;  // GUARDED_BY(mu_)
-  uint64_t next_seq_ = 0;                                                     // GUARDED_BY(mu_)
-  bool stop_ = false;                                                         // GUARDED_BY(mu_)
+  uint64_t next_seq_ = 0;                                                   // GUARDED_BY(mu_)
+  bool stop_ = false;                                                       // GUARDED_BY(mu_)
   std::thread thread_;
 };
 

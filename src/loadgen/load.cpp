@@ -41,10 +41,10 @@ struct Run {
   SteadyTime start;
   UtcMillis start_wall;
   std::mutex mu;
-  int checks = 0;                // GUARDED_BY(mu)
-  int64_t official_inc = 0;      // GUARDED_BY(mu)
-  int64_t corrected_inc = 0;     // GUARDED_BY(mu)
-  int admin_errors = 0;          // GUARDED_BY(mu)
+  int checks = 0;             // GUARDED_BY(mu)
+  int64_t official_inc = 0;   // GUARDED_BY(mu)
+  int64_t corrected_inc = 0;  // GUARDED_BY(mu)
+  int admin_errors = 0;       // GUARDED_BY(mu)
 };
 
 Result<HttpResponse> call(Run& run, const HttpRequest& req) {
@@ -93,8 +93,8 @@ std::string random_token() {
 
 bool set_token(Run& run, const std::string& from, const std::string& to, bool record) {
   for (const std::string* url : {&run.opts.default_url, &run.opts.fallback_url}) {
-    HttpRequest req = admin("PUT", *url + "/admin/configurations/token", from,
-                            "{\"token\":\"" + to + "\"}");
+    HttpRequest req =
+        admin("PUT", *url + "/admin/configurations/token", from, "{\"token\":\"" + to + "\"}");
     auto r = record ? call(run, req) : http::http_send(req);
     if (!r.is_ok() || r->status != 204) {
       std::fprintf(stderr, "setup: token PUT on %s: %s (want 204)\n", url->c_str(),
@@ -152,10 +152,10 @@ void checker(Run& run) {
     UtcMillis now = run.clock.now_utc();
     UtcMillis from{now.value - run.profile.check_from_ms};
     UtcMillis to{now.value - run.profile.check_to_ms};
-    auto rs = call_parallel(
-        run, {processor_summary_request(run.opts.default_url, run.token, from, to),
-              processor_summary_request(run.opts.fallback_url, run.token, from, to),
-              backend_summary_request(run.opts.target, from, to)});
+    auto rs =
+        call_parallel(run, {processor_summary_request(run.opts.default_url, run.token, from, to),
+                            processor_summary_request(run.opts.fallback_url, run.token, from, to),
+                            backend_summary_request(run.opts.target, from, to)});
     std::string p1, p2, p3;
     ProcessorSummary d = processor_summary_or_zero(rs[0], &p1);
     ProcessorSummary f = processor_summary_or_zero(rs[1], &p2);
@@ -175,11 +175,11 @@ void checker(Run& run) {
                    "\ncheck t=%.1fs: backend %lld/%lld vs processors %lld/%lld -> official %lld, "
                    "corrected %lld%s%s%s%s%s%s\n",
                    t, static_cast<long long>(b.default_requests),
-                   static_cast<long long>(b.fallback_requests),
-                   static_cast<long long>(d.requests), static_cast<long long>(f.requests),
-                   static_cast<long long>(off), static_cast<long long>(cor),
-                   p1.empty() ? "" : "; default: ", p1.c_str(), p2.empty() ? "" : "; fallback: ",
-                   p2.c_str(), p3.empty() ? "" : "; backend: ", p3.c_str());
+                   static_cast<long long>(b.fallback_requests), static_cast<long long>(d.requests),
+                   static_cast<long long>(f.requests), static_cast<long long>(off),
+                   static_cast<long long>(cor), p1.empty() ? "" : "; default: ", p1.c_str(),
+                   p2.empty() ? "" : "; fallback: ", p2.c_str(),
+                   p3.empty() ? "" : "; backend: ", p3.c_str());
     }
     if (!sleep_until(run, SteadyClock::now() + milliseconds(run.profile.check_sleep_ms))) return;
   }
@@ -300,10 +300,10 @@ int run_load(const LoadOptions& opts) {
   auto rs = call_parallel(run, {processor_summary_request(opts.default_url, run.token, from, to),
                                 processor_summary_request(opts.fallback_url, run.token, from, to),
                                 backend_summary_request(opts.target, from, to)});
-  auto whole = http::http_parallel(
-      {processor_summary_request(opts.default_url, run.token, run_from, to),
-       processor_summary_request(opts.fallback_url, run.token, run_from, to),
-       backend_summary_request(opts.target, run_from, to)});
+  auto whole =
+      http::http_parallel({processor_summary_request(opts.default_url, run.token, run_from, to),
+                           processor_summary_request(opts.fallback_url, run.token, run_from, to),
+                           backend_summary_request(opts.target, run_from, to)});
   std::string problem;
   ProcessorSummary pd = processor_summary_or_zero(rs[0], &problem);
   if (!problem.empty()) std::fprintf(stderr, "teardown: default summary: %s\n", problem.c_str());
@@ -344,12 +344,12 @@ int run_load(const LoadOptions& opts) {
   auto off_result = score::compute_score(official);
   auto cor_result = score::compute_score(corrected);
 
-  std::printf("\n%s", score::score_table("OFFICIAL accounting (window " +
-                                             std::to_string(run.profile.teardown_window_ms / 1000) +
-                                             " s, " +
-                                             (run.profile.money_from_backend ? "backend" : "processor") +
-                                             " totals, |sum of differences|)",
-                                         official, off_result)
+  std::printf("\n%s", score::score_table(
+                          "OFFICIAL accounting (window " +
+                              std::to_string(run.profile.teardown_window_ms / 1000) + " s, " +
+                              (run.profile.money_from_backend ? "backend" : "processor") +
+                              " totals, |sum of differences|)",
+                          official, off_result)
                           .c_str());
   std::printf("\n%s", score::score_table("WHOLE-RUN accounting (processor totals over the run, "
                                          "sum of |differences|)",
@@ -360,17 +360,16 @@ int run_load(const LoadOptions& opts) {
     std::scoped_lock lock(run.mu);
     checks = run.checks;
   }
-  std::printf("\nrun: %lld POSTs sent, %lld ok, %lld failed (%lld timeouts); %d checks; "
-              "%zu latency samples (ms: p50 %.3f, p90 %.3f, p99 %.3f, max %.3f); "
-              "backend whole-run %lld/%lld\n",
-              static_cast<long long>(run.counters.sent.load()),
-              static_cast<long long>(run.counters.ok.load()),
-              static_cast<long long>(run.counters.failed.load()),
-              static_cast<long long>(run.counters.timeouts.load()), checks, sorted.size(),
-              percentile(sorted, 0.5), percentile(sorted, 0.9), p99,
-              sorted.empty() ? 0.0 : sorted.back(),
-              static_cast<long long>(wb.default_requests),
-              static_cast<long long>(wb.fallback_requests));
+  std::printf(
+      "\nrun: %lld POSTs sent, %lld ok, %lld failed (%lld timeouts); %d checks; "
+      "%zu latency samples (ms: p50 %.3f, p90 %.3f, p99 %.3f, max %.3f); "
+      "backend whole-run %lld/%lld\n",
+      static_cast<long long>(run.counters.sent.load()),
+      static_cast<long long>(run.counters.ok.load()),
+      static_cast<long long>(run.counters.failed.load()),
+      static_cast<long long>(run.counters.timeouts.load()), checks, sorted.size(),
+      percentile(sorted, 0.5), percentile(sorted, 0.9), p99, sorted.empty() ? 0.0 : sorted.back(),
+      static_cast<long long>(wb.default_requests), static_cast<long long>(wb.fallback_requests));
   if (!opts.json_out.empty()) {
     std::ofstream out(opts.json_out);
     out << score::final_results_json(official, off_result);

@@ -23,8 +23,8 @@ struct LoadOptions {
   bool timeline = true;               // apply the processor stages
   bool rotate_token = false;          // setup sets a fresh token, teardown restores --token
   std::string participant = "rinha";
-  bool realtime = false;              // SCHED_FIFO for the payments thread
-  std::string trace_path;             // per-POST timing lines, for diagnosing latency
+  bool realtime = false;   // SCHED_FIFO for the payments thread
+  std::string trace_path;  // per-POST timing lines, for diagnosing latency
 };
 
 // Exit status: 0 when the run completed (inconsistencies included), 1 when setup failed or

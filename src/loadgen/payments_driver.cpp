@@ -5,13 +5,12 @@
 #include "loadgen/payments_driver.hpp"
 
 #include <curl/curl.h>
-
 #include <pthread.h>
 #include <sched.h>
 
 #include <algorithm>
-#include <cstring>
 #include <cstdio>
+#include <cstring>
 #include <functional>
 #include <queue>
 #include <random>
@@ -84,8 +83,8 @@ void run_payments(const PaymentsOptions& opts, SteadyTime start, LatencyRecorder
   using Wake = std::pair<SteadyTime, size_t>;
   std::priority_queue<Wake, std::vector<Wake>, std::greater<Wake>> wakes;
   for (size_t i = 0; i < vus.size(); ++i)
-    wakes.push({start + std::chrono::milliseconds(vu_start_ms(static_cast<int>(i), opts.vus,
-                                                              opts.duration_ms)),
+    wakes.push({start + std::chrono::milliseconds(
+                            vu_start_ms(static_cast<int>(i), opts.vus, opts.duration_ms)),
                 i});
 
   auto fire = [&](size_t i) {
@@ -137,12 +136,12 @@ void run_payments(const PaymentsOptions& opts, SteadyTime start, LatencyRecorder
         curl_easy_getinfo(e, CURLINFO_CONNECT_TIME_T, &connect);
         latency.add_if_expected(status, std::chrono::microseconds(total - connect));
         if (trace)
-          std::fprintf(trace, "%lld %lld %lld %ld\n",
-                       static_cast<long long>(std::chrono::duration_cast<std::chrono::microseconds>(
-                                                  Clock::now() - start)
-                                                  .count()),
-                       static_cast<long long>(total - connect), static_cast<long long>(connect),
-                       status);
+          std::fprintf(
+              trace, "%lld %lld %lld %ld\n",
+              static_cast<long long>(
+                  std::chrono::duration_cast<std::chrono::microseconds>(Clock::now() - start)
+                      .count()),
+              static_cast<long long>(total - connect), static_cast<long long>(connect), status);
       }
       curl_multi_remove_handle(multi, e);
       --in_flight;

@@ -14,9 +14,9 @@ std::optional<Profile> make_profile(const std::string& name) {
     p.amount = "19.90";
     p.check_to_ms = 1500;
     p.money_from_backend = true;
-    p.stages = {{1000, 0, false, 0, false},      {10000, 100, false, 0, false},
-                {20000, 100, true, 0, false},    {30000, 2000, true, 1000, true},
-                {40000, 20, false, 20, false},   {50000, 0, false, 5000, false}};
+    p.stages = {{1000, 0, false, 0, false},    {10000, 100, false, 0, false},
+                {20000, 100, true, 0, false},  {30000, 2000, true, 1000, true},
+                {40000, 20, false, 20, false}, {50000, 0, false, 5000, false}};
     return p;
   }
   if (name == "final") {
@@ -24,10 +24,10 @@ std::optional<Profile> make_profile(const std::string& name) {
     p.duration_ms = 300000;
     p.amount = "20.05";
     p.check_to_ms = 2000;
-    p.stages = {{1000, 0, false, 0, false},     {30000, 1000, false, 0, false},
-                {60000, 500, false, 0, false},  {90000, 2000, true, 1000, false},
-                {120000, 5000, true, 5, false}, {150000, 0, false, 5, true},
-                {180000, 100, false, 5, false}, {210000, 50, false, 0, false},
+    p.stages = {{1000, 0, false, 0, false},      {30000, 1000, false, 0, false},
+                {60000, 500, false, 0, false},   {90000, 2000, true, 1000, false},
+                {120000, 5000, true, 5, false},  {150000, 0, false, 5, true},
+                {180000, 100, false, 5, false},  {210000, 50, false, 0, false},
                 {240000, 103, false, 10, false}, {270000, 2000, false, 0, false}};
     return p;
   }

@@ -12,7 +12,8 @@ using simdjson::ondemand::object;
 Status bad(const std::string& what) { return Status::invalid_argument(what); }
 
 std::string_view trim(std::string_view s) {
-  while (!s.empty() && (s.back() == ' ' || s.back() == '\n' || s.back() == '\r' || s.back() == '\t'))
+  while (!s.empty() &&
+         (s.back() == ' ' || s.back() == '\n' || s.back() == '\r' || s.back() == '\t'))
     s.remove_suffix(1);
   return s;
 }
@@ -81,7 +82,8 @@ Result<BackendSummary> parse_backend_summary(std::string_view body) {
   BackendSummary s;
   for (const char* which : {"default", "fallback"}) {
     object o;
-    if (root.find_field_unordered(which).get_object().get(o)) return bad(std::string("missing ") + which);
+    if (root.find_field_unordered(which).get_object().get(o))
+      return bad(std::string("missing ") + which);
     auto requests = int_field(o, "totalRequests");
     if (!requests.is_ok()) return requests.status();
     auto amount = decimal_field(o, "totalAmount");

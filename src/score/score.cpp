@@ -130,22 +130,23 @@ std::string score_table(const std::string& title, const ScoreInput& in, const Sc
   o << title << "\n";
   row("default", std::to_string(in.default_totals.requests) + " payments, " +
                      in.default_totals.amount.to_string() + " gross, fee " +
-                     r.default_fee.to_string() + " (rate " + in.default_totals.fee_rate.to_string() +
-                     ")");
+                     r.default_fee.to_string() + " (rate " +
+                     in.default_totals.fee_rate.to_string() + ")");
   row("fallback", std::to_string(in.fallback_totals.requests) + " payments, " +
                       in.fallback_totals.amount.to_string() + " gross, fee " +
                       r.fallback_fee.to_string() + " (rate " +
                       in.fallback_totals.fee_rate.to_string() + ")");
-  row("POST ok / failed", std::to_string(in.post_successes) + " / " +
-                              std::to_string(in.post_failures));
+  row("POST ok / failed",
+      std::to_string(in.post_successes) + " / " + std::to_string(in.post_failures));
   row("lag", std::to_string(r.lag) + (r.lag < 0 ? "  (caixa dois!)" : ""));
   row("gross", r.gross.to_string());
   row("fees", r.fees.to_string());
   row("L (gross - fees)", r.liquid_partial.to_string());
-  row("p99", r.p99.to_string() + " ms -> bonus " +
-                 (r.bonus * Decimal::from_int(100)).to_string() + "%");
-  row("inconsistencies", std::to_string(in.inconsistencies) +
-                             (r.fine.is_zero() ? "" : "  -> fine 35% = " + r.fine_total.to_string()));
+  row("p99",
+      r.p99.to_string() + " ms -> bonus " + (r.bonus * Decimal::from_int(100)).to_string() + "%");
+  row("inconsistencies",
+      std::to_string(in.inconsistencies) +
+          (r.fine.is_zero() ? "" : "  -> fine 35% = " + r.fine_total.to_string()));
   row("score (total_liquido)", r.score.to_string());
   return o.str();
 }

@@ -1,13 +1,13 @@
 // Processor emulator: the pure rules directly (limiters, store window, body parsing) and the
 // HTTP behaviour against an in-process emulator on a free loopback port, called with libcurl.
-#include <catch2/catch.hpp>
+#include "emulator/emulator.hpp"
 
 #include <atomic>
+#include <catch2/catch.hpp>
 #include <chrono>
 #include <future>
 #include <thread>
 
-#include "emulator/emulator.hpp"
 #include "emulator/limiters.hpp"
 #include "emulator/payment_store.hpp"
 #include "emulator/request_parse.hpp"
@@ -98,7 +98,7 @@ TEST_CASE("health limiter: one call per window, two wait for later windows, then
   h.replenish()();
   h.replenish()();
   CHECK(served == std::vector<int>{2, 3, 5});
-  CHECK_FALSE(h.replenish());                            // empty queue: the permit is free
+  CHECK_FALSE(h.replenish());  // empty queue: the permit is free
   CHECK(h.acquire([] {}) == Admit::kNow);
   CHECK(h.acquire([] {}) == Admit::kQueued);
 }
@@ -204,8 +204,8 @@ TEST_CASE("HTTP: health reports settings; window 1 + queue 2, then 429 with Retr
   o.rate_limit_seconds = 1;
   Running r(o);
   r.call("PUT", "/admin/configurations/delay", "{\"delay\":7}");
-  std::vector<HttpRequest> reqs(4, HttpRequest{"GET", r.base + "/payments/service-health", {},
-                                               {}, milliseconds(5000)});
+  std::vector<HttpRequest> reqs(
+      4, HttpRequest{"GET", r.base + "/payments/service-health", {}, {}, milliseconds(5000)});
   auto results = http::http_parallel(reqs);
   int ok = 0, limited = 0;
   for (auto& res : results) {
@@ -240,14 +240,16 @@ TEST_CASE("HTTP: admin token 401/204, summary, purge") {
                     "&to=2025-07-10T12:00:09.999Z",
                     "", "abc");
   CHECK(res.status == 200);
-  CHECK(res.body ==
-        "{\"totalAmount\":20.05,\"totalRequests\":1,\"totalFee\":1.4035,\"feePerTransaction\":0.07}");
+  CHECK(
+      res.body ==
+      "{\"totalAmount\":20.05,\"totalRequests\":1,\"totalFee\":1.4035,\"feePerTransaction\":0.07}");
   res = r.call("GET", "/admin/payments-summary?from=2025-07-10T12:00:05.000Z", "", "abc");
   CHECK(res.body.find("\"totalRequests\":2") != std::string::npos);  // one bound: all rows
   res = r.call("POST", "/admin/purge-payments", "", "abc");
   CHECK(res.status == 200);
   CHECK(res.body == "{\"message\":\"All payments purged.\"}");
   res = r.call("GET", "/admin/payments-summary", "", "abc");
-  CHECK(res.body == "{\"totalAmount\":0.00,\"totalRequests\":0,\"totalFee\":0,\"feePerTransaction\":0.07}");
+  CHECK(res.body ==
+        "{\"totalAmount\":0.00,\"totalRequests\":0,\"totalFee\":0,\"feePerTransaction\":0.07}");
   CHECK(r.call("PUT", "/admin/configurations/delay", "{\"delay\":\"x\"}", "abc").status == 400);
 }

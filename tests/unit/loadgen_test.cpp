@@ -1,12 +1,11 @@
 // Load generator: the official shapes as data, the ramp and percentile as k6 computes them, the
 // summary bodies read exactly, and a short run against in-process emulators.
-#include <catch2/catch.hpp>
+#include <unistd.h>
 
+#include <catch2/catch.hpp>
 #include <cstdio>
 #include <fstream>
 #include <sstream>
-
-#include <unistd.h>
 
 #include "emulator/emulator.hpp"
 #include "http/http_client.hpp"
@@ -100,7 +99,8 @@ TEST_CASE("summary requests carry toISOString() bounds and the token") {
   auto r = processor_summary_request("http://h:1", "tok", UtcMillis{1752148800000},
                                      UtcMillis{1752148801500});
   CHECK(r.url ==
-        "http://h:1/admin/payments-summary?from=2025-07-10T12:00:00.000Z&to=2025-07-10T12:00:01.500Z");
+        "http://h:1/admin/"
+        "payments-summary?from=2025-07-10T12:00:00.000Z&to=2025-07-10T12:00:01.500Z");
   CHECK(r.headers.at(0).second == "tok");
   CHECK(backend_summary_request("http://h:1", std::nullopt, std::nullopt).url ==
         "http://h:1/payments-summary");
