@@ -449,12 +449,18 @@ void Dispatcher::forget(const Payment& pay) {
 }
 
 int Dispatcher::wait_ms(SteadyTime now) const {
+  // Only future instants count here: work that is due but blocked (the router holds, or no
+  // free slot for a lookup) resumes at the hold time or when a completion frees a slot, which
+  // wakes run_once() anyway. Counting it would spin the loop.
   SteadyTime next = now + milliseconds(100);  // upper bound: stop and purge checks
   next = std::min(next, tracker_.next_event(now));
-  if (hold_until_) next = std::min(next, *hold_until_);
-  if (!retry_heap_.empty()) next = std::min(next, retry_heap_.top().at);
-  if (!lookup_heap_.empty()) next = std::min(next, lookup_heap_.top().at);
-  if (!fresh_.empty() && !hold_until_) next = now;
+  if (hold_until_) {
+    next = std::min(next, *hold_until_);
+  } else if (!retry_heap_.empty() && retry_heap_.top().at > now) {
+    next = std::min(next, retry_heap_.top().at);
+  }
+  if (!lookup_heap_.empty() && lookup_heap_.top().at > now)
+    next = std::min(next, lookup_heap_.top().at);
   return static_cast<int>(std::max<int64_t>(0, ms_between(now, next)));
 }
 
