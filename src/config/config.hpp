@@ -36,6 +36,7 @@ struct Config {
   struct Worker {
     std::string listen = "unix:/tmp/rinha-worker.sock";  // hand-off socket; apis connect here
     int dispatch_threads = 1;                            // outbound event loops
+    std::string metrics_listen;  // host:port serving GET /metrics (Prometheus); "" = off
   } worker;
 
   struct Handoff {

@@ -27,11 +27,13 @@ Knob int_knob(std::string key, IntRef ref, int64_t min, int64_t max, std::string
   return k;
 }
 
-Knob str_knob(std::string key, StrRef ref, std::string help, bool secret = false) {
+// allow_empty: "" is a meaningful value (a feature turned off), not a forgotten one.
+Knob str_knob(std::string key, StrRef ref, std::string help, bool secret = false,
+              bool allow_empty = false) {
   Knob k{key, KnobType::kString, std::move(help), 0, 0, {}, secret, nullptr, nullptr};
   k.get = [ref](const Config& c) { return ref(const_cast<Config&>(c)); };
-  k.set = [ref, key](Config& c, const std::string& v) -> Status {
-    if (v.empty()) return Status::invalid_argument(key + ": must not be empty");
+  k.set = [ref, key, allow_empty](Config& c, const std::string& v) -> Status {
+    if (v.empty() && !allow_empty) return Status::invalid_argument(key + ": must not be empty");
     ref(c) = v;
     return Status::ok();
   };
@@ -83,6 +85,9 @@ std::vector<Knob> build() {
                        "hand-off address the worker listens on and apis connect to: unix:/path or host:port"));
   t.push_back(int_knob("worker.dispatch_threads", [](Config& c) -> int& { return c.worker.dispatch_threads; }, 1, 16,
                        "outbound event-loop threads in the worker"));
+  t.push_back(str_knob("worker.metrics_listen", [](Config& c) -> std::string& { return c.worker.metrics_listen; },
+                       "host:port where the worker serves GET /metrics (Prometheus text); empty = off",
+                       false, true));
   t.push_back(int_knob("handoff.batch_max", [](Config& c) -> int& { return c.handoff.batch_max; }, 1, 65536,
                        "payments per hand-off frame from an api to the worker"));
   t.push_back(int_knob("handoff.reply_timeout_ms", [](Config& c) -> int& { return c.handoff.reply_timeout_ms; }, 10,

@@ -98,10 +98,14 @@ void LedgerWriter::loop() {
       batch.assign(pending_.begin(), pending_.begin() + n);
       pending_.erase(pending_.begin(), pending_.begin() + n);
       lock.unlock();
+      const auto t0 = std::chrono::steady_clock::now();
       s = store_.insert(batch);
+      const auto took = std::chrono::steady_clock::now() - t0;
       if (s.is_ok() && on_persisted_) on_persisted_(batch);
       lock.lock();
       if (s.is_ok()) {
+        stats_.flush_us.fetch_add(
+            std::chrono::duration_cast<std::chrono::microseconds>(took).count());
         stats_.rows_written.fetch_add(static_cast<int64_t>(n));
         stats_.batches.fetch_add(1);
       } else if (!purge_pending_) {

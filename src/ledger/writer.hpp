@@ -29,6 +29,7 @@ struct WriterStats {
   std::atomic<int64_t> batches{0};
   std::atomic<int64_t> store_errors{0};
   std::atomic<int64_t> purges{0};
+  std::atomic<int64_t> flush_us{0};  // time spent in successful batch INSERTs (for /metrics)
 };
 
 class LedgerWriter {

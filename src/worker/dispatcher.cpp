@@ -314,6 +314,8 @@ void Dispatcher::on_pay_reply(uint64_t epoch, Payment pay, Processor p, UtcMilli
   if (auto it = sent.find(sent_at); it != sent.end()) sent.erase(it);
   tracker_.payment_finished(p, now, signal_of(r.outcome), static_cast<int>(r.elapsed.count()),
                             probe);
+  stats_.latency[router::index(p)].observe_us(
+      std::chrono::duration_cast<std::chrono::microseconds>(now - sent_at).count());
   if (epoch != epoch_.load()) return;  // purged meanwhile: the outcome no longer matters
   const int pi = router::index(p);
   switch (r.outcome) {
@@ -480,6 +482,9 @@ void Dispatcher::run_loop() {
     start_lookups(now);
     dispatch(now);
     backlog_.store(active_.size());
+    stats_.backlog.store(static_cast<int64_t>(active_.size()));
+    for (Processor p : {Processor::kDefault, Processor::kFallback})
+      stats_.in_flight[router::index(p)].store(static_cast<int64_t>(client_.in_flight(p)));
     if (cfg_.stats_log_ms > 0 && now >= next_stats_) {
       next_stats_ = now + milliseconds(cfg_.stats_log_ms);
       spdlog::info("worker stats: {} backlog={} in_flight={}/{} db_pending={}",

@@ -1,6 +1,6 @@
 // Worker role wiring: PostgreSQL ledger (schema, load), writer thread, processor client,
 // dispatcher loop, hand-off server, signals. Config keys: worker.listen, database.url,
-// processors.*, router.*, retry.*, health.*, ledger.*.
+// processors.*, router.*, retry.*, health.*, ledger.*, worker.metrics_listen.
 #include "worker/run.hpp"
 
 #include <signal.h>
@@ -11,6 +11,7 @@
 
 #include "ledger/postgres_store.hpp"
 #include "worker/dispatcher.hpp"
+#include "worker/metrics.hpp"
 
 namespace rinha::worker {
 namespace {
@@ -148,6 +149,17 @@ int run(const config::Config& cfg) {
   Dispatcher d(dispatcher_config(cfg), clock, client, ledger, ledger_mu, writer, stats,
                journal.get());
   d.reconcile(replayed);
+  MetricsServer metrics(cfg.worker.metrics_listen,
+                        [&] { return render_metrics(stats, writer.stats(), writer.pending()); });
+  if (!cfg.worker.metrics_listen.empty()) {
+    Status ms = metrics.start();
+    if (!ms.is_ok()) {
+      spdlog::error("worker: {}", ms.message());
+      writer.stop();
+      return 1;
+    }
+    spdlog::info("worker: metrics on {} (port {})", cfg.worker.metrics_listen, metrics.port());
+  }
   handoff::Server hs(cfg.worker.listen, d);
   Status st = hs.start();
   if (!st.is_ok()) {

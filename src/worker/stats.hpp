@@ -9,6 +9,22 @@
 
 namespace rinha::worker {
 
+// Processor POST /payments latency, Prometheus-style cumulative buckets (ms upper bounds).
+struct LatencyHistogram {
+  static constexpr std::array<int64_t, 12> kBoundsMs = {5,   10,   25,   50,   100,  250,
+                                                        500, 1000, 1500, 2500, 5000, 10000};
+  std::array<std::atomic<int64_t>, kBoundsMs.size()> buckets{};  // count with latency <= bound
+  std::atomic<int64_t> count{0};
+  std::atomic<int64_t> sum_us{0};
+
+  void observe_us(int64_t us) {
+    for (size_t i = 0; i < kBoundsMs.size(); ++i)
+      if (us <= kBoundsMs[i] * 1000) buckets[i].fetch_add(1, std::memory_order_relaxed);
+    count.fetch_add(1, std::memory_order_relaxed);
+    sum_us.fetch_add(us, std::memory_order_relaxed);
+  }
+};
+
 struct Stats {
   using Counter = std::atomic<int64_t>;
   Counter accepted{0};            // payments handed to us by the apis
@@ -32,6 +48,10 @@ struct Stats {
   Counter ambiguous_payments{0};   // sum over summaries of those open payments
   Counter purges{0};
   Counter replayed{0};            // journal payments reconciled at start
+  // Gauges, refreshed by the loop each turn (for /metrics).
+  Counter backlog{0};                    // queued + open payments
+  std::array<Counter, 2> in_flight{};    // POST /payments outstanding, per processor
+  std::array<LatencyHistogram, 2> latency{};  // POST /payments replies, per processor
 
   std::string to_string() const;
 };

@@ -1,0 +1,40 @@
+// Worker metrics: the Stats counters, the loop's gauges (backlog, in-flight per processor), the
+// processor latency histogram and the ledger writer's figures as Prometheus text, served on
+// GET /metrics when worker.metrics_listen is set (host:port; off by default: the official test
+// never reads it and the worker's CPU is better spent on payments).
+// Threading: render_metrics() only reads atomics, from any thread; MetricsServer answers on its
+// own Pistache thread and is started and stopped by the worker's main thread.
+#pragma once
+
+#include <cstddef>
+#include <functional>
+#include <memory>
+#include <string>
+
+#include "common/status.hpp"
+#include "ledger/writer.hpp"
+#include "worker/stats.hpp"
+
+namespace rinha::worker {
+
+// Prometheus text exposition format 0.0.4.
+std::string render_metrics(const Stats& s, const ledger::WriterStats& w, size_t ledger_pending);
+
+class MetricsServer {
+ public:
+  using Render = std::function<std::string()>;
+  MetricsServer(std::string listen, Render render);
+  ~MetricsServer();
+  MetricsServer(const MetricsServer&) = delete;
+  MetricsServer& operator=(const MetricsServer&) = delete;
+
+  Status start();  // listen is host:port (port 0 = any free port)
+  void stop();     // idempotent
+  int port() const;
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace rinha::worker
