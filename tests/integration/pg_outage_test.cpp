@@ -9,6 +9,7 @@
 #include <signal.h>
 
 #include <atomic>
+#include <map>
 #include <cstdio>
 #include <mutex>
 #include <sstream>
@@ -156,4 +157,55 @@ TEST_CASE("PostgreSQL stopped for 10 s under load: forwarding and summaries go o
   Status alive = st.check_alive();
   INFO(alive.message());
   CHECK(alive.is_ok());
+}
+
+TEST_CASE("worker restarted while PostgreSQL is down: it waits for the ledger, loses nothing") {
+  // The in-memory ledger answers summaries and must start from what PostgreSQL holds, so a
+  // worker (re)started during an outage does not listen until PostgreSQL is back: meanwhile the
+  // apis answer 503. What was accepted before the crash is still settled exactly once.
+  StackFixture f(Parts::whole());
+  stack::Stack& st = f.stack();
+  const Endpoints ep{st.lb_url(), st.default_url(), st.fallback_url()};
+
+  PaymentTraffic traffic(st.lb_url(), 150);
+  std::this_thread::sleep_for(3s);
+  REQUIRE(st.kill("postgres", SIGINT).is_ok());
+  std::this_thread::sleep_for(2s);
+  REQUIRE(st.kill("worker", SIGKILL).is_ok());
+  const int64_t refused_before = traffic.refused();
+  const auto worker_down = Steady::now();
+  std::thread pg_back([&] {
+    std::this_thread::sleep_for(5s);
+    CHECK(st.restart("postgres").is_ok());
+  });
+  Status up = st.restart("worker");  // returns once the worker listens
+  pg_back.join();
+  INFO(up.message());
+  REQUIRE(up.is_ok());
+  const auto worker_gap =
+      std::chrono::duration_cast<std::chrono::milliseconds>(Steady::now() - worker_down);
+  std::this_thread::sleep_for(3s);
+  traffic.stop();
+  const auto sent = traffic.sent();
+
+  auto settled = wait_settled(ep, traffic.accepted(), 30s);
+  REQUIRE(settled.is_ok());
+  auto audit = audit_payments(sent, ep);
+  REQUIRE(audit.is_ok());
+  std::ostringstream report;
+  std::map<long, int> refused_by_status;
+  for (const auto& p : sent)
+    if (p.status / 100 != 2) ++refused_by_status[p.status];
+  report << "worker restart during pg outage: worker back after " << worker_gap.count()
+         << " ms, refused meanwhile " << traffic.refused() - refused_before << " (";
+  for (const auto& [status, n] : refused_by_status) report << " " << status << ":" << n;
+  report << " ); " << *audit;
+  std::printf("%s\n", report.str().c_str());
+  INFO(report.str() << "\n" << stack::tail_file(f.dir().file("worker.log"), 30));
+  CHECK(worker_gap >= 4s);  // it did wait for PostgreSQL
+  CHECK(audit->lost == 0);
+  CHECK(audit->double_charged == 0);
+  CHECK(audit->recorded == audit->accepted);
+  CHECK(settled->consistent());
+  CHECK(st.check_alive().is_ok());
 }
