@@ -54,10 +54,11 @@ void run_up(const UpArgs& a) {
   if (!st.is_ok()) fail("up failed: " + st.status().message());
   Stack stack = std::move(st).value();
   std::printf("%s", status_table(stack.entries()).c_str());
-  std::printf("ready: %s/payments-summary answers 200\nprocessors: default %s, fallback %s\n"
-              "database: %s\nshell variables: %s\nstop with: rinhactl stack down --run-dir %s\n",
-              stack.lb_url().c_str(), stack.default_url().c_str(), stack.fallback_url().c_str(),
-              stack.database_url().c_str(), env_file(a.run_dir).c_str(), a.run_dir.c_str());
+  std::printf(
+      "ready: %s/payments-summary answers 200\nprocessors: default %s, fallback %s\n"
+      "database: %s\nshell variables: %s\nstop with: rinhactl stack down --run-dir %s\n",
+      stack.lb_url().c_str(), stack.default_url().c_str(), stack.fallback_url().c_str(),
+      stack.database_url().c_str(), env_file(a.run_dir).c_str(), a.run_dir.c_str());
   stack.detach();
 }
 
@@ -83,12 +84,12 @@ void add_stack_command(CLI::App& app) {
 
   auto up_args = std::make_shared<UpArgs>();
   CLI::App* up = stack->add_subcommand(
-      "up", "start PostgreSQL, two emulators (unless external URLs are given), the worker, two "
-            "apis and HAProxy; return once GET /payments-summary answers 200 through HAProxy");
+      "up",
+      "start PostgreSQL, two emulators (unless external URLs are given), the worker, two "
+      "apis and HAProxy; return once GET /payments-summary answers 200 through HAProxy");
   up->add_option("--run-dir", up_args->run_dir, "logs, pids file, sockets, database")
       ->capture_default_str();
-  up->add_option("--lb-port", up_args->lb_port, "HAProxy port on 127.0.0.1")
-      ->capture_default_str();
+  up->add_option("--lb-port", up_args->lb_port, "HAProxy port on 127.0.0.1")->capture_default_str();
   up->add_option("--default-port", up_args->default_port,
                  "default emulator port (the official host port; 0 = any free)")
       ->capture_default_str();

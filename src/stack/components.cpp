@@ -9,6 +9,20 @@
 namespace rinha::stack {
 namespace fs = std::filesystem;
 
+namespace {
+
+// The fields every launcher sets (designated initializers would do, but gcc 12 -Wextra warns
+// about each member they leave to its default).
+ProcessSpec spec_of(std::string name, std::vector<std::string> argv, std::string log_path) {
+  ProcessSpec s;
+  s.name = std::move(name);
+  s.argv = std::move(argv);
+  s.log_path = std::move(log_path);
+  return s;
+}
+
+}  // namespace
+
 std::string self_dir() {
   std::error_code ec;
   fs::path exe = fs::read_symlink("/proc/self/exe", ec);
@@ -42,10 +56,10 @@ Result<Fees> fees_for(const std::string& shape) {
 ProcessSpec emulator_spec(const Locations& loc, const std::string& name, int port,
                           const std::string& fee, const std::string& token,
                           const std::string& log_path) {
-  return {"processor-" + name,
-          {loc.rinhactl, "processor", "--name", name, "--listen",
-           "127.0.0.1:" + std::to_string(port), "--fee", fee, "--token", token},
-          {}, log_path, "", "", false};
+  return spec_of("processor-" + name,
+                 {loc.rinhactl, "processor", "--name", name, "--listen",
+                  "127.0.0.1:" + std::to_string(port), "--fee", fee, "--token", token},
+                 log_path);
 }
 
 namespace {
@@ -55,34 +69,32 @@ std::vector<std::string> rinhad_argv(const Locations& loc, const RinhadWiring& w
   std::vector<std::string> argv = {loc.rinhad, "--mode=" + mode};
   const std::string cfg = loc.rinhad_config();
   if (!cfg.empty()) argv.insert(argv.end(), {"--config", cfg});
-  argv.insert(argv.end(), {"--worker.listen", w.worker_listen,
-                           "--processors.default.url", w.default_url,
-                           "--processors.fallback.url", w.fallback_url,
-                           "--database.url", w.database_url,
-                           "--handoff.journal_path", w.journal_path});
+  argv.insert(argv.end(),
+              {"--worker.listen", w.worker_listen, "--processors.default.url", w.default_url,
+               "--processors.fallback.url", w.fallback_url, "--database.url", w.database_url,
+               "--handoff.journal_path", w.journal_path});
   return argv;
 }
 
 }  // namespace
 
 ProcessSpec worker_spec(const Locations& loc, const RinhadWiring& w, const std::string& log_path) {
-  return {"worker", rinhad_argv(loc, w, "worker"), {}, log_path, "", "", false};
+  return spec_of("worker", rinhad_argv(loc, w, "worker"), log_path);
 }
 
-ProcessSpec api_spec(const Locations& loc, const RinhadWiring& w, const std::string& name,
-                     int port, const std::string& log_path) {
+ProcessSpec api_spec(const Locations& loc, const RinhadWiring& w, const std::string& name, int port,
+                     const std::string& log_path) {
   auto argv = rinhad_argv(loc, w, "api");
   argv.insert(argv.end(), {"--api.listen", "127.0.0.1:" + std::to_string(port)});
-  return {name, argv, {}, log_path, "", "", false};
+  return spec_of(name, argv, log_path);
 }
 
 ProcessSpec haproxy_spec(const Locations& loc, const std::string& cfg, const std::string& bind,
                          const std::string& api1, const std::string& api2,
                          const std::string& log_path) {
-  return {"haproxy",
-          {loc.haproxy, "-f", cfg, "-db"},
-          {{"RINHA_LB_BIND", bind}, {"RINHA_API1", api1}, {"RINHA_API2", api2}},
-          log_path, "", "", false};
+  ProcessSpec s = spec_of("haproxy", {loc.haproxy, "-f", cfg, "-db"}, log_path);
+  s.env = {{"RINHA_LB_BIND", bind}, {"RINHA_API1", api1}, {"RINHA_API2", api2}};
+  return s;
 }
 
 }  // namespace rinha::stack

@@ -49,14 +49,14 @@ struct RinhadWiring {
   std::string default_url;
   std::string fallback_url;
   std::string database_url;
-  std::string journal_path;   // <run_dir>/journal
+  std::string journal_path;  // <run_dir>/journal
 };
 
 // rinhad --mode=worker with the wiring as flags.
 ProcessSpec worker_spec(const Locations& loc, const RinhadWiring& w, const std::string& log_path);
 // rinhad --mode=api --api.listen 127.0.0.1:<port> with the wiring as flags.
-ProcessSpec api_spec(const Locations& loc, const RinhadWiring& w, const std::string& name,
-                     int port, const std::string& log_path);
+ProcessSpec api_spec(const Locations& loc, const RinhadWiring& w, const std::string& name, int port,
+                     const std::string& log_path);
 
 // haproxy -f <cfg> -db, with RINHA_LB_BIND / RINHA_API1 / RINHA_API2 in its environment (the
 // cfg reads them as "${VAR}", so the same file serves docker compose).

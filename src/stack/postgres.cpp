@@ -54,7 +54,8 @@ Result<Postgres> Postgres::start(const PostgresOptions& opts) {
   std::error_code ec;
   fs::remove_all(root, ec);
   fs::create_directories(pg.socket_dir_, ec);
-  if (ec) return Status::io_error("postgres: cannot create " + pg.socket_dir_ + ": " + ec.message());
+  if (ec)
+    return Status::io_error("postgres: cannot create " + pg.socket_dir_ + ": " + ec.message());
   fs::permissions(root, fs::perms::owner_all, ec);
   for (const auto& d : {root, pg.socket_dir_}) {
     Status s = chown_to(d, pg.run_as_);
@@ -62,20 +63,21 @@ Result<Postgres> Postgres::start(const PostgresOptions& opts) {
   }
 
   const std::string bin = opts.bin_dir + "/";
-  ProcessSpec initdb{"initdb",
-                     {bin + "initdb", "-D", pg.data_dir_, "-U", "postgres", "--auth=trust",
-                      "-E", "UTF8", "--locale=C.UTF-8", "--no-sync"},
-                     {}, log, pg.run_as_, "", false};
-  auto rc = run_to_completion(initdb, milliseconds(60000));
+  auto rc = run_to_completion(pg.tool("initdb",
+                                      {"-D", pg.data_dir_, "-U", "postgres", "--auth=trust", "-E",
+                                       "UTF8", "--locale=C.UTF-8", "--no-sync"},
+                                      log),
+                              milliseconds(60000));
   if (!rc.is_ok()) return rc.status();
   if (*rc != 0)
     return Status::internal("postgres: initdb exited " + std::to_string(*rc) + ":\n" +
                             tail_file(log));
 
+  // clang-format off
   std::vector<std::string> argv = {bin + "postgres", "-D", pg.data_dir_,
-                                   "-p", std::to_string(pg.port_),
-                                   "-k", pg.socket_dir_,
+                                   "-p", std::to_string(pg.port_), "-k", pg.socket_dir_,
                                    "-c", "listen_addresses=127.0.0.1"};
+  // clang-format on
   if (!opts.conf_include.empty()) {
     const std::string abs = fs::absolute(opts.conf_include).string();
     if (!fs::exists(abs)) return Status::not_found("postgres: no config file " + abs);
@@ -91,16 +93,27 @@ Result<Postgres> Postgres::start(const PostgresOptions& opts) {
   Status up = pg.launch();
   if (!up.is_ok()) return up;
 
-  ProcessSpec createdb{"createdb",
-                       {bin + "createdb", "-h", pg.socket_dir_, "-p", std::to_string(pg.port_),
-                        "-U", "postgres", opts.database},
-                       {}, log, pg.run_as_, "", false};
-  rc = run_to_completion(createdb, milliseconds(30000));
+  rc = run_to_completion(pg.tool("createdb",
+                                 {"-h", pg.socket_dir_, "-p", std::to_string(pg.port_), "-U",
+                                  "postgres", opts.database},
+                                 log),
+                         milliseconds(30000));
   if (!rc.is_ok()) return rc.status();
   if (*rc != 0)
     return Status::internal("postgres: createdb " + opts.database + " exited " +
                             std::to_string(*rc) + ":\n" + tail_file(log));
   return pg;
+}
+
+ProcessSpec Postgres::tool(const std::string& program, std::vector<std::string> args,
+                           const std::string& log) const {
+  args.insert(args.begin(), opts_.bin_dir + "/" + program);
+  ProcessSpec s;
+  s.name = program;
+  s.argv = std::move(args);
+  s.log_path = log;
+  s.run_as_user = run_as_;
+  return s;
 }
 
 Status Postgres::launch() {
@@ -111,10 +124,9 @@ Status Postgres::launch() {
 
   // Ready = pg_isready says so; a server that exits (bad setting, port taken) fails at once.
   const auto deadline = std::chrono::steady_clock::now() + opts_.ready_timeout;
-  ProcessSpec ready{"pg_isready",
-                    {opts_.bin_dir + "/pg_isready", "-q", "-h", socket_dir_, "-p",
-                     std::to_string(port_), "-U", "postgres", "-t", "1"},
-                    {}, "", run_as_, "", false};
+  const ProcessSpec ready =
+      tool("pg_isready",
+           {"-q", "-h", socket_dir_, "-p", std::to_string(port_), "-U", "postgres", "-t", "1"}, "");
   while (true) {
     if (!server_.alive())
       return Status::unavailable("postgres exited (" + server_.exit_description() + "):\n" +
@@ -139,12 +151,12 @@ Result<std::string> Postgres::psql(const std::string& sql) const {
   const std::string out = opts_.base_dir + "/psql.out";
   std::error_code ec;
   fs::remove(out, ec);
-  ProcessSpec spec{"psql",
-                   {opts_.bin_dir + "/psql", "-X", "-q", "-A", "-t", "-v", "ON_ERROR_STOP=1",
-                    "-h", socket_dir_, "-p", std::to_string(port_), "-U", "postgres", "-d",
-                    opts_.database, "-c", sql},
-                   {}, out, run_as_, "", false};
-  auto rc = run_to_completion(spec, milliseconds(30000));
+  auto rc = run_to_completion(
+      tool("psql",
+           {"-X", "-q", "-A", "-t", "-v", "ON_ERROR_STOP=1", "-h", socket_dir_, "-p",
+            std::to_string(port_), "-U", "postgres", "-d", opts_.database, "-c", sql},
+           out),
+      milliseconds(30000));
   if (!rc.is_ok()) return rc.status();
   std::ifstream in(out);
   std::stringstream text;
@@ -158,11 +170,10 @@ Result<std::string> Postgres::psql(const std::string& sql) const {
 void Postgres::stop() {
   if (server_.pid() <= 0) return;
   if (server_.alive()) {
-    ProcessSpec spec{"pg_ctl stop",
-                     {opts_.bin_dir + "/pg_ctl", "stop", "-D", data_dir_, "-m", "fast", "-w",
-                      "-t", "20"},
-                     {}, opts_.base_dir + "/postgres.log", run_as_, "", false};
-    auto rc = run_to_completion(spec, milliseconds(30000));
+    auto rc =
+        run_to_completion(tool("pg_ctl", {"stop", "-D", data_dir_, "-m", "fast", "-w", "-t", "20"},
+                               opts_.base_dir + "/postgres.log"),
+                          milliseconds(30000));
     (void)rc;  // whatever pg_ctl says, the reap below (with its signal fallback) finishes it
     server_.wait_exit(milliseconds(5000));
   }

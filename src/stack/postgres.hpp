@@ -11,6 +11,7 @@
 
 #include <chrono>
 #include <string>
+#include <vector>
 
 #include "common/status.hpp"
 #include "stack/process.hpp"
@@ -18,12 +19,12 @@
 namespace rinha::stack {
 
 struct PostgresOptions {
-  std::string base_dir;                         // data/, sock/ and postgres.log go here
-  int port = 0;                                 // 0 = a free loopback port
+  std::string base_dir;  // data/, sock/ and postgres.log go here
+  int port = 0;          // 0 = a free loopback port
   std::string bin_dir = "/usr/lib/postgresql/15/bin";
-  std::string conf_include;                     // e.g. <src>/config/postgresql.conf; "" = none
-  std::string database = "rinha";               // created after start
-  bool new_session = false;                     // detached (`rinhactl stack up`)
+  std::string conf_include;        // e.g. <src>/config/postgresql.conf; "" = none
+  std::string database = "rinha";  // created after start
+  bool new_session = false;        // detached (`rinhactl stack up`)
   std::chrono::milliseconds ready_timeout{30000};
 };
 
@@ -59,6 +60,9 @@ class Postgres {
 
  private:
   Status launch();  // server_ from server_argv_, then waits for pg_isready
+  // One of the cluster's client programs (bin_dir/program args), run as run_as_, output to log.
+  ProcessSpec tool(const std::string& program, std::vector<std::string> args,
+                   const std::string& log) const;
 
   PostgresOptions opts_;
   std::string run_as_;  // "postgres" when we are root

@@ -170,8 +170,8 @@ Result<Process> Process::start(const ProcessSpec& spec) {
   pid_t pid = fork();
   if (pid == 0) {
     close(err_pipe[0]);
-    exec_child(argv.data(), envp.data(), log_fd, err_pipe[1], spec.new_session, uid, gid,
-               set_user, work_dir);
+    exec_child(argv.data(), envp.data(), log_fd, err_pipe[1], spec.new_session, uid, gid, set_user,
+               work_dir);
   }
   int fork_err = errno;
   close(err_pipe[1]);

@@ -26,13 +26,13 @@
 namespace rinha::stack {
 
 struct ProcessSpec {
-  std::string name;                          // for messages and the pids file
-  std::vector<std::string> argv;             // argv[0] is the program path (no PATH search)
-  std::map<std::string, std::string> env;    // added to (or replacing in) our environment
-  std::string log_path;                      // stdout+stderr appended here; "" = /dev/null
-  std::string run_as_user;                   // "" = as we are; else setuid to it (needs root)
-  std::string work_dir;                      // "" = inherit
-  bool new_session = false;                  // setsid: survives our exit and our terminal
+  std::string name;                        // for messages and the pids file
+  std::vector<std::string> argv;           // argv[0] is the program path (no PATH search)
+  std::map<std::string, std::string> env;  // added to (or replacing in) our environment
+  std::string log_path;                    // stdout+stderr appended here; "" = /dev/null
+  std::string run_as_user;                 // "" = as we are; else setuid to it (needs root)
+  std::string work_dir;                    // "" = inherit
+  bool new_session = false;                // setsid: survives our exit and our terminal
 };
 
 class Process {

@@ -31,8 +31,8 @@ Status wait_connectable(const std::string& address, milliseconds timeout,
     if (fd.is_ok()) return Status::ok();
     last = fd.status().message();
     if (std::chrono::steady_clock::now() >= deadline)
-      return Status::timeout(address + ": not accepting within " +
-                             std::to_string(timeout.count()) + " ms (last: " + last + ")");
+      return Status::timeout(address + ": not accepting within " + std::to_string(timeout.count()) +
+                             " ms (last: " + last + ")");
     std::this_thread::sleep_for(milliseconds(50));
   }
 }
@@ -85,8 +85,8 @@ Status Stack::check_alive() {
                                        pg_->process().log_path()));
   for (auto& p : procs_) {
     if (p.owned() && !p.alive())
-      return Status::unavailable(failure(p.name(), p.pid(), "died: " + p.exit_description(),
-                                         p.log_path()));
+      return Status::unavailable(
+          failure(p.name(), p.pid(), "died: " + p.exit_description(), p.log_path()));
   }
   return Status::ok();
 }
@@ -112,9 +112,10 @@ Result<Stack> Stack::up(const StackOptions& requested) {
   if (fs::exists(pids_file(opts.run_dir)))
     return Status::invalid_argument(pids_file(opts.run_dir) +
                                     " exists: a stack may be running there (stack down first)");
-  fs::permissions(opts.run_dir, fs::perms::owner_all | fs::perms::group_read |
-                                    fs::perms::group_exec | fs::perms::others_read |
-                                    fs::perms::others_exec, ec);
+  fs::permissions(opts.run_dir,
+                  fs::perms::owner_all | fs::perms::group_read | fs::perms::group_exec |
+                      fs::perms::others_read | fs::perms::others_exec,
+                  ec);
   const std::string dir = opts.run_dir + "/";
   const auto t = opts.ready_timeout;
   auto running = st.all_running();
@@ -130,8 +131,8 @@ Result<Stack> Stack::up(const StackOptions& requested) {
     if (!pg.is_ok()) return pg.status();
     st.pg_ = std::move(pg).value();
     st.database_url_ = st.pg_->url();
-    Status s = st.record({"postgres", st.pg_->process().pid(), SIGINT, false,
-                          st.pg_->process().log_path()});
+    Status s = st.record(
+        {"postgres", st.pg_->process().pid(), SIGINT, false, st.pg_->process().log_path()});
     if (!s.is_ok()) return s;
   } else {
     st.database_url_ = opts.database_url;
@@ -146,10 +147,10 @@ Result<Stack> Stack::up(const StackOptions& requested) {
     for (const char* name : {"default", "fallback"}) {
       const int wanted = std::string(name) == "default" ? opts.default_port : opts.fallback_port;
       const int port = wanted ? wanted : free_port();
-      const std::string fee = std::string(name) == "default" ? fees->default_fee
-                                                              : fees->fallback_fee;
-      Status s = st.start_process(emulator_spec(opts.loc, name, port, fee, opts.token,
-                                                dir + "processor-" + name + ".log"));
+      const std::string fee =
+          std::string(name) == "default" ? fees->default_fee : fees->fallback_fee;
+      Status s = st.start_process(
+          emulator_spec(opts.loc, name, port, fee, opts.token, dir + "processor-" + name + ".log"));
       if (!s.is_ok()) return s;
       const std::string url = "http://127.0.0.1:" + std::to_string(port);
       // Any answer will do: the health endpoint is rate limited and must not be spent here.
@@ -175,8 +176,8 @@ Result<Stack> Stack::up(const StackOptions& requested) {
     for (int i = 0; i < 2; ++i) {
       st.api_ports_[i] = free_port();
       const std::string name = "api" + std::to_string(i + 1);
-      Status s = st.start_process(api_spec(opts.loc, wiring, name, st.api_ports_[i],
-                                           dir + name + ".log"));
+      Status s =
+          st.start_process(api_spec(opts.loc, wiring, name, st.api_ports_[i], dir + name + ".log"));
       if (!s.is_ok()) return s;
       backends[i] = loopback_address(st.api_ports_[i]);
     }
@@ -220,9 +221,12 @@ Status Stack::wait_ready(const std::string& name) {
   const auto t = opts_.ready_timeout;
   auto running = all_running();
   Status s = Status::ok();
-  if (name == "processor-default") s = wait_http_answer(default_url_ + "/", t, running);
-  else if (name == "processor-fallback") s = wait_http_answer(fallback_url_ + "/", t, running);
-  else if (name == "worker") s = wait_connectable(worker_listen(), t, running);
+  if (name == "processor-default")
+    s = wait_http_answer(default_url_ + "/", t, running);
+  else if (name == "processor-fallback")
+    s = wait_http_answer(fallback_url_ + "/", t, running);
+  else if (name == "worker")
+    s = wait_connectable(worker_listen(), t, running);
   else if (name == "api1" || name == "api2")
     s = wait_http_ok(api_url(name == "api1" ? 0 : 1) + "/healthcheck", t, running);
   else if (name == "haproxy")
@@ -337,10 +341,10 @@ std::string status_table(const std::vector<PidEntry>& entries) {
   for (const auto& e : entries) {
     auto m = tree_memory(e.pid);
     const bool alive = m.has_value();
-    std::snprintf(line, sizeof line, "%-18s %8d %-5s %9.1f %9.1f %9.2f %5d  %s\n",
-                  e.name.c_str(), e.pid, alive ? "yes" : "no",
-                  alive ? m->rss_kib / 1024.0 : 0.0, alive ? m->pss_kib / 1024.0 : 0.0,
-                  alive ? m->cpu_seconds : 0.0, alive ? m->processes : 0, e.log_path.c_str());
+    std::snprintf(line, sizeof line, "%-18s %8d %-5s %9.1f %9.1f %9.2f %5d  %s\n", e.name.c_str(),
+                  e.pid, alive ? "yes" : "no", alive ? m->rss_kib / 1024.0 : 0.0,
+                  alive ? m->pss_kib / 1024.0 : 0.0, alive ? m->cpu_seconds : 0.0,
+                  alive ? m->processes : 0, e.log_path.c_str());
     out += line;
   }
   return out;

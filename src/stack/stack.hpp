@@ -27,25 +27,25 @@
 namespace rinha::stack {
 
 struct StackOptions {
-  std::string run_dir;                   // logs, pids, worker.sock, journal, pg/ (created)
+  std::string run_dir;  // logs, pids, worker.sock, journal, pg/ (created)
   Locations loc = Locations::defaults();
 
   // Which parts to start. Parts not started are taken from the fields below.
   bool postgres = true;
-  bool emulators = true;    // ignored when default_url and fallback_url are both given
+  bool emulators = true;  // ignored when default_url and fallback_url are both given
   bool worker = true;
   bool apis = true;
   bool haproxy = true;
 
-  int lb_port = 0;                       // HAProxy on 127.0.0.1:<lb_port>; 0 = a free port
-  int default_port = 0;                  // emulators' ports; 0 = a free port
+  int lb_port = 0;       // HAProxy on 127.0.0.1:<lb_port>; 0 = a free port
+  int default_port = 0;  // emulators' ports; 0 = a free port
   int fallback_port = 0;
-  std::string default_url;               // external processors (any implementation of the
-  std::string fallback_url;              // contract); "" = the emulators' URLs
-  std::string fees = "preview";          // emulator fees: preview | final
-  std::string token = "123";             // emulators' admin token
-  std::string database_url;              // when postgres = false
-  std::string api1_address;              // HAProxy backends when apis = false (host:port)
+  std::string default_url;       // external processors (any implementation of the
+  std::string fallback_url;      // contract); "" = the emulators' URLs
+  std::string fees = "preview";  // emulator fees: preview | final
+  std::string token = "123";     // emulators' admin token
+  std::string database_url;      // when postgres = false
+  std::string api1_address;      // HAProxy backends when apis = false (host:port)
   std::string api2_address;
   std::string haproxy_config;            // "" = loc.haproxy_config()
   bool new_session = false;              // children in their own sessions (detached stacks)
@@ -57,8 +57,8 @@ struct StackOptions {
 struct PidEntry {
   std::string name;
   pid_t pid = 0;
-  int stop_signal = 15;    // PostgreSQL: SIGINT = fast shutdown
-  bool group = true;       // signal the process group (PostgreSQL: the postmaster only)
+  int stop_signal = 15;  // PostgreSQL: SIGINT = fast shutdown
+  bool group = true;     // signal the process group (PostgreSQL: the postmaster only)
   std::string log_path;
 };
 
@@ -109,9 +109,9 @@ class Stack {
 
   StackOptions opts_;
   std::optional<Postgres> pg_;
-  std::vector<Process> procs_;   // start order, PostgreSQL excluded
+  std::vector<Process> procs_;      // start order, PostgreSQL excluded
   std::vector<ProcessSpec> specs_;  // what procs_[i] was started from (for restart)
-  std::vector<PidEntry> entries_;  // start order, PostgreSQL included
+  std::vector<PidEntry> entries_;   // start order, PostgreSQL included
   int lb_port_ = 0;
   int api_ports_[2] = {0, 0};
   std::string default_url_, fallback_url_, database_url_;

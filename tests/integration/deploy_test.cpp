@@ -2,9 +2,9 @@
 // <= 1.5 CPU / 350MB, no forbidden keys, docker-compose accepts the file, HAProxy accepts its
 // configs, the Dockerfile builds with packages scripts/install-deps.sh installs, info.json has
 // the keys the submission check wants.
-#include <catch2/catch.hpp>
 #include <yaml-cpp/yaml.h>
 
+#include <catch2/catch.hpp>
 #include <filesystem>
 #include <fstream>
 #include <nlohmann/json.hpp>
@@ -124,7 +124,8 @@ TEST_CASE("compose: every service is limited, the sums fit 1.5 CPU / 350MB, noth
 
   // Only HAProxy is reachable from the host, on 9999.
   CHECK(mentions(doc["services"]["haproxy"]["ports"], "9999:9999"));
-  for (const char* s : {"api1", "api2", "worker", "postgres"}) CHECK_FALSE(doc["services"][s]["ports"]);
+  for (const char* s : {"api1", "api2", "worker", "postgres"})
+    CHECK_FALSE(doc["services"][s]["ports"]);
 
   // Bridge networks; the processors' network is external and the worker is on it.
   for (const auto& kv : doc["networks"]) {
@@ -179,8 +180,9 @@ TEST_CASE("compose: docker-compose config accepts the file") {
 
 TEST_CASE("haproxy -c accepts haproxy.cfg and noop.cfg with the compose environment") {
   stack::TempDir dir("rinha-deploy-");
-  const std::map<std::string, std::string> env = {
-      {"RINHA_LB_BIND", "127.0.0.1:1"}, {"RINHA_API1", "127.0.0.1:2"}, {"RINHA_API2", "127.0.0.1:3"}};
+  const std::map<std::string, std::string> env = {{"RINHA_LB_BIND", "127.0.0.1:1"},
+                                                  {"RINHA_API1", "127.0.0.1:2"},
+                                                  {"RINHA_API2", "127.0.0.1:3"}};
   for (const char* cfg : {"haproxy.cfg", "noop.cfg"}) {
     INFO(cfg);
     CHECK(run({"/usr/sbin/haproxy", "-c", "-f", kSrc + "/deploy/haproxy/" + cfg}, env, dir,
@@ -216,8 +218,8 @@ TEST_CASE("info.json has every key the submission check wants") {
   auto j = nlohmann::json::parse(slurp(kSrc + "/info.json"));
   CHECK(j["name"].is_string());
   CHECK(j["source-code-repo"].is_string());
-  for (const char* k : {"social", "langs", "storages", "messaging", "load-balancers",
-                        "other-technologies"}) {
+  for (const char* k :
+       {"social", "langs", "storages", "messaging", "load-balancers", "other-technologies"}) {
     INFO(k);
     CHECK(j[k].is_array());
   }

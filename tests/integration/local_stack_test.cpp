@@ -2,11 +2,10 @@
 // (deploy/haproxy/haproxy.cfg, the compose file's config) balances over two backends and
 // health-checks them; the whole stack answers the contract through HAProxy and leaves no
 // process behind.
-#include <catch2/catch.hpp>
-
 #include <signal.h>
 #include <unistd.h>
 
+#include <catch2/catch.hpp>
 #include <nlohmann/json.hpp>
 #include <thread>
 
@@ -70,8 +69,9 @@ TEST_CASE("PostgreSQL starts on a free port with the rinha database and stops cl
     CHECK(*pg->psql("show autovacuum") == "off");  // set only by config/postgresql.conf
     auto listen = pg->psql("show listen_addresses");
     CHECK(*listen == "127.0.0.1");
-    CHECK(pg->psql("create table t(x int); insert into t values (41); select x + 1 from t")
-              .value() == "42");
+    CHECK(
+        pg->psql("create table t(x int); insert into t values (41); select x + 1 from t").value() ==
+        "42");
     CHECK(std::filesystem::exists(f.dir().file("pids")));
   }
   CHECK_FALSE(stack::pid_alive(pid));
@@ -180,10 +180,10 @@ TEST_CASE("rinhactl stack up detaches, status lists it, down stops exactly what 
     ~Guard() { (void)stack::stop_from_pids_file(run, 2s); }
   } guard{run};
 
-  auto up = rinhactl({"stack", "up", "--run-dir", run, "--lb-port", std::to_string(lb_port),
-                      "--default-port", "0", "--fallback-port", "0", "--fees", "final",
-                      "--timeout", "30"},
-                     "up.log");
+  auto up = rinhactl(
+      {"stack", "up", "--run-dir", run, "--lb-port", std::to_string(lb_port), "--default-port", "0",
+       "--fallback-port", "0", "--fees", "final", "--timeout", "30"},
+      "up.log");
   INFO(stack::tail_file(dir.file("up.log"), 40));
   REQUIRE(up.is_ok());
   REQUIRE(*up == 0);
@@ -195,8 +195,8 @@ TEST_CASE("rinhactl stack up detaches, status lists it, down stops exactly what 
     CHECK(stack::pid_alive(e.pid));
     CHECK(getsid(e.pid) == e.pid);
   }
-  CHECK(send("GET", "http://127.0.0.1:" + std::to_string(lb_port) + "/payments-summary")
-            .status == 200);
+  CHECK(send("GET", "http://127.0.0.1:" + std::to_string(lb_port) + "/payments-summary").status ==
+        200);
   const std::string env = stack::tail_file(stack::env_file(run));
   CHECK(env.find("RINHA_LB_URL=http://127.0.0.1:" + std::to_string(lb_port) + "\n") !=
         std::string::npos);

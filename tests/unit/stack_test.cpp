@@ -1,12 +1,13 @@
 // Process supervision: start/stop/reap, logs, exec errors, SIGKILL after the grace period,
 // detached processes stopped by pid, free ports, temp dirs, the pids file.
-#include <catch2/catch.hpp>
+#include "stack/stack.hpp"
 
 #include <netinet/in.h>
 #include <signal.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <catch2/catch.hpp>
 #include <chrono>
 #include <filesystem>
 #include <fstream>
@@ -14,7 +15,6 @@
 
 #include "stack/net.hpp"
 #include "stack/process.hpp"
-#include "stack/stack.hpp"
 #include "stack/temp_dir.hpp"
 
 using namespace rinha::stack;
@@ -54,8 +54,8 @@ TEST_CASE("a program that cannot be executed fails at start, not later") {
 TEST_CASE("stop sends SIGTERM to the whole group and SIGKILLs what ignores it") {
   TempDir dir;
   // The shell ignores TERM; its child sleep is in the same group.
-  auto p = Process::start(
-      sh("stubborn", "trap '' TERM; sleep 30 & echo ready; wait", dir.file("l")));
+  auto p =
+      Process::start(sh("stubborn", "trap '' TERM; sleep 30 & echo ready; wait", dir.file("l")));
   REQUIRE(p.is_ok());
   Process proc = std::move(p).value();
   const pid_t pid = proc.pid();
