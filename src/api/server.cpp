@@ -182,6 +182,16 @@ struct ApiServer::Impl {
     w.send(Http::Code::Ok, body, MIME(Text, Plain));
   }
 
+  // Pistache's own 405 is plain text; known paths answer wrong methods here, in JSON.
+  void method_not_allowed(const Rest::Request& req, Http::ResponseWriter w) {
+    bool get_only = req.resource() == "/payments-summary" || req.resource() == "/healthcheck" ||
+                    req.resource() == "/metrics";
+    std::string allow = get_only ? "GET" : "POST";
+    w.headers().add<Http::Header::Allow>(get_only ? Http::Method::Get : Http::Method::Post);
+    send(w, wants_keep_alive(req), Http::Code::Method_Not_Allowed,
+         error_json("method not allowed; use " + allow));
+  }
+
   void not_found(const Rest::Request& req, Http::ResponseWriter w) {
     send(w, wants_keep_alive(req), Http::Code::Not_Found, error_json("no such endpoint"));
   }
@@ -204,6 +214,19 @@ Status ApiServer::start() {
   Routes::Get(i->router, "/healthcheck", Routes::bind(&Impl::get_health, i));
   Routes::Get(i->router, "/metrics", Routes::bind(&Impl::get_metrics, i));
   Routes::NotFound(i->router, Routes::bind(&Impl::not_found, i));
+  auto wrong = Routes::bind(&Impl::method_not_allowed, i);
+  for (const char* path : {"/payments", "/purge-payments"}) {
+    Routes::Get(i->router, path, wrong);
+    Routes::Put(i->router, path, wrong);
+    Routes::Delete(i->router, path, wrong);
+    Routes::Patch(i->router, path, wrong);
+  }
+  for (const char* path : {"/payments-summary", "/healthcheck", "/metrics"}) {
+    Routes::Post(i->router, path, wrong);
+    Routes::Put(i->router, path, wrong);
+    Routes::Delete(i->router, path, wrong);
+    Routes::Patch(i->router, path, wrong);
+  }
   try {
     i->endpoint = std::make_unique<Http::Endpoint>(*addr);
     auto opts = Http::Endpoint::options()

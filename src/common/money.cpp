@@ -12,14 +12,20 @@ bool is_digit(char c) { return c >= '0' && c <= '9'; }
 
 Result<Cents> parse_amount(std::string_view s, Rounding rounding) {
   size_t i = 0;
-  if (i < s.size() && s[i] == '-') return Status::invalid_argument("amount must be greater than 0");
+  // A minus sign is read like any JSON number (so "-Infinity" is malformed, not negative) and
+  // refused once the number is known to be well-formed.
+  bool negative = false;
+  if (i < s.size() && s[i] == '-') {
+    negative = true;
+    ++i;
+  }
   // Collect significant digits and the decimal exponent: value = digits x 10^exp10.
   std::string digits;
   int64_t exp10 = 0;
   size_t int_start = i;
   while (i < s.size() && is_digit(s[i])) digits.push_back(s[i++]);
-  if (i == int_start) return Status::invalid_argument("amount must be a number");
-  if (i - int_start > 1 && s[int_start] == '0') return Status::invalid_argument("amount must be a number");
+  if (i == int_start) return Status::malformed("amount must be a number");
+  if (i - int_start > 1 && s[int_start] == '0') return Status::malformed("amount must be a number");
   if (i < s.size() && s[i] == '.') {
     ++i;
     size_t frac_start = i;
@@ -27,7 +33,7 @@ Result<Cents> parse_amount(std::string_view s, Rounding rounding) {
       digits.push_back(s[i++]);
       --exp10;
     }
-    if (i == frac_start) return Status::invalid_argument("amount must be a number");
+    if (i == frac_start) return Status::malformed("amount must be a number");
   }
   if (i < s.size() && (s[i] == 'e' || s[i] == 'E')) {
     ++i;
@@ -39,10 +45,11 @@ Result<Cents> parse_amount(std::string_view s, Rounding rounding) {
       if (e < 100000) e = e * 10 + (s[i] - '0');
       ++i;
     }
-    if (i == exp_start) return Status::invalid_argument("amount must be a number");
+    if (i == exp_start) return Status::malformed("amount must be a number");
     exp10 += neg ? -e : e;
   }
-  if (i != s.size()) return Status::invalid_argument("amount must be a number");
+  if (i != s.size()) return Status::malformed("amount must be a number");
+  if (negative) return Status::invalid_argument("amount must be greater than 0");
 
   // Strip leading zeros so the length check below bounds the magnitude.
   size_t first = digits.find_first_not_of('0');

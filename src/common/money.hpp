@@ -29,8 +29,8 @@ enum class Rounding {
   kHalfEven,             // round to 2 decimals, ties to even (what the processors do)
 };
 
-// Parses a JSON number's text (e.g. "19.9", "1990e-2", "20") into cents. Fails on anything that
-// is not a JSON number, on a negative or zero result, on more than kMaxAmountCents, and with
+// Parses a JSON number's text (e.g. "19.9", "1990e-2", "20") into cents. Fails with kMalformed
+// on anything that is not a JSON number, and with kInvalidArgument on a negative or zero result, on more than kMaxAmountCents, and with
 // kRejectExtraDecimals on a non-zero digit past the second decimal.
 Result<Cents> parse_amount(std::string_view text, Rounding rounding);
 

@@ -185,7 +185,7 @@ TEST_CASE("bad input through HAProxy: documented statuses, nothing recorded, ser
   bad_payment("Infinity amount", i2, payment(i2, "Infinity"), {400});
   // Not JSON either, but the on-demand parser types a leading '-' as a number and the amount
   // rule rejects the sign first: 422 ("must be greater than 0"). Rejected all the same.
-  bad_payment("-Infinity amount", i2, payment(i2, "-Infinity"), {400, 422});
+  bad_payment("-Infinity amount", i2, payment(i2, "-Infinity"), {400});
   bad_payment("nesting 400 deep", "", std::string(400, '[') + std::string(400, ']'), {400});
   bad_payment("NUL byte in the body", i2, payment(i2, "1.00").insert(5, 1, '\0'), {400});
   // 422: valid JSON, invalid fields.
@@ -274,9 +274,7 @@ TEST_CASE("bad input through HAProxy: documented statuses, nothing recorded, ser
           << "  " << r.body.substr(0, 80) << "\n";
     INFO(c.name << ": " << r.status << " " << r.headers << "\n" << r.body);
     CHECK(c.statuses.count(r.status) == 1);
-    // 405 comes from Pistache's router itself (plain "Method Not Allowed", with Allow), not
-    // from a handler of ours: no JSON body there.
-    if (c.json_error && r.status != 405) CHECK(is_json_error(r.body));
+    if (c.json_error) CHECK(is_json_error(r.body));
     if (r.status == 405) CHECK(r.headers.find("\nallow: ") != std::string::npos);
     if (!c.id.empty()) rejected.push_back({c.id, 1990, r.status});
     // The same connection then carries a good request and gets its own answer.

@@ -153,7 +153,10 @@ TEST_CASE("HTTP: payments are accepted once, bad ones get 4xx JSON and change no
   auto ct = f.call("POST", "/payments", body("6a7901b8-7d26-4d9d-aa19-4dc1c7cf60b3", "1"), {{"Content-Type", "text/plain"}});
   CHECK(ct.status == 415);
   CHECK(f.sink.size() == 1);
-  CHECK(f.call("GET", "/payments").status == 405);
+  auto wrong = f.call("GET", "/payments");
+  CHECK(wrong.status == 405);
+  CHECK_THAT(wrong.body, Catch::StartsWith("{\"error\":\""));
+  CHECK(f.call("DELETE", "/payments-summary").status == 405);
   CHECK(f.call("GET", "/nowhere").status == 404);
 }
 
@@ -191,4 +194,7 @@ TEST_CASE("malformed bodies and rule-breaking fields are told apart (400 vs 422)
   CHECK(parse_payment("[1]").status().code() == Status::Code::kMalformed);
   CHECK(parse_payment(R"({"correlationId":"x","amount":1})").status().code() == Status::Code::kInvalidArgument);
   CHECK(parse_payment(R"({"amount":1})").status().code() == Status::Code::kInvalidArgument);
+  std::string id = R"("correlationId":"4a7901b8-7d26-4d9d-aa19-4dc1c7cf60b3")";
+  CHECK(parse_payment("{" + id + ",\"amount\":-Infinity}").status().code() == Status::Code::kMalformed);
+  CHECK(parse_payment("{" + id + ",\"amount\":-1}").status().code() == Status::Code::kInvalidArgument);
 }
