@@ -66,6 +66,7 @@ struct Config {
     int fallback_after_ms = 500;    // queue wait past which fallback pays off
     int slow_default_ms = 1500;     // default latency (expected) treated as slow
     int requested_at_margin_ms = 50;  // requestedAt = send time + expected latency + this
+    int probe_hold_ms = 300;  // fallback traffic waits this long for a young default probe
   } router;
 
   struct Ledger {

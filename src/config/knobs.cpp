@@ -122,6 +122,8 @@ std::vector<Knob> build() {
                        [](Config& c) -> int& { return c.router.requested_at_margin_ms; }, 0, 10000,
                        "ms added to send time + expected latency when stamping requestedAt (consistency "
                        "margin, see worker/dispatcher.cpp)"));
+  t.push_back(int_knob("router.probe_hold_ms", [](Config& c) -> int& { return c.router.probe_hold_ms; }, 0,
+                       60000, "ms the fallback's traffic waits for the answer of a probe of the failing default"));
   t.push_back(int_knob("ledger.batch_size", [](Config& c) -> int& { return c.ledger.batch_size; }, 1, 100000,
                        "rows per ledger INSERT"));
   t.push_back(int_knob("ledger.flush_interval_ms", [](Config& c) -> int& { return c.ledger.flush_interval_ms; }, 1,

@@ -28,6 +28,7 @@ void Tracker::poll_started(Processor p, SteadyTime now) {
 
 void Tracker::poll_finished(Processor p, SteadyTime now, std::optional<bool> failing,
                             std::optional<int> min_response_ms) {
+  const bool was_failing = this->failing(p, now);
   State& s = st(p);
   s.poll_outstanding = false;
   // A slow answer (queued behind other callers) must not let the next call start early.
@@ -46,14 +47,29 @@ void Tracker::poll_finished(Processor p, SteadyTime now, std::optional<bool> fai
     s.latency_ewma_ms = *min_response_ms;
     s.have_latency = true;
   }
+  on_change(p, now, was_failing);
 }
 
-void Tracker::payment_started(Processor p, bool probe) {
-  if (probe) ++st(p).probes_in_flight;
+void Tracker::on_change(Processor p, SteadyTime now, bool was_failing) {
+  const Processor o = router::other(p);
+  // The other's probe in flight, if any, may predate the joint recovery (a failing processor
+  // answers only after its delay): a fresh one is allowed beside it.
+  if (was_failing && !failing(p, now) && failing(o, now)) {
+    st(o).next_probe = now;
+    st(o).kicked = true;
+  }
+}
+
+void Tracker::payment_started(Processor p, SteadyTime now, bool probe) {
+  if (!probe) return;
+  ++st(p).probes_in_flight;
+  st(p).probe_started = now;
+  st(p).kicked = false;
 }
 
 void Tracker::payment_finished(Processor p, SteadyTime now, Signal sig, int latency_ms,
                                bool probe) {
+  const bool was_failing = failing(p, now);
   State& s = st(p);
   if (probe) {
     s.probes_in_flight = std::max(0, s.probes_in_flight - 1);
@@ -64,7 +80,9 @@ void Tracker::payment_finished(Processor p, SteadyTime now, Signal sig, int late
       s.consecutive_failures = 0;
       s.last_success = now;
       s.last_sample = now;
-      if (!s.have_latency) {
+      // The first success after a failing period starts the estimate afresh: the history is
+      // the failing period's (whose delay may be long gone).
+      if (!s.have_latency || was_failing) {
         s.latency_ewma_ms = latency_ms;
         s.have_latency = true;
       } else {
@@ -78,6 +96,7 @@ void Tracker::payment_finished(Processor p, SteadyTime now, Signal sig, int late
     case Signal::kNeutral:
       break;
   }
+  on_change(p, now, was_failing);
 }
 
 bool Tracker::report_fresh(const State& s, SteadyTime now) const {
@@ -97,18 +116,24 @@ bool Tracker::failing(Processor p, SteadyTime now) const {
 int Tracker::expected_latency_ms(Processor p, SteadyTime now, int oldest_in_flight_ms) const {
   const State& s = st(p);
   int e = s.have_latency ? static_cast<int>(std::lround(s.latency_ewma_ms)) : 0;
-  if (report_fresh(s, now)) e = std::max(e, s.report_min_ms);
+  // The reported delay counts until our own observations are newer than it.
+  if (report_fresh(s, now) && (!s.last_sample || *s.report_at >= *s.last_sample))
+    e = std::max(e, s.report_min_ms);
   return std::max(e, oldest_in_flight_ms);
 }
 
 router::ProcessorView Tracker::view(Processor p, SteadyTime now, int oldest_in_flight_ms,
-                                    int free_slots) const {
+                                    int free_slots, int capacity) const {
   const State& s = st(p);
   router::ProcessorView v;
   v.usable = !failing(p, now);
-  v.probe_due = !v.usable && s.probes_in_flight == 0 && now >= s.next_probe;
+  v.probe_due = !v.usable && (s.kicked || (s.probes_in_flight == 0 && now >= s.next_probe));
+  if (s.probes_in_flight > 0)
+    v.probe_age_ms = static_cast<int>(
+        std::chrono::duration_cast<milliseconds>(now - s.probe_started).count());
   v.expected_latency_ms = expected_latency_ms(p, now, oldest_in_flight_ms);
   v.free_slots = std::max(0, free_slots);
+  v.capacity = std::max(1, capacity);
   return v;
 }
 

@@ -43,7 +43,7 @@ class Tracker {
   void poll_finished(Processor p, SteadyTime now, std::optional<bool> failing,
                      std::optional<int> min_response_ms);
 
-  void payment_started(Processor p, bool probe);
+  void payment_started(Processor p, SteadyTime now, bool probe);
   void payment_finished(Processor p, SteadyTime now, Signal s, int latency_ms, bool probe);
 
   // Expected latency of a POST sent now. oldest_in_flight_ms: age of the oldest POST still in
@@ -51,7 +51,7 @@ class Tracker {
   int expected_latency_ms(Processor p, SteadyTime now, int oldest_in_flight_ms) const;
 
   router::ProcessorView view(Processor p, SteadyTime now, int oldest_in_flight_ms,
-                             int free_slots) const;
+                             int free_slots, int capacity = 1) const;
 
   bool failing(Processor p, SteadyTime now) const;
   // Next instant something time-driven changes (a poll or a probe falls due).
@@ -71,11 +71,16 @@ class Tracker {
     bool have_latency = false;
     std::optional<SteadyTime> last_sample;
     int probes_in_flight = 0;
+    SteadyTime probe_started{};  // of the newest probe in flight
+    bool kicked = false;         // probe now, even beside an older probe still in flight
     SteadyTime next_probe{};
   };
   const State& st(Processor p) const { return s_[router::index(p)]; }
   State& st(Processor p) { return s_[router::index(p)]; }
   bool report_fresh(const State& s, SteadyTime now) const;
+  // p just stopped failing while the other one still fails: probe the other one now, so that a
+  // joint recovery is seen on both sides before a backlog drains to the wrong one.
+  void on_change(Processor p, SteadyTime now, bool was_failing);
 
   HealthConfig cfg_;
   std::array<State, 2> s_{};

@@ -10,10 +10,17 @@
 //      faster fallback could take it.
 //   2. A failing default may get one probe payment per probe interval, so that its recovery is
 //      seen within about a second instead of at the next health poll (<= 5 s).
+//   2b. While such a probe is young (< probe_hold_ms), payments wait for its answer instead of
+//      going to the fallback: a recovered default answers a probe in a few ms, and a backlog
+//      built while both were down should drain to it, not to the dearer fallback. A default
+//      still failing answers late (its delay precedes the 500), so the wait is short and rare.
 //   3. The fallback takes it when the default is failing, or slow (expected latency above
-//      slow_default_ms) while the fallback is faster, or when the default is merely full and the
-//      payment has already waited fallback_after_ms: a short hold absorbs bursts on the default,
-//      a long one would only grow the queue that is lost at the end.
+//      slow_default_ms) while the fallback is faster, or when the default is merely full and
+//      both the payment has waited fallback_after_ms and the default could not drain the
+//      current queue within fallback_after_ms (queued x latency / capacity): a burst, such as
+//      the backlog left by a joint outage, drains to a fast default in milliseconds; only a
+//      lasting overload spills to the fallback. A long hold would only grow what is lost at
+//      the end of a test.
 //   4. A failing fallback may be probed when the default cannot take the payment either.
 //   5. Otherwise hold; the caller re-evaluates on every completion and at the returned time.
 #pragma once
@@ -30,12 +37,15 @@ struct ProcessorView {
   bool probe_due = false;        // failing, but one probe payment may be sent now
   int expected_latency_ms = 0;   // best estimate of a POST's latency right now
   int free_slots = 1;            // requests that may still be started (cap - in flight)
+  int capacity = 1;              // requests that may be in flight at once
+  int probe_age_ms = -1;         // age of the probe payment in flight, -1 if none
 };
 
 struct RouterConfig {
   int fallback_after_ms = 300;   // wait for a full default before using the fallback
   int slow_default_ms = 1500;    // default expected latency above which a faster fallback wins
   int hold_tick_ms = 50;         // re-evaluation period while holding with nothing else due
+  int probe_hold_ms = 300;       // hold the fallback's traffic while a default probe is younger
 };
 
 struct Decision {
@@ -46,9 +56,10 @@ struct Decision {
   int hold_ms = 0;                         // kHold: re-evaluate after at most this long
 };
 
-// waited_ms: how long the payment at the head of the queue has waited (>= 0).
+// waited_ms: how long the payment at the head of the queue has waited (>= 0); queued: payments
+// waiting in the queue, this one included.
 Decision route(const RouterConfig& cfg, const ProcessorView& def, const ProcessorView& fb,
-               int64_t waited_ms);
+               int64_t waited_ms, int64_t queued = 1);
 
 struct BackoffConfig {
   int base_ms = 10;      // delay before the first retry

@@ -209,13 +209,14 @@ void Dispatcher::poll_health(SteadyTime now) {
 
 int Dispatcher::oldest_in_flight_ms(Processor p, SteadyTime now) const {
   const auto& s = in_flight_sent_[router::index(p)];
-  if (s.empty()) return 0;
-  return static_cast<int>(std::max<int64_t>(0, ms_between(*s.begin(), now)));
+  auto oldest = s.lower_bound(usable_since_[router::index(p)]);
+  if (oldest == s.end()) return 0;
+  return static_cast<int>(std::max<int64_t>(0, ms_between(*oldest, now)));
 }
 
 router::ProcessorView Dispatcher::view(Processor p, SteadyTime now) const {
   return tracker_.view(p, now, oldest_in_flight_ms(p, now),
-                       client_.capacity(p) - client_.in_flight(p));
+                       client_.capacity(p) - client_.in_flight(p), client_.capacity(p));
 }
 
 void Dispatcher::schedule_lookup(Lookup lk, SteadyTime at) {
@@ -264,12 +265,20 @@ bool Dispatcher::next_payment(SteadyTime now, Payment& out) {
 
 void Dispatcher::dispatch(SteadyTime now) {
   hold_until_.reset();
+  for (Processor p : kBoth) {
+    const bool usable = !tracker_.failing(p, now);
+    if (usable != usable_[router::index(p)]) {
+      usable_[router::index(p)] = usable;
+      if (usable) usable_since_[router::index(p)] = now;
+      spdlog::info("processor {}: {}", router::name(p), usable ? "usable again" : "failing");
+    }
+  }
   Payment pay;
   while (next_payment(now, pay)) {
     const auto waited = ms_between(pay.first_seen, now);
     const router::Decision d =
         router::route(cfg_.router, view(Processor::kDefault, now), view(Processor::kFallback, now),
-                      waited);
+                      waited, static_cast<int64_t>(fresh_.size() + retries_.size()));
     if (d.kind == router::Decision::Kind::kHold) {
       hold_until_ = now + milliseconds(std::max(1, d.hold_ms));
       return;
@@ -293,7 +302,7 @@ void Dispatcher::send(Payment pay, Processor p, bool probe, SteadyTime now) {
     std::scoped_lock lock(ledger_mu_);
     ledger_.open(pay.p.id, requested_at);
   }
-  tracker_.payment_started(p, probe);
+  tracker_.payment_started(p, now, probe);
   in_flight_sent_[router::index(p)].insert(now);
   stats_.sent[router::index(p)].fetch_add(1);
   if (probe) stats_.probes[router::index(p)].fetch_add(1);

@@ -141,6 +141,10 @@ class Dispatcher final : public handoff::Sink {
   std::unordered_map<uint64_t, Lookup> lookups_;
   std::array<std::multiset<SteadyTime>, 2> in_flight_sent_;  // POST start times
   std::optional<SteadyTime> hold_until_;
+  std::array<bool, 2> usable_{true, true};  // last logged state, per processor
+  // When each processor last became usable: requests sent before (while it failed, e.g. held
+  // by a 2 s delay before their 500) say nothing about its latency now.
+  std::array<SteadyTime, 2> usable_since_{};
   SteadyTime next_stats_{};
 };
 

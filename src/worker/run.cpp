@@ -24,6 +24,7 @@ DispatcherConfig dispatcher_config(const config::Config& cfg) {
   DispatcherConfig d;
   d.router.fallback_after_ms = cfg.router.fallback_after_ms;
   d.router.slow_default_ms = cfg.router.slow_default_ms;
+  d.router.probe_hold_ms = cfg.router.probe_hold_ms;
   d.backoff = router::BackoffConfig{cfg.retry.backoff_base_ms, cfg.retry.backoff_cap_ms,
                                     cfg.retry.max_attempts};
   d.health.interval_ms = cfg.health.interval_ms;

@@ -53,7 +53,7 @@ TEST_CASE("a fresh failing report makes the processor unusable until a payment s
   CHECK_FALSE(v.usable);
   CHECK(v.probe_due);
   CHECK(v.expected_latency_ms == 2000);
-  t.payment_started(D, true);
+  t.payment_started(D, now, true);
   CHECK_FALSE(t.view(D, now + milliseconds(20), 0, 10).probe_due);  // one probe at a time
   t.payment_finished(D, now + milliseconds(50), Signal::kSuccess, 40, true);
   CHECK_FALSE(t.failing(D, now + milliseconds(60)));
@@ -74,7 +74,7 @@ TEST_CASE("consecutive failures trip the breaker; probes are spaced; a healthy r
   CHECK_FALSE(t.failing(D, now));
   t.payment_finished(D, now, Signal::kFailure, 5, false);
   CHECK(t.failing(D, now));
-  t.payment_started(D, true);
+  t.payment_started(D, now, true);
   t.payment_finished(D, now + milliseconds(100), Signal::kFailure, 5, true);
   CHECK_FALSE(t.view(D, now + milliseconds(999), 0, 10).probe_due);
   CHECK(t.view(D, now + milliseconds(1100), 0, 10).probe_due);
@@ -92,10 +92,12 @@ TEST_CASE("expected latency: max of health delay, observed EWMA and the oldest i
   t.payment_finished(D, now, Signal::kSuccess, 200, false);
   CHECK(t.expected_latency_ms(D, now, 0) == 120);  // EWMA weight 0.2
   CHECK(t.expected_latency_ms(D, now, 1500) == 1500);
-  t.poll_started(D, now);
-  t.poll_finished(D, now, false, 1000);
-  CHECK(t.expected_latency_ms(D, now, 0) == 1000);
+  t.poll_started(D, now + milliseconds(1));
+  t.poll_finished(D, now + milliseconds(1), false, 1000);
+  CHECK(t.expected_latency_ms(D, now + milliseconds(1), 0) == 1000);
   CHECK(t.expected_latency_ms(D, now + milliseconds(20'000), 0) == 120);  // report stale
+  t.payment_finished(D, now + milliseconds(2), Signal::kSuccess, 120, false);
+  CHECK(t.expected_latency_ms(D, now + milliseconds(2), 0) == 120);  // newer than the report
 }
 
 TEST_CASE("a health report replaces the observed latency of a processor with no recent traffic") {
@@ -109,4 +111,33 @@ TEST_CASE("a health report replaces the observed latency of a processor with no 
   t.poll_started(D, now + milliseconds(5500));
   t.poll_finished(D, now + milliseconds(5500), false, 0);  // idle since: the report wins
   CHECK(t.expected_latency_ms(D, now + milliseconds(5500), 0) == 0);
+}
+
+TEST_CASE("a processor's recovery makes the other failing one's probe due at once") {
+  Tracker t(cfg());
+  SteadyTime now{};
+  for (Processor p : {D, F})
+    for (int i = 0; i < 3; ++i) t.payment_finished(p, now, Signal::kFailure, 5, false);
+  t.payment_started(D, now, true);  // still in flight (a failing processor answers late)
+  CHECK_FALSE(t.view(D, now + milliseconds(20), 0, 10).probe_due);
+  t.poll_started(F, now + milliseconds(20));
+  t.poll_finished(F, now + milliseconds(20), false, 0);  // the fallback is back
+  CHECK_FALSE(t.failing(F, now + milliseconds(20)));
+  auto v = t.view(D, now + milliseconds(20), 0, 10);
+  CHECK(v.probe_due);
+  t.payment_started(D, now + milliseconds(20), true);
+  CHECK_FALSE(t.view(D, now + milliseconds(120), 0, 10).probe_due);  // one kick, one probe
+  CHECK(t.view(D, now + milliseconds(120), 0, 10).probe_age_ms == 100);
+  CHECK(t.view(F, now + milliseconds(120), 0, 10).probe_age_ms == -1);
+}
+
+TEST_CASE("the first success after a failing period restarts the latency estimate") {
+  Tracker t(cfg());
+  SteadyTime now{};
+  t.payment_finished(D, now, Signal::kSuccess, 2000, false);
+  for (int i = 0; i < 3; ++i) t.payment_finished(D, now, Signal::kFailure, 2000, false);
+  REQUIRE(t.failing(D, now));
+  t.payment_finished(D, now + milliseconds(10), Signal::kSuccess, 20, true);
+  CHECK_FALSE(t.failing(D, now + milliseconds(10)));
+  CHECK(t.expected_latency_ms(D, now + milliseconds(10), 0) == 20);
 }

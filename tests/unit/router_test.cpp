@@ -28,6 +28,7 @@ RouterConfig cfg() {
   c.fallback_after_ms = 300;
   c.slow_default_ms = 1500;
   c.hold_tick_ms = 50;
+  c.probe_hold_ms = 300;
   return c;
 }
 
@@ -67,15 +68,28 @@ TEST_CASE("a due probe of a failing default goes first") {
 
 TEST_CASE("full default: hold briefly, then fallback once the payment waited long enough") {
   auto full = healthy(10, 0);
-  auto d = route(cfg(), full, healthy(10), 100);
+  full.capacity = 400;
+  // A lasting overload: 30k queued would take 750 ms to drain at 10 ms x 400 in flight.
+  auto d = route(cfg(), full, healthy(10), 100, 30'000);
   REQUIRE(d.kind == Decision::Kind::kHold);
   CHECK(d.hold_ms > 0);
   CHECK(d.hold_ms <= 50);
-  auto later = route(cfg(), full, healthy(10), 300);
+  auto later = route(cfg(), full, healthy(10), 300, 30'000);
   REQUIRE(later.kind == Decision::Kind::kSend);
   CHECK(later.target == Processor::kFallback);
   // The hold never outlasts the remaining wait.
-  CHECK(route(cfg(), full, healthy(10), 290).hold_ms == 10);
+  CHECK(route(cfg(), full, healthy(10), 290, 30'000).hold_ms == 10);
+}
+
+TEST_CASE("a burst that a fast default drains quickly waits for it, however old") {
+  auto full = healthy(20, 0);
+  full.capacity = 400;
+  // 3000 queued x 20 ms / 400 = 150 ms of work for the default: keep it off the fallback.
+  CHECK(route(cfg(), full, healthy(5), 10'000, 3000).kind == Decision::Kind::kHold);
+  // The same backlog on a default answering in 200 ms would take 1.5 s: spill.
+  auto slower = healthy(200, 0);
+  slower.capacity = 400;
+  CHECK(route(cfg(), slower, healthy(5), 10'000, 3000).target == Processor::kFallback);
 }
 
 TEST_CASE("both failing: hold, unless a probe is due") {
@@ -111,4 +125,18 @@ TEST_CASE("max_attempts 0 never gives up; otherwise gives up at the limit") {
   BackoffConfig three{10, 1000, 3};
   CHECK_FALSE(give_up(three, 2));
   CHECK(give_up(three, 3));
+}
+
+TEST_CASE("a young default probe holds the fallback's traffic; an old one no longer does") {
+  auto probing = failing();
+  probing.probe_age_ms = 100;
+  auto d = route(cfg(), probing, healthy(5), 10'000);
+  REQUIRE(d.kind == Decision::Kind::kHold);
+  CHECK(d.hold_ms == 50);
+  probing.probe_age_ms = 280;
+  CHECK(route(cfg(), probing, healthy(5), 10'000).hold_ms == 20);
+  probing.probe_age_ms = 300;
+  auto late = route(cfg(), probing, healthy(5), 10'000);
+  REQUIRE(late.kind == Decision::Kind::kSend);
+  CHECK(late.target == Processor::kFallback);
 }
