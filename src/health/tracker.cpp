@@ -129,8 +129,8 @@ router::ProcessorView Tracker::view(Processor p, SteadyTime now, int oldest_in_f
   v.usable = !failing(p, now);
   v.probe_due = !v.usable && (s.kicked || (s.probes_in_flight == 0 && now >= s.next_probe));
   if (s.probes_in_flight > 0)
-    v.probe_age_ms = static_cast<int>(
-        std::chrono::duration_cast<milliseconds>(now - s.probe_started).count());
+    v.probe_age_ms =
+        static_cast<int>(std::chrono::duration_cast<milliseconds>(now - s.probe_started).count());
   v.expected_latency_ms = expected_latency_ms(p, now, oldest_in_flight_ms);
   v.free_slots = std::max(0, free_slots);
   v.capacity = std::max(1, capacity);

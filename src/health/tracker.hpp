@@ -50,8 +50,8 @@ class Tracker {
   // flight to p (0 if none): a lower bound on the current latency that moves before any answer.
   int expected_latency_ms(Processor p, SteadyTime now, int oldest_in_flight_ms) const;
 
-  router::ProcessorView view(Processor p, SteadyTime now, int oldest_in_flight_ms,
-                             int free_slots, int capacity = 1) const;
+  router::ProcessorView view(Processor p, SteadyTime now, int oldest_in_flight_ms, int free_slots,
+                             int capacity = 1) const;
 
   bool failing(Processor p, SteadyTime now) const;
   // Next instant something time-driven changes (a poll or a probe falls due).

@@ -91,8 +91,8 @@ Result<std::vector<Entry>> PostgresStore::load_all() {
       e.id = *id;
       e.amount = Cents{row[1].as<int64_t>()};
       e.requested_at = UtcMillis{row[2].as<int64_t>()};
-      e.processor = row[3].as<int>() == 0 ? router::Processor::kDefault
-                                          : router::Processor::kFallback;
+      e.processor =
+          row[3].as<int>() == 0 ? router::Processor::kDefault : router::Processor::kFallback;
       out.push_back(e);
     }
   });

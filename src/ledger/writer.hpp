@@ -62,9 +62,9 @@ class LedgerWriter {
 
   mutable std::mutex mu_;
   std::condition_variable cv_;
-  std::vector<Entry> pending_;   // GUARDED_BY(mu_)
-  bool purge_pending_ = false;   // GUARDED_BY(mu_)
-  bool stopping_ = false;        // GUARDED_BY(mu_)
+  std::vector<Entry> pending_;     // GUARDED_BY(mu_)
+  bool purge_pending_ = false;     // GUARDED_BY(mu_)
+  bool stopping_ = false;          // GUARDED_BY(mu_)
   int64_t drain_deadline_ms_ = 0;  // GUARDED_BY(mu_), steady ms; set by stop()
   std::thread thread_;
 };

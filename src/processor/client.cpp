@@ -44,15 +44,24 @@ Outcome from_status(long code) {
 
 const char* outcome_name(Outcome o) {
   switch (o) {
-    case Outcome::kOk: return "ok";
-    case Outcome::kDuplicate: return "duplicate";
-    case Outcome::kNotFound: return "not_found";
-    case Outcome::kTooMany: return "too_many";
-    case Outcome::kRejected: return "rejected";
-    case Outcome::kServerError: return "server_error";
-    case Outcome::kTimeout: return "timeout";
-    case Outcome::kReset: return "reset";
-    case Outcome::kConnectFailed: return "connect_failed";
+    case Outcome::kOk:
+      return "ok";
+    case Outcome::kDuplicate:
+      return "duplicate";
+    case Outcome::kNotFound:
+      return "not_found";
+    case Outcome::kTooMany:
+      return "too_many";
+    case Outcome::kRejected:
+      return "rejected";
+    case Outcome::kServerError:
+      return "server_error";
+    case Outcome::kTimeout:
+      return "timeout";
+    case Outcome::kReset:
+      return "reset";
+    case Outcome::kConnectFailed:
+      return "connect_failed";
   }
   return "?";
 }
@@ -67,9 +76,9 @@ Client::Client(std::array<EndpointConfig, 2> endpoints) : endpoints_(std::move(e
   // keeps its own starts below max_connections, so curl never holds a request back (a request
   // held back inside curl would burn its timeout while not even sent).
   curl_multi_setopt(m, CURLMOPT_MAX_HOST_CONNECTIONS, static_cast<long>(cap + 2));
-  curl_multi_setopt(m, CURLMOPT_MAXCONNECTS,
-                    static_cast<long>(endpoints_[0].max_connections +
-                                      endpoints_[1].max_connections + 8));
+  curl_multi_setopt(
+      m, CURLMOPT_MAXCONNECTS,
+      static_cast<long>(endpoints_[0].max_connections + endpoints_[1].max_connections + 8));
   for (auto& e : endpoints_)
     while (!e.base_url.empty() && e.base_url.back() == '/') e.base_url.pop_back();
   curl_slist* h = nullptr;
@@ -143,7 +152,8 @@ void Client::start(Processor p, const std::string& path, std::string body, int t
   ++active_;
   Transfer* raw = t.release();
   running_.insert(raw);
-  if (curl_multi_add_handle(static_cast<CURLM*>(multi_), e) != CURLM_OK) finish(raw, CURLE_FAILED_INIT);
+  if (curl_multi_add_handle(static_cast<CURLM*>(multi_), e) != CURLM_OK)
+    finish(raw, CURLE_FAILED_INIT);
 }
 
 void Client::finish(Transfer* raw, int curl_code) {

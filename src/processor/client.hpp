@@ -49,10 +49,10 @@ struct Reply {
 };
 
 struct EndpointConfig {
-  std::string base_url;         // e.g. http://127.0.0.1:8001 (no trailing slash needed)
-  int timeout_ms = 15000;       // POST /payments whole-request timeout
+  std::string base_url;    // e.g. http://127.0.0.1:8001 (no trailing slash needed)
+  int timeout_ms = 15000;  // POST /payments whole-request timeout
   int connect_timeout_ms = 1000;
-  int max_connections = 400;    // connections kept and requests in flight to this processor
+  int max_connections = 400;  // connections kept and requests in flight to this processor
 };
 
 class Client {
@@ -90,10 +90,10 @@ class Client {
   std::array<EndpointConfig, 2> endpoints_;
   std::array<int, 2> in_flight_{0, 0};
   size_t active_ = 0;
-  void* multi_ = nullptr;    // CURLM*
-  void* headers_ = nullptr;  // curl_slist* shared by every request
+  void* multi_ = nullptr;                        // CURLM*
+  void* headers_ = nullptr;                      // curl_slist* shared by every request
   std::vector<std::unique_ptr<Transfer>> free_;  // idle transfers with their easy handles
-  std::unordered_set<Transfer*> running_;         // owned; added to multi_
+  std::unordered_set<Transfer*> running_;        // owned; added to multi_
 };
 
 }  // namespace rinha::processor

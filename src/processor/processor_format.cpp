@@ -39,7 +39,8 @@ Result<StoredPayment> parse_stored_payment(std::string_view body) {
     if (field.unescaped_key().get(key)) return Status::invalid_argument("payment: bad key");
     if (key == "correlationId") {
       std::string_view v;
-      if (field.value().get_string().get(v)) return Status::invalid_argument("payment: correlationId");
+      if (field.value().get_string().get(v))
+        return Status::invalid_argument("payment: correlationId");
       auto id = parse_uuid(v);
       if (!id.is_ok()) return id.status();
       out.id = *id;
@@ -63,7 +64,8 @@ Result<StoredPayment> parse_stored_payment(std::string_view body) {
       have_amount = true;
     } else if (key == "requestedAt") {
       std::string_view v;
-      if (field.value().get_string().get(v)) return Status::invalid_argument("payment: requestedAt");
+      if (field.value().get_string().get(v))
+        return Status::invalid_argument("payment: requestedAt");
       auto t = parse_iso8601(v);
       if (!t.is_ok()) return t.status();
       int64_t us = t->value;

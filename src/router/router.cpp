@@ -34,8 +34,7 @@ Decision route(const RouterConfig& cfg, const ProcessorView& def, const Processo
     return hold;
   }
   if (fb_takes) {
-    if (!def.usable || def_slow || def_overloaded)
-      return send(Processor::kFallback, false);
+    if (!def.usable || def_slow || def_overloaded) return send(Processor::kFallback, false);
   }
   if (!fb.usable && fb.probe_due && fb.free_slots > 0 && !def_takes)
     return send(Processor::kFallback, true);

@@ -33,19 +33,19 @@ namespace rinha::router {
 
 // What the router knows about one processor at one instant (built by health::Tracker).
 struct ProcessorView {
-  bool usable = true;            // not failing: health fresh and ok, breaker closed
-  bool probe_due = false;        // failing, but one probe payment may be sent now
-  int expected_latency_ms = 0;   // best estimate of a POST's latency right now
-  int free_slots = 1;            // requests that may still be started (cap - in flight)
-  int capacity = 1;              // requests that may be in flight at once
-  int probe_age_ms = -1;         // age of the probe payment in flight, -1 if none
+  bool usable = true;           // not failing: health fresh and ok, breaker closed
+  bool probe_due = false;       // failing, but one probe payment may be sent now
+  int expected_latency_ms = 0;  // best estimate of a POST's latency right now
+  int free_slots = 1;           // requests that may still be started (cap - in flight)
+  int capacity = 1;             // requests that may be in flight at once
+  int probe_age_ms = -1;        // age of the probe payment in flight, -1 if none
 };
 
 struct RouterConfig {
-  int fallback_after_ms = 300;   // wait for a full default before using the fallback
-  int slow_default_ms = 1500;    // default expected latency above which a faster fallback wins
-  int hold_tick_ms = 50;         // re-evaluation period while holding with nothing else due
-  int probe_hold_ms = 300;       // hold the fallback's traffic while a default probe is younger
+  int fallback_after_ms = 300;  // wait for a full default before using the fallback
+  int slow_default_ms = 1500;   // default expected latency above which a faster fallback wins
+  int hold_tick_ms = 50;        // re-evaluation period while holding with nothing else due
+  int probe_hold_ms = 300;      // hold the fallback's traffic while a default probe is younger
 };
 
 struct Decision {

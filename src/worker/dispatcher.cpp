@@ -57,13 +57,15 @@ health::Signal signal_of(processor::Outcome o) {
   }
 }
 
-int64_t ms_between(SteadyTime a, SteadyTime b) { return duration_cast<milliseconds>(b - a).count(); }
+int64_t ms_between(SteadyTime a, SteadyTime b) {
+  return duration_cast<milliseconds>(b - a).count();
+}
 
 }  // namespace
 
 Dispatcher::Dispatcher(DispatcherConfig cfg, const Clock& clock, processor::Client& client,
-                       ledger::Ledger& ledger, std::mutex& ledger_mu,
-                       ledger::LedgerWriter& writer, Stats& stats, handoff::Journal* journal)
+                       ledger::Ledger& ledger, std::mutex& ledger_mu, ledger::LedgerWriter& writer,
+                       Stats& stats, handoff::Journal* journal)
     : cfg_(cfg),
       clock_(clock),
       client_(client),
@@ -361,8 +363,8 @@ void Dispatcher::on_pay_reply(uint64_t epoch, Payment pay, Processor p, UtcMilli
       break;
     case Outcome::kNotFound:
     case Outcome::kRejected:
-      spdlog::error("payment {} rejected by {} with HTTP {}: giving up ({})",
-                    format_uuid(pay.p.id), router::name(p), r.http_status, r.body);
+      spdlog::error("payment {} rejected by {} with HTTP {}: giving up ({})", format_uuid(pay.p.id),
+                    router::name(p), r.http_status, r.body);
       stats_.given_up.fetch_add(1);
       forget(pay);
       return;
@@ -391,7 +393,8 @@ void Dispatcher::on_lookup_reply(uint64_t epoch, Lookup lk, const processor::Rep
       return;
     }
     spdlog::warn("lookup {} on {}: unreadable answer: {}", format_uuid(lk.pay.p.id),
-                 router::name(lk.processor), stored.is_ok() ? "other id" : stored.status().message());
+                 router::name(lk.processor),
+                 stored.is_ok() ? "other id" : stored.status().message());
   } else if (r.outcome == Outcome::kNotFound) {
     if (--lk.absent_needed > 0) {
       schedule_lookup(std::move(lk), now + milliseconds(cfg_.recheck_ms));
@@ -496,8 +499,8 @@ void Dispatcher::run_loop() {
       stats_.in_flight[router::index(p)].store(static_cast<int64_t>(client_.in_flight(p)));
     if (cfg_.stats_log_ms > 0 && now >= next_stats_) {
       next_stats_ = now + milliseconds(cfg_.stats_log_ms);
-      spdlog::info("worker stats: {} backlog={} in_flight={}/{} db_pending={}",
-                   stats_.to_string(), active_.size(), client_.in_flight(Processor::kDefault),
+      spdlog::info("worker stats: {} backlog={} in_flight={}/{} db_pending={}", stats_.to_string(),
+                   active_.size(), client_.in_flight(Processor::kDefault),
                    client_.in_flight(Processor::kFallback), writer_.pending());
     }
     client_.run_once(wait_ms(clock_.now_steady()));

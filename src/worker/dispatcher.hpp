@@ -91,7 +91,6 @@ class Dispatcher final : public handoff::Sink {
     bool tried_other = false;
     int failures = 0;
     int absent_needed = 1;  // 404 answers required before the payment counts as absent
-
   };
 
   void drain_inbox(SteadyTime now);
@@ -126,7 +125,7 @@ class Dispatcher final : public handoff::Sink {
   // Shared with the hand-off thread.
   std::mutex inbox_mu_;
   std::vector<handoff::AcceptedPayment> inbox_;  // GUARDED_BY(inbox_mu_)
-  std::atomic<uint64_t> epoch_{0};  // bumped by purge(); changed under ledger_mu_
+  std::atomic<uint64_t> epoch_{0};               // bumped by purge(); changed under ledger_mu_
   std::atomic<bool> stop_{false};
   std::atomic<size_t> backlog_{0};
 

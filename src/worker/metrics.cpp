@@ -52,8 +52,8 @@ std::string render_metrics(const Stats& s, const ledger::WriterStats& w, size_t 
   t.per_processor("rinha_worker_processor_probes_total", s.probes);
   t.type("rinha_worker_processor_outcomes_total", "counter");
   const std::pair<const char*, const std::array<Stats::Counter, 2>*> outcomes[] = {
-      {"confirmed", &s.confirmed},    {"duplicate_422", &s.duplicate_422},
-      {"server_error", &s.server_errors}, {"unknown", &s.unknown},
+      {"confirmed", &s.confirmed},           {"duplicate_422", &s.duplicate_422},
+      {"server_error", &s.server_errors},    {"unknown", &s.unknown},
       {"connect_failed", &s.connect_failed}, {"too_many_requests", &s.too_many}};
   for (const auto& [label, arr] : outcomes)
     t.per_processor("rinha_worker_processor_outcomes_total", *arr,
@@ -117,8 +117,7 @@ struct MetricsServer::Impl {
   }
 };
 
-MetricsServer::MetricsServer(std::string listen, Render render)
-    : impl_(std::make_unique<Impl>()) {
+MetricsServer::MetricsServer(std::string listen, Render render) : impl_(std::make_unique<Impl>()) {
   impl_->listen = std::move(listen);
   impl_->render = std::move(render);
 }
@@ -128,8 +127,8 @@ MetricsServer::~MetricsServer() { stop(); }
 Status MetricsServer::start() {
   const auto colon = impl_->listen.rfind(':');
   if (colon == std::string::npos || impl_->listen.rfind("unix:", 0) == 0)
-    return Status::invalid_argument("worker.metrics_listen: use host:port, got '" +
-                                    impl_->listen + "'");
+    return Status::invalid_argument("worker.metrics_listen: use host:port, got '" + impl_->listen +
+                                    "'");
   std::string host = impl_->listen.substr(0, colon);
   if (host.empty() || host == "*") host = "0.0.0.0";
   if (host == "localhost") host = "127.0.0.1";
@@ -138,7 +137,8 @@ Status MetricsServer::start() {
     auto* i = impl_.get();
     Rest::Routes::Get(i->router, "/metrics", Rest::Routes::bind(&Impl::get_metrics, i));
     Rest::Routes::NotFound(i->router, Rest::Routes::bind(&Impl::not_found, i));
-    i->endpoint = std::make_unique<Http::Endpoint>(Address(host, Port(static_cast<uint16_t>(port))));
+    i->endpoint =
+        std::make_unique<Http::Endpoint>(Address(host, Port(static_cast<uint16_t>(port))));
     i->endpoint->init(Http::Endpoint::options().threads(1).flags(Tcp::Options::ReuseAddr));
     i->endpoint->setHandler(i->router.handler());
     i->endpoint->serveThreaded();

@@ -102,8 +102,7 @@ int run(const config::Config& cfg) {
       }
       s = rows.status();
     }
-    if (attempt % 10 == 0)
-      spdlog::warn("worker: database not ready ({}); retrying", s.message());
+    if (attempt % 10 == 0) spdlog::warn("worker: database not ready ({}); retrying", s.message());
     if (stopping.load()) return 0;
     std::this_thread::sleep_for(std::chrono::milliseconds(500));
   }

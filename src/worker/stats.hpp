@@ -27,30 +27,30 @@ struct LatencyHistogram {
 
 struct Stats {
   using Counter = std::atomic<int64_t>;
-  Counter accepted{0};            // payments handed to us by the apis
-  Counter duplicates_ignored{0};  // accepted again while known: not processed twice
-  std::array<Counter, 2> sent{};         // POST /payments started, per processor
-  std::array<Counter, 2> confirmed{};    // settled in the ledger, per processor
+  Counter accepted{0};                 // payments handed to us by the apis
+  Counter duplicates_ignored{0};       // accepted again while known: not processed twice
+  std::array<Counter, 2> sent{};       // POST /payments started, per processor
+  std::array<Counter, 2> confirmed{};  // settled in the ledger, per processor
   std::array<Counter, 2> duplicate_422{};
   std::array<Counter, 2> server_errors{};
-  std::array<Counter, 2> unknown{};      // timeout or reset after the request was sent
+  std::array<Counter, 2> unknown{};  // timeout or reset after the request was sent
   std::array<Counter, 2> connect_failed{};
   std::array<Counter, 2> too_many{};
   std::array<Counter, 2> probes{};
-  Counter lookups{0};             // GET /payments/{id}
+  Counter lookups{0};  // GET /payments/{id}
   Counter lookup_found{0};
   Counter lookup_absent{0};
-  Counter retries{0};             // payments put back in the queue after a proven non-insert
-  Counter given_up{0};            // payments dropped (max attempts, or rejected 4xx)
-  Counter amount_mismatch{0};     // a processor stored another amount than we sent
+  Counter retries{0};          // payments put back in the queue after a proven non-insert
+  Counter given_up{0};         // payments dropped (max attempts, or rejected 4xx)
+  Counter amount_mismatch{0};  // a processor stored another amount than we sent
   Counter summaries{0};
   Counter ambiguous_summaries{0};  // summaries with open payments inside their window
   Counter ambiguous_payments{0};   // sum over summaries of those open payments
   Counter purges{0};
-  Counter replayed{0};            // journal payments reconciled at start
+  Counter replayed{0};  // journal payments reconciled at start
   // Gauges, refreshed by the loop each turn (for /metrics).
-  Counter backlog{0};                    // queued + open payments
-  std::array<Counter, 2> in_flight{};    // POST /payments outstanding, per processor
+  Counter backlog{0};                         // queued + open payments
+  std::array<Counter, 2> in_flight{};         // POST /payments outstanding, per processor
   std::array<LatencyHistogram, 2> latency{};  // POST /payments replies, per processor
 
   std::string to_string() const;

@@ -3,11 +3,10 @@
 // the api while a sampler compares, like the official checker but every ~400 ms, our summary
 // of [now-15 s, now-2 s] with the emulators' admin summaries; at the end the whole-run totals
 // (count and cents) must match too, and every accepted payment must be recorded exactly once.
-#include <catch2/catch.hpp>
-
 #include <signal.h>
 
 #include <atomic>
+#include <catch2/catch.hpp>
 #include <cmath>
 #include <mutex>
 #include <nlohmann/json.hpp>
@@ -88,7 +87,8 @@ class Harness {
     start_worker();
     const int port = stack::free_port();
     api_url_ = "http://127.0.0.1:" + std::to_string(port);
-    auto ap = stack::Process::start(stack::api_spec(loc, w, "api1", port, fx_.dir().file("api1.log")));
+    auto ap =
+        stack::Process::start(stack::api_spec(loc, w, "api1", port, fx_.dir().file("api1.log")));
     REQUIRE(ap.is_ok());
     api_ = std::move(ap).value();
     auto ready = stack::wait_http_ok(api_url_ + "/payments-summary", 30s);
@@ -139,9 +139,10 @@ class Harness {
     REQUIRE(r.status == 200);
   }
   void set_failure(const std::string& proc, bool on) {
-    auto r = must(http::http_send(request("PUT", proc + "/admin/configurations/failure",
-                                          std::string("{\"failure\":") + (on ? "true" : "false") + "}")),
-                  "failure");
+    auto r =
+        must(http::http_send(request("PUT", proc + "/admin/configurations/failure",
+                                     std::string("{\"failure\":") + (on ? "true" : "false") + "}")),
+             "failure");
     REQUIRE(r.status == 200);
   }
 
@@ -163,8 +164,10 @@ class Harness {
       REQUIRE(r->status == 200);
     }
     auto ours = nlohmann::json::parse(rs[0]->body);
-    return {Totals{ours["default"]["totalRequests"].get<int64_t>(), cents_of(ours["default"]["totalAmount"])},
-            Totals{ours["fallback"]["totalRequests"].get<int64_t>(), cents_of(ours["fallback"]["totalAmount"])},
+    return {Totals{ours["default"]["totalRequests"].get<int64_t>(),
+                   cents_of(ours["default"]["totalAmount"])},
+            Totals{ours["fallback"]["totalRequests"].get<int64_t>(),
+                   cents_of(ours["fallback"]["totalAmount"])},
             processor_totals(*rs[1]), processor_totals(*rs[2])};
   }
 
@@ -269,7 +272,8 @@ void expect_settled_and_equal(Harness& h, int64_t accepted) {
     std::this_thread::sleep_for(200ms);
   }
   INFO("ours default " << t[0] << ", fallback " << t[1] << "; processors " << t[2] << ", " << t[3]
-                       << "; accepted " << accepted << "\n" << h.worker_log_tail());
+                       << "; accepted " << accepted << "\n"
+                       << h.worker_log_tail());
   CHECK(t[0] == t[2]);
   CHECK(t[1] == t[3]);
   CHECK(t[0].requests + t[1].requests == accepted);
@@ -332,7 +336,7 @@ TEST_CASE("slow default (1-5 s delays): fallback while it is faster, back to the
     std::this_thread::sleep_for(4s);
   }
   auto mid = h.compare(std::nullopt);
-  CHECK(mid[3].requests > 300);  // 2-5 s default: the instant fallback took the traffic
+  CHECK(mid[3].requests > 300);     // 2-5 s default: the instant fallback took the traffic
   std::this_thread::sleep_for(7s);  // a health poll (<= 5 s) reports the default fast again
   load.stop();
   expect_settled_and_equal(h, load.accepted());
@@ -400,10 +404,10 @@ TEST_CASE("duplicate: a payment already recorded at the default (422) is counted
   std::mt19937_64 rng(42);
   const std::string id = new_uuid(rng);
   const int64_t stored_at = now_ms() - 60'000;  // a requestedAt we would never send
-  auto pre = must(http::http_send(request(
-                      "POST", h.def() + "/payments",
-                      "{\"correlationId\":\"" + id + "\",\"amount\":19.90,\"requestedAt\":\"" +
-                          iso(stored_at) + "\"}")),
+  auto pre = must(http::http_send(request("POST", h.def() + "/payments",
+                                          "{\"correlationId\":\"" + id +
+                                              "\",\"amount\":19.90,\"requestedAt\":\"" +
+                                              iso(stored_at) + "\"}")),
                   "direct post");
   REQUIRE(pre.status == 200);
   auto ours = must(http::http_send(request("POST", h.api() + "/payments",
@@ -434,9 +438,10 @@ TEST_CASE("purge: clears the ledger, the queue and in-flight outcomes") {
   auto zero = h.compare(std::nullopt);
   CHECK(zero[0].requests == 0);
   CHECK(zero[1].requests == 0);
-  std::this_thread::sleep_for(2500ms);  // what was in flight lands at the processor...
+  std::this_thread::sleep_for(2500ms);        // what was in flight lands at the processor...
   for (const auto& proc : {h.def(), h.fb()})  // ...and is purged there, as k6's setup() does
-    REQUIRE(must(http::http_send(request("POST", proc + "/admin/purge-payments")), "admin purge").status == 200);
+    REQUIRE(must(http::http_send(request("POST", proc + "/admin/purge-payments")), "admin purge")
+                .status == 200);
   CHECK(h.compare(std::nullopt)[0].requests == 0);  // dropped outcomes were not counted
   h.set_delay(h.def(), 0);
   Sampler s(h);

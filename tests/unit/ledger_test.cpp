@@ -1,11 +1,11 @@
 // In-memory ledger, and the batched writer against a fake store (outage, purge ordering).
-#include <catch2/catch.hpp>
+#include "ledger/ledger.hpp"
 
+#include <catch2/catch.hpp>
 #include <chrono>
 #include <mutex>
 #include <thread>
 
-#include "ledger/ledger.hpp"
 #include "ledger/writer.hpp"
 
 using namespace rinha;
@@ -123,7 +123,8 @@ TEST_CASE("writer persists in batches and keeps rows through a store outage") {
   cfg.retry_min_ms = 5;
   cfg.retry_max_ms = 20;
   std::atomic<int> persisted{0};
-  LedgerWriter w(store, cfg, [&](const std::vector<Entry>& b) { persisted += static_cast<int>(b.size()); });
+  LedgerWriter w(store, cfg,
+                 [&](const std::vector<Entry>& b) { persisted += static_cast<int>(b.size()); });
   w.start();
   store.up = false;
   for (uint32_t i = 0; i < 7; ++i) w.enqueue(entry(i, 100, i, Processor::kDefault));

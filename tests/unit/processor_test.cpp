@@ -1,8 +1,7 @@
 // Processor JSON and the libcurl multi client against a tiny in-test HTTP/1.1 server (outcome
 // mapping, timeouts, resets, refused connects, keep-alive, many requests in flight).
-#include <catch2/catch.hpp>
-
 #include <atomic>
+#include <catch2/catch.hpp>
 #include <chrono>
 #include <functional>
 #include <mutex>
@@ -28,7 +27,8 @@ Uuid id_of(int n) {
   return u;
 }
 
-std::array<EndpointConfig, 2> endpoints(const std::string& url, int timeout_ms = 2000, int cap = 400) {
+std::array<EndpointConfig, 2> endpoints(const std::string& url, int timeout_ms = 2000,
+                                        int cap = 400) {
   EndpointConfig e{url, timeout_ms, 500, cap};
   return {e, e};
 }
@@ -58,7 +58,8 @@ TEST_CASE("stored payment parses .NET forms: unquoted decimal, 7 fraction digits
   CHECK(s->amount.value == 1990);
   CHECK(s->requested_at.value == 1752150896123);
   auto z = parse_stored_payment(
-      R"({"requestedAt":"2025-07-10T12:34:56.000Z","amount":20.05,"correlationId":"4a7901b8-7d26-4d9d-aa19-4dc1c7cf60b3"})");
+      R"({"requestedAt":"2025-07-10T12:34:56.000Z","amount":20.05,)"
+      R"("correlationId":"4a7901b8-7d26-4d9d-aa19-4dc1c7cf60b3"})");
   REQUIRE(z.is_ok());
   CHECK(z->amount.value == 2005);
   CHECK_FALSE(parse_stored_payment(R"({"amount":1})").is_ok());
@@ -82,9 +83,9 @@ TEST_CASE("HTTP statuses map to outcomes; requests carry keep-alive and no Expec
     return a;
   });
   Client c(endpoints(srv.url()));
-  std::vector<std::pair<int, Outcome>> cases = {{200, Outcome::kOk},        {422, Outcome::kDuplicate},
-                                                {404, Outcome::kNotFound},  {429, Outcome::kTooMany},
-                                                {400, Outcome::kRejected},  {500, Outcome::kServerError}};
+  std::vector<std::pair<int, Outcome>> cases = {
+      {200, Outcome::kOk},      {422, Outcome::kDuplicate}, {404, Outcome::kNotFound},
+      {429, Outcome::kTooMany}, {400, Outcome::kRejected},  {500, Outcome::kServerError}};
   std::atomic<int> done{0};
   std::vector<Outcome> got(cases.size());
   for (size_t i = 0; i < cases.size(); ++i) {
@@ -125,14 +126,16 @@ TEST_CASE("no answer in time is a timeout; a hang-up after sending is a reset; b
   Client c(endpoints(srv.url(), 200));
   std::atomic<int> done{0};
   Outcome slow{}, hung{};
-  c.pay(Processor::kDefault, PaymentRequest{id_of(1), Cents{100}, UtcMillis{0}}, [&](const Reply& r) {
-    slow = r.outcome;
-    ++done;
-  });
-  c.pay(Processor::kDefault, PaymentRequest{id_of(2), Cents{200}, UtcMillis{0}}, [&](const Reply& r) {
-    hung = r.outcome;
-    ++done;
-  });
+  c.pay(Processor::kDefault, PaymentRequest{id_of(1), Cents{100}, UtcMillis{0}},
+        [&](const Reply& r) {
+          slow = r.outcome;
+          ++done;
+        });
+  c.pay(Processor::kDefault, PaymentRequest{id_of(2), Cents{200}, UtcMillis{0}},
+        [&](const Reply& r) {
+          hung = r.outcome;
+          ++done;
+        });
   run_until(c, done, 2);
   CHECK(slow == Outcome::kTimeout);
   CHECK(hung == Outcome::kReset);
@@ -144,10 +147,11 @@ TEST_CASE("a refused connection is connect_failed: the request never left") {
   Client c(endpoints("http://127.0.0.1:" + std::to_string(rinha::testing::closed_port())));
   std::atomic<int> done{0};
   Outcome o{};
-  c.pay(Processor::kDefault, PaymentRequest{id_of(1), Cents{100}, UtcMillis{0}}, [&](const Reply& r) {
-    o = r.outcome;
-    ++done;
-  });
+  c.pay(Processor::kDefault, PaymentRequest{id_of(1), Cents{100}, UtcMillis{0}},
+        [&](const Reply& r) {
+          o = r.outcome;
+          ++done;
+        });
   run_until(c, done, 1);
   CHECK(o == Outcome::kConnectFailed);
   CHECK_FALSE(is_unknown(o));
@@ -163,10 +167,11 @@ TEST_CASE("hundreds of requests in flight on one thread, connections capped and 
   std::atomic<int> done{0}, ok{0};
   size_t peak = 0;
   for (int i = 0; i < 300; ++i)
-    c.pay(Processor::kDefault, PaymentRequest{id_of(i), Cents{100}, UtcMillis{0}}, [&](const Reply& r) {
-      if (r.outcome == Outcome::kOk) ++ok;
-      ++done;
-    });
+    c.pay(Processor::kDefault, PaymentRequest{id_of(i), Cents{100}, UtcMillis{0}},
+          [&](const Reply& r) {
+            if (r.outcome == Outcome::kOk) ++ok;
+            ++done;
+          });
   peak = c.total_in_flight();
   run_until(c, done, 300);
   CHECK(peak == 300);

@@ -1,7 +1,7 @@
 // Router policy and backoff schedule.
-#include <catch2/catch.hpp>
-
 #include "router/router.hpp"
+
+#include <catch2/catch.hpp>
 
 using namespace rinha::router;
 

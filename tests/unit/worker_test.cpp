@@ -2,7 +2,6 @@
 // fake store: confirmation, 422, 5xx, timeouts while the processor inserts, purge, ambiguous
 // summaries, journal-replay reconciliation. Asserts who got which POST and what was counted.
 #include <catch2/catch.hpp>
-
 #include <map>
 
 #include "support/tiny_http_server.hpp"
@@ -34,8 +33,7 @@ std::string field(const std::string& body, const std::string& name) {
 // for a payment that IS stored).
 class FakeProcessor {
  public:
-  FakeProcessor()
-      : server_([this](const SeenRequest& r) { return handle(r); }) {}
+  FakeProcessor() : server_([this](const SeenRequest& r) { return handle(r); }) {}
   std::string url() const { return server_.url(); }
   std::atomic<bool> failing{false};
   std::atomic<int> delay_ms{0};
@@ -58,7 +56,8 @@ class FakeProcessor {
   Action handle(const SeenRequest& r) {
     Action a;
     if (r.head.rfind("GET /payments/service-health", 0) == 0) {
-      a.body = std::string("{\"failing\":") + (failing ? "true" : "false") + ",\"minResponseTime\":0}";
+      a.body =
+          std::string("{\"failing\":") + (failing ? "true" : "false") + ",\"minResponseTime\":0}";
       return a;
     }
     if (r.head.rfind("GET /payments/", 0) == 0) {

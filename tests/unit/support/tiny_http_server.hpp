@@ -8,9 +8,8 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#include <catch2/catch.hpp>
-
 #include <atomic>
+#include <catch2/catch.hpp>
 #include <chrono>
 #include <functional>
 #include <mutex>
@@ -35,7 +34,8 @@ struct SeenRequest {
 // One thread per connection; keeps connections alive; answers by the handler's Action.
 class TinyServer {
  public:
-  explicit TinyServer(std::function<Action(const SeenRequest&)> handler) : handler_(std::move(handler)) {
+  explicit TinyServer(std::function<Action(const SeenRequest&)> handler)
+      : handler_(std::move(handler)) {
     fd_ = ::socket(AF_INET, SOCK_STREAM, 0);
     int one = 1;
     setsockopt(fd_, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
@@ -107,9 +107,9 @@ class TinyServer {
         ::shutdown(c, SHUT_RDWR);
         return;
       }
-      std::string resp = "HTTP/1.1 " + std::to_string(a.status) + " X\r\nContent-Length: " +
-                         std::to_string(a.body.size()) + "\r\nContent-Type: application/json\r\n\r\n" +
-                         a.body;
+      std::string resp = "HTTP/1.1 " + std::to_string(a.status) +
+                         " X\r\nContent-Length: " + std::to_string(a.body.size()) +
+                         "\r\nContent-Type: application/json\r\n\r\n" + a.body;
       if (::send(c, resp.data(), resp.size(), MSG_NOSIGNAL) < 0) return;
     }
   }
