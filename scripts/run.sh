@@ -14,7 +14,10 @@
 #                             containers on http://127.0.0.1:8001 / :8002
 #   TOKEN=123                 the processors' admin token
 #   RESULTS=$RUN_DIR/final-results.json   where the official-format JSON goes
-#   LOAD_ARGS="..."           extra arguments for `rinhactl load` (e.g. --duration 20)
+#   LOAD_ARGS="..."           extra arguments for `rinhactl load` (default --realtime: the load
+#                             tool's sending thread at real-time priority, so its own scheduling
+#                             stays out of the p99 on shared cores; ignored when not permitted)
+#   RINHAD_ARGS="..."         extra flags for every rinhad (e.g. --handoff.durability=none)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -56,6 +59,7 @@ up_args=(--run-dir "$RUN_DIR" --lb-port "$LB_PORT" --fees "$PROFILE" --token "$T
 if [ -n "$DEFAULT_URL" ]; then
   up_args+=(--default-url "$DEFAULT_URL" --fallback-url "$FALLBACK_URL")
 fi
+for a in ${RINHAD_ARGS:-}; do up_args+=("--rinhad-arg=$a"); done
 "$RINHACTL" stack up "${up_args[@]}"
 # shellcheck source=/dev/null
 . "$RUN_DIR/stack.env"
@@ -63,5 +67,5 @@ fi
 # shellcheck disable=SC2086  # LOAD_ARGS is a list of words by design
 "$RINHACTL" load --target "$RINHA_LB_URL" --default-url "$RINHA_DEFAULT_URL" \
   --fallback-url "$RINHA_FALLBACK_URL" --token "$TOKEN" --profile "$PROFILE" \
-  --json "$RESULTS" ${LOAD_ARGS:-}
+  --json "$RESULTS" ${LOAD_ARGS---realtime}
 "$RINHACTL" stack status --run-dir "$RUN_DIR"

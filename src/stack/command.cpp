@@ -25,6 +25,7 @@ struct UpArgs {
   std::string rinhad;
   std::string rinhactl;
   std::string source_dir;
+  std::vector<std::string> rinhad_args;  // given to every rinhad (worker and apis)
 };
 
 [[noreturn]] void fail(const std::string& msg, int code = 1) {
@@ -50,6 +51,8 @@ void run_up(const UpArgs& a) {
   o.token = a.token;
   o.new_session = true;
   o.ready_timeout = std::chrono::seconds(a.timeout_s);
+  o.worker_args = a.rinhad_args;
+  o.api_args = a.rinhad_args;
   auto st = Stack::up(o);
   if (!st.is_ok()) fail("up failed: " + st.status().message());
   Stack stack = std::move(st).value();
@@ -107,6 +110,9 @@ void add_stack_command(CLI::App& app) {
   up->add_option("--rinhactl", up_args->rinhactl, "rinhactl binary for the emulators");
   up->add_option("--source-dir", up_args->source_dir,
                  "tree holding config/ and deploy/ (default: the one this was built from)");
+  up->add_option("--rinhad-arg", up_args->rinhad_args,
+                 "extra flag for every rinhad, repeatable, e.g. --rinhad-arg=--handoff.durability=none")
+      ->allow_extra_args(false);
   up->callback([up_args] { run_up(*up_args); });
 
   auto run_dir = std::make_shared<std::string>("run/stack");

@@ -176,8 +176,9 @@ Result<Stack> Stack::up(const StackOptions& requested) {
     for (int i = 0; i < 2; ++i) {
       st.api_ports_[i] = free_port();
       const std::string name = "api" + std::to_string(i + 1);
-      Status s =
-          st.start_process(api_spec(opts.loc, wiring, name, st.api_ports_[i], dir + name + ".log"));
+      ProcessSpec spec = api_spec(opts.loc, wiring, name, st.api_ports_[i], dir + name + ".log");
+      spec.argv.insert(spec.argv.end(), opts.api_args.begin(), opts.api_args.end());
+      Status s = st.start_process(spec);
       if (!s.is_ok()) return s;
       backends[i] = loopback_address(st.api_ports_[i]);
     }

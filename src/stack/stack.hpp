@@ -49,7 +49,8 @@ struct StackOptions {
   std::string api2_address;
   std::string haproxy_config;            // "" = loc.haproxy_config()
   bool new_session = false;              // children in their own sessions (detached stacks)
-  std::vector<std::string> worker_args;  // extra rinhad flags for the worker (tests)
+  std::vector<std::string> worker_args;  // extra rinhad flags for the worker
+  std::vector<std::string> api_args;     // extra rinhad flags for both apis
   std::chrono::milliseconds ready_timeout{60000};  // per step
 };
 
