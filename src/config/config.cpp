@@ -144,7 +144,8 @@ std::string dump_yaml(const Config& cfg, bool annotate) {
       std::string bounds = k.type == KnobType::kInt
                                ? " [" + std::to_string(k.min) + ".." + std::to_string(k.max) + "]"
                                : "";
-      out << indent << "# " << k.help << bounds << "; default " << redact_url(k.get(defaults)) << "\n";
+      std::string def = redact_url(k.get(defaults));
+      out << indent << "# " << k.help << bounds << "; default " << (def.empty() ? "\"\" (off)" : def) << "\n";
     }
     std::string v = k.get(cfg);
     if (k.secret) v = redact_url(v);

@@ -31,6 +31,7 @@ struct Config {
     std::string listen = "127.0.0.1:9999";  // host:port or unix:/path
     int threads = 1;                        // Pistache reactor threads
     int max_request_bytes = 4096;           // request line + headers + body
+    std::string journal_path = "/tmp/rinha-api.journal";  // one per api instance
   } api;
 
   struct Worker {

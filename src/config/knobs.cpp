@@ -81,6 +81,9 @@ std::vector<Knob> build() {
                        "HTTP reactor threads"));
   t.push_back(int_knob("api.max_request_bytes", [](Config& c) -> int& { return c.api.max_request_bytes; }, 512,
                        1 << 20, "bytes, request line + headers + body; larger requests get 413"));
+  t.push_back(str_knob("api.journal_path", [](Config& c) -> std::string& { return c.api.journal_path; },
+                       "this api's journal of payments answered 2xx and not yet acked by the worker "
+                       "(unused with handoff.durability none); one file per api instance"));
   t.push_back(str_knob("worker.listen", [](Config& c) -> std::string& { return c.worker.listen; },
                        "hand-off address the worker listens on and apis connect to: unix:/path or host:port"));
   t.push_back(int_knob("worker.dispatch_threads", [](Config& c) -> int& { return c.worker.dispatch_threads; }, 1, 16,
@@ -94,8 +97,9 @@ std::vector<Knob> build() {
                        60000, "ms an api waits for the worker before answering 503"));
   t.push_back(choice_knob("handoff.durability", [](Config& c) -> std::string& { return c.handoff.durability; },
                           {"none", "process", "machine"},
-                          "when POST /payments may answer: none = queued in memory, process = written to the "
-                          "worker's journal (survives a crash of any process), machine = journal fsynced"));
+                          "when POST /payments may answer 2xx: none = queued in the api's memory, process = "
+                          "written to the api's journal (survives a crash of any process), machine = "
+                          "journal also fdatasync'ed (survives power loss; costs a disk flush per payment)"));
   t.push_back(str_knob("handoff.journal_path", [](Config& c) -> std::string& { return c.handoff.journal_path; },
                        "worker's journal file (accepted payments not yet settled)"));
   add_processor(t, "default", &Config::default_processor);

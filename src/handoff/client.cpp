@@ -28,7 +28,7 @@ namespace {
 
 struct PayReq {
   AcceptedPayment payment;
-  Completion* done;  // null with durability none: already answered
+  Completion* done;  // null: owned by the client (deliver()), retried until acked
 };
 struct SummaryReq {
   summary::Window window;
@@ -43,12 +43,14 @@ struct Request {
 };
 
 struct InFlight {
-  std::vector<Completion*> payments;  // kPayments (may hold nulls)
+  std::vector<Completion*> payments;  // kPayments (null = owned, see PayReq)
+  std::vector<AcceptedPayment> owned;  // the owned ones, to retry or report
   SummaryCompletion* summary = nullptr;
   Completion* purge = nullptr;
   Clock::time_point deadline;
 };
 
+// Owned payments (null completions) are not failed here: see Impl::retry_owned.
 void fail(InFlight& f, const Status& s) {
   for (auto* c : f.payments)
     if (c) c->done(s);
@@ -83,6 +85,7 @@ struct Client::Impl {
   std::deque<Request> waiting;
   std::map<uint64_t, InFlight> inflight;
   Clock::time_point next_connect{};
+  Clock::time_point retry_at{};  // after a refusal, owned payments wait until then
   bool warned = false;
 
   explicit Impl(ClientOptions o) : opts(std::move(o)) {}
@@ -101,7 +104,7 @@ struct Client::Impl {
       auto now = Clock::now();
       if (!sock.valid() && now >= next_connect) try_connect(now);
       drain_incoming();
-      if (sock.valid()) send_waiting();
+      if (sock.valid() && now >= retry_at) send_waiting();
       if (sock.valid() && !flush()) drop_connection("write failed");
       expire(Clock::now());
 
@@ -142,11 +145,20 @@ struct Client::Impl {
   void drop_connection(const char* why) {
     spdlog::warn("handoff: lost worker connection ({})", why);
     sock.reset();
-    // The worker may or may not have taken these; the client is told it failed (503).
+    // The worker may or may not have taken these: waiters are told it failed, owned payments
+    // are sent again (the worker ignores ids it already has).
     Status s = Status::unavailable("worker connection lost");
-    for (auto& [seq, f] : inflight) fail(f, s);
+    for (auto& [seq, f] : inflight) {
+      fail(f, s);
+      retry_owned(f);
+    }
     inflight.clear();
     next_connect = Clock::now();
+  }
+
+  void retry_owned(InFlight& f) {
+    for (auto& p : f.owned) waiting.push_back(Request{PayReq{p, nullptr}, Clock::time_point::max()});
+    f.owned.clear();
   }
 
   void drain_incoming() {
@@ -176,7 +188,10 @@ struct Client::Impl {
       if (auto* p = std::get_if<PayReq>(&r.body)) {
         pay.payments.push_back(p->payment);
         pay_flight.payments.push_back(p->done);
-        if (pay_flight.payments.size() == 1 || r.deadline < pay_flight.deadline) pay_flight.deadline = r.deadline;
+        if (!p->done) pay_flight.owned.push_back(p->payment);
+        // Owned payments (deadline max) still get a reply deadline once sent, to be retried.
+        auto d = std::min(r.deadline, Clock::now() + std::chrono::milliseconds(opts.reply_timeout_ms));
+        if (pay_flight.payments.size() == 1 || d < pay_flight.deadline) pay_flight.deadline = d;
         if (static_cast<int>(pay.payments.size()) >= opts.batch_max) close_pay();
       } else if (auto* s = std::get_if<SummaryReq>(&r.body)) {
         Frame f;
@@ -257,6 +272,17 @@ struct Client::Impl {
         for (auto* c : fl.payments)
           if (c) c->done(s);
         if (fl.purge) fl.purge->done(s);
+        if (!fl.owned.empty()) {
+          if (!s.is_ok()) {
+            retry_owned(fl);
+            retry_at = Clock::now() + std::chrono::milliseconds(50);  // refused: pause, then again
+          } else if (opts.on_delivered) {
+            std::vector<Uuid> ids;
+            ids.reserve(fl.owned.size());
+            for (const auto& p : fl.owned) ids.push_back(p.id);
+            opts.on_delivered(ids);
+          }
+        }
       }
     }
   }
@@ -266,16 +292,17 @@ struct Client::Impl {
     for (auto it = inflight.begin(); it != inflight.end();) {
       if (it->second.deadline <= now) {
         fail(it->second, s);
+        retry_owned(it->second);
         it = inflight.erase(it);
       } else {
         ++it;
       }
     }
-    // Durability none: unanswered payments have no deadline; they wait for the worker.
+    // Owned payments have no deadline; they wait for the worker.
     for (auto it = waiting.begin(); it != waiting.end();) {
       auto* p = std::get_if<PayReq>(&it->body);
-      bool answered = p && p->done == nullptr;
-      if (!answered && it->deadline <= now) {
+      bool owned = p && p->done == nullptr;
+      if (!owned && it->deadline <= now) {
         fail(*it, s);
         it = waiting.erase(it);
       } else {
@@ -288,7 +315,7 @@ struct Client::Impl {
     auto now = Clock::now();
     auto soonest = now + std::chrono::milliseconds(100);
     for (const auto& [seq, f] : inflight) soonest = std::min(soonest, f.deadline);
-    if (!waiting.empty()) soonest = std::min(soonest, sock.valid() ? now : next_connect);
+    if (!waiting.empty()) soonest = std::min(soonest, sock.valid() ? std::max(now, retry_at) : next_connect);
     auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(soonest - now).count();
     return static_cast<int>(std::max<int64_t>(ms, 0) + (ms > 0 ? 1 : 0));
   }
@@ -312,13 +339,12 @@ void Client::stop() {
   impl_->thread.join();
 }
 
+void Client::deliver(const AcceptedPayment& p) {
+  impl_->push(Request{PayReq{p, nullptr}, Clock::time_point::max()});
+}
+
 void Client::submit(const AcceptedPayment& p, Completion* c) {
-  auto deadline = Clock::now() + std::chrono::milliseconds(impl_->opts.reply_timeout_ms);
-  if (!impl_->opts.ack_before_reply) {
-    c->done(Status::ok());
-    c = nullptr;
-  }
-  impl_->push(Request{PayReq{p, c}, deadline});
+  impl_->push(Request{PayReq{p, c}, Clock::now() + std::chrono::milliseconds(impl_->opts.reply_timeout_ms)});
 }
 
 void Client::summarize(const summary::Window& w, SummaryCompletion* c) {

@@ -1,13 +1,17 @@
 // Hand-off client (api side): one persistent connection to the worker, shared by all of the
-// api's HTTP threads. Payments submitted from any thread are batched into PAYMENTS frames; each
-// completion runs (on the client's thread) when the worker acks, or with an error after
-// handoff.reply_timeout_ms or if the connection is lost. Reconnects by itself.
-// With durability "none" a payment completes as soon as it is queued in this process.
+// api's HTTP threads. Payments are batched into PAYMENTS frames. Reconnects by itself.
+//   deliver(): the client owns the payment until the worker acks it, retrying across timeouts,
+//     refusals and reconnects for as long as it takes; on_delivered reports the acked ids.
+//     This is what POST /payments uses: the api answers before the hand-off (see api/server.cpp).
+//   submit()/summarize()/purge(): the caller waits; the completion runs on the client thread with
+//     the worker's answer, or an error after reply_timeout_ms (the request may still reach the
+//     worker later: submit() is for tests and tools that want the ack itself).
 #pragma once
 
 #include <functional>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "common/status.hpp"
 #include "handoff/handoff_format.hpp"
@@ -19,7 +23,8 @@ struct ClientOptions {
   std::string address;        // worker.listen
   int batch_max = 256;
   int reply_timeout_ms = 1000;
-  bool ack_before_reply = true;  // false = durability none
+  // Called on the client thread with the ids of delivered payments, once the worker acked them.
+  std::function<void(const std::vector<Uuid>&)> on_delivered;
 };
 
 // Called exactly once per request, from the client thread.
@@ -44,6 +49,8 @@ class Client {
   Status start();
   void stop();
 
+  // Thread-safe. Never fails: retried until the worker acks (then on_delivered).
+  void deliver(const AcceptedPayment& p);
   // Thread-safe. The client owns c until it calls c->done(); c deletes itself there if it wants.
   void submit(const AcceptedPayment& p, Completion* c);
   void summarize(const summary::Window& w, SummaryCompletion* c);

@@ -85,7 +85,10 @@ ProcessSpec worker_spec(const Locations& loc, const RinhadWiring& w, const std::
 ProcessSpec api_spec(const Locations& loc, const RinhadWiring& w, const std::string& name, int port,
                      const std::string& log_path) {
   auto argv = rinhad_argv(loc, w, "api");
-  argv.insert(argv.end(), {"--api.listen", "127.0.0.1:" + std::to_string(port)});
+  // Each api keeps its own journal beside the worker's.
+  const auto journal = std::filesystem::path(w.journal_path).parent_path() / (name + ".journal");
+  argv.insert(argv.end(), {"--api.listen", "127.0.0.1:" + std::to_string(port), "--api.journal_path",
+                           journal.string()});
   return spec_of(name, argv, log_path);
 }
 

@@ -6,6 +6,8 @@
 #include <chrono>
 #include <filesystem>
 #include <future>
+#include <mutex>
+#include <set>
 #include <thread>
 
 #include "fake_sink.hpp"
@@ -111,7 +113,7 @@ TEST_CASE("client batches payments to the server and gets acks and summary and p
   std::string addr = socket_path("roundtrip");
   Server server(addr, sink);
   REQUIRE(server.start().is_ok());
-  Client client(ClientOptions{addr, 64, 2000, true});
+  Client client(ClientOptions{addr, 64, 2000, nullptr});
   REQUIRE(client.start().is_ok());
 
   std::vector<std::unique_ptr<Waiter>> waiters;
@@ -139,7 +141,7 @@ TEST_CASE("client batches payments to the server and gets acks and summary and p
 TEST_CASE("a refusing worker makes payments fail and a worker started late is waited for") {
   testing::FakeSink sink;
   std::string addr = socket_path("late");
-  Client client(ClientOptions{addr, 16, 3000, true});
+  Client client(ClientOptions{addr, 16, 3000, nullptr});
   REQUIRE(client.start().is_ok());
   Waiter early;
   client.submit(payment(1), &early);  // no server yet
@@ -157,9 +159,9 @@ TEST_CASE("a refusing worker makes payments fail and a worker started late is wa
   CHECK(s.code() == Status::Code::kUnavailable);
 }
 
-TEST_CASE("without a worker the reply times out while durability none answers at once") {
+TEST_CASE("without a worker a waiting request times out") {
   std::string addr = socket_path("absent");
-  Client client(ClientOptions{addr, 16, 300, true});
+  Client client(ClientOptions{addr, 16, 300, nullptr});
   REQUIRE(client.start().is_ok());
   Waiter w;
   auto t0 = std::chrono::steady_clock::now();
@@ -167,20 +169,41 @@ TEST_CASE("without a worker the reply times out while durability none answers at
   auto s = w.p.get_future().get();
   CHECK(s.code() == Status::Code::kTimeout);
   CHECK(std::chrono::steady_clock::now() - t0 >= 300ms);
+}
 
-  Client fire(ClientOptions{addr, 16, 300, false});
-  REQUIRE(fire.start().is_ok());
-  Waiter now;
-  fire.submit(payment(2), &now);
-  auto f = now.p.get_future();
-  REQUIRE(f.wait_for(0ms) == std::future_status::ready);  // answered inside submit()
-  CHECK(f.get().is_ok());
-  // ... and still delivered once a worker appears.
+TEST_CASE("deliver() owns a payment until the worker acks it, across absence and refusals") {
+  std::string addr = socket_path("deliver");
+  std::mutex mu;
+  std::vector<Uuid> delivered;
+  ClientOptions o{addr, 16, 200, [&](const std::vector<Uuid>& ids) {
+                    std::lock_guard lock(mu);
+                    delivered.insert(delivered.end(), ids.begin(), ids.end());
+                  }};
+  Client client(o);
+  REQUIRE(client.start().is_ok());
+  client.deliver(payment(1));  // no worker yet: waits, longer than the reply timeout
+  std::this_thread::sleep_for(400ms);
   testing::FakeSink sink;
+  sink.set_refuse(true);
   Server server(addr, sink);
   REQUIRE(server.start().is_ok());
-  for (int i = 0; i < 100 && sink.size() == 0; ++i) std::this_thread::sleep_for(20ms);
-  CHECK(sink.size() == 1);
+  client.deliver(payment(2));
+  std::this_thread::sleep_for(300ms);  // refused, retried, refused...
+  CHECK(sink.size() == 0);
+  {
+    std::lock_guard lock(mu);
+    CHECK(delivered.empty());
+  }
+  sink.set_refuse(false);
+  for (int i = 0; i < 100 && sink.size() < 2; ++i) std::this_thread::sleep_for(20ms);
+  CHECK(sink.size() == 2);
+  auto count = [&] {
+    std::lock_guard lock(mu);
+    return delivered.size();
+  };
+  for (int i = 0; i < 100 && count() < 2; ++i) std::this_thread::sleep_for(20ms);
+  std::lock_guard lock(mu);
+  CHECK(std::set<Uuid>(delivered.begin(), delivered.end()) == std::set<Uuid>{payment(1).id, payment(2).id});
 }
 
 // ---- Journal ----
