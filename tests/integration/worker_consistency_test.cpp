@@ -308,7 +308,7 @@ TEST_CASE("normal flow: everything goes to the default and every check agrees") 
   CHECK(load.refused() == 0);
 }
 
-TEST_CASE("failing default: payments go to the fallback, and back once it recovers") {
+TEST_CASE("failing default: payments go to the fallback - and back once it recovers") {
   Harness h;
   h.set_failure(h.def(), true);
   Sampler s(h);
@@ -327,7 +327,7 @@ TEST_CASE("failing default: payments go to the fallback, and back once it recove
   CHECK(t[0].requests > before + 300);  // the default took the traffic back
 }
 
-TEST_CASE("slow default (1-5 s delays): fallback while it is faster, back to the default after") {
+TEST_CASE("slow default (1-5 s delays): fallback while it is faster - back to the default after") {
   Harness h;
   Sampler s(h);
   Load load(h.api(), 150);
@@ -346,7 +346,7 @@ TEST_CASE("slow default (1-5 s delays): fallback while it is faster, back to the
   CHECK(t[0].requests > mid[2].requests + 300);
 }
 
-TEST_CASE("slow default with a failing fallback: long in-flight payments, checks still agree") {
+TEST_CASE("slow default with a failing fallback: long in-flight payments - checks still agree") {
   Harness h;
   h.set_failure(h.fb(), true);
   Sampler s(h);
@@ -362,7 +362,7 @@ TEST_CASE("slow default with a failing fallback: long in-flight payments, checks
   CHECK(h.compare(std::nullopt)[3].requests == 0);
 }
 
-TEST_CASE("both failing, then recovering: nothing is lost or counted twice") {
+TEST_CASE("both failing - then recovering: nothing is lost or counted twice") {
   Harness h;
   Sampler s(h);
   Load load(h.api(), 150);
@@ -380,7 +380,7 @@ TEST_CASE("both failing, then recovering: nothing is lost or counted twice") {
   expect_no_mismatch(s);
 }
 
-TEST_CASE("client timeout while the processor still inserts: looked up, counted once") {
+TEST_CASE("client timeout while the processor still inserts: looked up - counted once") {
   // Our timeout (800 ms) is shorter than the default's delay (1500 ms): every payment to it is an
   // unknown outcome that the processor commits after we gave up.
   Harness h({"--processors.default.timeout_ms=800", "--retry.recheck_ms=1000"});
@@ -424,7 +424,7 @@ TEST_CASE("duplicate: a payment already recorded at the default (422) is counted
   CHECK(at[0].cents == 1990);
 }
 
-TEST_CASE("purge: clears the ledger, the queue and in-flight outcomes") {
+TEST_CASE("purge: clears the ledger - the queue and in-flight outcomes") {
   Harness h;
   h.set_delay(h.def(), 1000);
   {
@@ -453,7 +453,8 @@ TEST_CASE("purge: clears the ledger, the queue and in-flight outcomes") {
   expect_no_mismatch(s);
 }
 
-TEST_CASE("PostgreSQL outage: forwarding goes on, rows flush later; a restart reloads the ledger") {
+TEST_CASE(
+    "PostgreSQL outage: forwarding goes on - rows flush later - a restart reloads the ledger") {
   Harness h;
   Sampler s(h);
   Load load(h.api(), 100);

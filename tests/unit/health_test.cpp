@@ -24,7 +24,7 @@ const Processor F = Processor::kFallback;
 
 }  // namespace
 
-TEST_CASE("never more than one health call per interval, and never two outstanding") {
+TEST_CASE("never more than one health call per interval - and never two outstanding") {
   Tracker t(cfg());
   SteadyTime now{};
   REQUIRE(t.poll_due(D, now));
@@ -65,7 +65,7 @@ TEST_CASE("a fresh failing report makes the processor unusable until a payment s
   CHECK_FALSE(u.failing(F, now + milliseconds(16'001)));
 }
 
-TEST_CASE("consecutive failures trip the breaker; probes are spaced; a healthy report resets") {
+TEST_CASE("consecutive failures trip the breaker - probes are spaced - a healthy report resets") {
   Tracker t(cfg());
   SteadyTime now{};
   for (int i = 0; i < 2; ++i) t.payment_finished(D, now, Signal::kFailure, 5, false);
@@ -83,7 +83,7 @@ TEST_CASE("consecutive failures trip the breaker; probes are spaced; a healthy r
   CHECK_FALSE(t.failing(D, now + milliseconds(1300)));
 }
 
-TEST_CASE("expected latency: max of health delay, observed EWMA and the oldest in-flight age") {
+TEST_CASE("expected latency: max of health delay - observed EWMA and the oldest in-flight age") {
   Tracker t(cfg());
   SteadyTime now{};
   CHECK(t.expected_latency_ms(D, now, 0) == 0);

@@ -50,23 +50,22 @@ TEST_CASE("payment JSON carries exact cents and millisecond UTC requestedAt") {
         "\"requestedAt\":\"2025-07-10T12:34:56.123Z\"}");
 }
 
-TEST_CASE("stored payment parses .NET forms: unquoted decimal, 7 fraction digits, no zone") {
+TEST_CASE("stored payment parses .NET forms: unquoted decimal - 7 fraction digits - no zone") {
   auto s = parse_stored_payment(
       R"({"correlationId":"4a7901b8-7d26-4d9d-aa19-4dc1c7cf60b3","amount":19.9,)"
       R"("requestedAt":"2025-07-10T12:34:56.1239999"})");
   REQUIRE(s.is_ok());
   CHECK(s->amount.value == 1990);
   CHECK(s->requested_at.value == 1752150896123);
-  auto z = parse_stored_payment(
-      R"({"requestedAt":"2025-07-10T12:34:56.000Z","amount":20.05,)"
-      R"("correlationId":"4a7901b8-7d26-4d9d-aa19-4dc1c7cf60b3"})");
+  auto z = parse_stored_payment(R"({"requestedAt":"2025-07-10T12:34:56.000Z","amount":20.05,)"
+                                R"("correlationId":"4a7901b8-7d26-4d9d-aa19-4dc1c7cf60b3"})");
   REQUIRE(z.is_ok());
   CHECK(z->amount.value == 2005);
   CHECK_FALSE(parse_stored_payment(R"({"amount":1})").is_ok());
   CHECK_FALSE(parse_stored_payment("nope").is_ok());
 }
 
-TEST_CASE("health answer parses; missing fields are an error") {
+TEST_CASE("health answer parses - missing fields are an error") {
   auto h = parse_health(R"({"failing":true,"minResponseTime":2000})");
   REQUIRE(h.is_ok());
   CHECK(h->failing);
@@ -74,7 +73,7 @@ TEST_CASE("health answer parses; missing fields are an error") {
   CHECK_FALSE(parse_health(R"({"failing":false})").is_ok());
 }
 
-TEST_CASE("HTTP statuses map to outcomes; requests carry keep-alive and no Expect") {
+TEST_CASE("HTTP statuses map to outcomes - requests carry keep-alive and no Expect") {
   TinyServer srv([](const SeenRequest& r) {
     Action a;
     for (int code : {200, 422, 404, 429, 400, 500})
@@ -116,7 +115,7 @@ TEST_CASE("HTTP statuses map to outcomes; requests carry keep-alive and no Expec
   CHECK(c.in_flight(Processor::kFallback) == 0);
 }
 
-TEST_CASE("no answer in time is a timeout; a hang-up after sending is a reset; both unknown") {
+TEST_CASE("no answer in time is a timeout - a hang-up after sending is a reset - both unknown") {
   TinyServer srv([](const SeenRequest& r) {
     Action a;
     if (r.body.find("\"amount\":1.00") != std::string::npos) a.delay_ms = 800;
@@ -157,7 +156,7 @@ TEST_CASE("a refused connection is connect_failed: the request never left") {
   CHECK_FALSE(is_unknown(o));
 }
 
-TEST_CASE("hundreds of requests in flight on one thread, connections capped and reused") {
+TEST_CASE("hundreds of requests in flight on one thread - connections capped and reused") {
   TinyServer srv([](const SeenRequest&) {
     Action a;
     a.delay_ms = 100;

@@ -47,7 +47,7 @@ TEST_CASE("slow default loses to a faster fallback at once") {
   CHECK(d.target == Processor::kFallback);
 }
 
-TEST_CASE("slow default is still used when the fallback is slower, failing or full") {
+TEST_CASE("slow default is still used when the fallback is slower - failing or full") {
   CHECK(route(cfg(), healthy(2000), healthy(5000), 0).target == Processor::kDefault);
   CHECK(route(cfg(), healthy(2000), failing(), 0).target == Processor::kDefault);
   CHECK(route(cfg(), healthy(2000), healthy(5, 0), 0).target == Processor::kDefault);
@@ -66,7 +66,7 @@ TEST_CASE("a due probe of a failing default goes first") {
   CHECK(d.probe);
 }
 
-TEST_CASE("full default: hold briefly, then fallback once the payment waited long enough") {
+TEST_CASE("full default: hold briefly - then fallback once the payment waited long enough") {
   auto full = healthy(10, 0);
   full.capacity = 400;
   // A lasting overload: 30k queued would take 750 ms to drain at 10 ms x 400 in flight.
@@ -81,7 +81,7 @@ TEST_CASE("full default: hold briefly, then fallback once the payment waited lon
   CHECK(route(cfg(), full, healthy(10), 290, 30'000).hold_ms == 10);
 }
 
-TEST_CASE("a burst that a fast default drains quickly waits for it, however old") {
+TEST_CASE("a burst that a fast default drains quickly waits for it - however old") {
   auto full = healthy(20, 0);
   full.capacity = 400;
   // 3000 queued x 20 ms / 400 = 150 ms of work for the default: keep it off the fallback.
@@ -92,7 +92,7 @@ TEST_CASE("a burst that a fast default drains quickly waits for it, however old"
   CHECK(route(cfg(), slower, healthy(5), 10'000, 3000).target == Processor::kFallback);
 }
 
-TEST_CASE("both failing: hold, unless a probe is due") {
+TEST_CASE("both failing: hold - unless a probe is due") {
   auto d = route(cfg(), failing(), failing(), 10'000);
   CHECK(d.kind == Decision::Kind::kHold);
   CHECK(d.hold_ms == 50);
@@ -120,14 +120,14 @@ TEST_CASE("backoff doubles from base up to the cap") {
   CHECK(backoff_ms(b, 1000) == 1000);
 }
 
-TEST_CASE("max_attempts 0 never gives up; otherwise gives up at the limit") {
+TEST_CASE("max_attempts 0 never gives up - otherwise gives up at the limit") {
   CHECK_FALSE(give_up(BackoffConfig{10, 1000, 0}, 1'000'000));
   BackoffConfig three{10, 1000, 3};
   CHECK_FALSE(give_up(three, 2));
   CHECK(give_up(three, 3));
 }
 
-TEST_CASE("a young default probe holds the fallback's traffic; an old one no longer does") {
+TEST_CASE("a young default probe holds the fallback's traffic - an old one no longer does") {
   auto probing = failing();
   probing.probe_age_ms = 100;
   auto d = route(cfg(), probing, healthy(5), 10'000);

@@ -164,7 +164,7 @@ struct Rig {
 
 }  // namespace
 
-TEST_CASE("confirmed payments are counted once, with the requestedAt that was sent") {
+TEST_CASE("confirmed payments are counted once - with the requestedAt that was sent") {
   Rig rig;
   rig.start();
   const int64_t before = SystemClock().now_utc().value;
@@ -204,7 +204,7 @@ TEST_CASE("422: counted with the amount and requestedAt the processor stored") {
   CHECK(rig.fb.posts == 0);
 }
 
-TEST_CASE("500: looked up on that processor, proven absent, retried; counted once") {
+TEST_CASE("500: looked up on that processor - proven absent - retried - counted once") {
   Rig rig;
   rig.def.failing = true;
   rig.start();
@@ -226,7 +226,7 @@ TEST_CASE("500: looked up on that processor, proven absent, retried; counted onc
   CHECK(rig.stats.lookup_absent == rig.stats.server_errors[0].load());
 }
 
-TEST_CASE("timeout while the processor inserts: found by lookup, never sent elsewhere") {
+TEST_CASE("timeout while the processor inserts: found by lookup - never sent elsewhere") {
   Rig rig(200);  // our timeout 200 ms; the default stores, then answers after 600 ms
   rig.def.delay_ms = 600;
   rig.start();
