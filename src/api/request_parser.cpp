@@ -7,9 +7,11 @@ namespace rinha::api {
 namespace {
 
 std::string_view trim(std::string_view s) {
-  while (!s.empty() && (s.back() == ' ' || s.back() == '\t' || s.back() == '\n' || s.back() == '\r'))
+  while (!s.empty() &&
+         (s.back() == ' ' || s.back() == '\t' || s.back() == '\n' || s.back() == '\r'))
     s.remove_suffix(1);
-  while (!s.empty() && (s.front() == ' ' || s.front() == '\t' || s.front() == '\n' || s.front() == '\r'))
+  while (!s.empty() &&
+         (s.front() == ' ' || s.front() == '\t' || s.front() == '\n' || s.front() == '\r'))
     s.remove_prefix(1);
   return s;
 }
@@ -39,7 +41,8 @@ std::optional<std::string> percent_decode(const std::string& s) {
   return out;
 }
 
-Result<std::optional<UtcMicros>> parse_bound(const char* name, const std::optional<std::string>& raw) {
+Result<std::optional<UtcMicros>> parse_bound(const char* name,
+                                             const std::optional<std::string>& raw) {
   if (!raw) return std::optional<UtcMicros>{};
   auto decoded = percent_decode(*raw);
   if (!decoded) return Status::invalid_argument(std::string(name) + ": bad percent-encoding");
@@ -81,14 +84,17 @@ Result<PaymentRequest> parse_payment(std::string_view body) {
       have_amount = true;
       ondemand::json_type type;
       if (value.type().get(type)) return Status::malformed("body is not valid JSON");
-      if (type != ondemand::json_type::number) return Status::invalid_argument("amount must be a number");
+      if (type != ondemand::json_type::number)
+        return Status::invalid_argument("amount must be a number");
       auto cents = parse_amount(trim(value.raw_json_token()), Rounding::kRejectExtraDecimals);
       if (!cents.is_ok()) return cents.status();
       out.amount = *cents;
     }
-    // Other members are skipped unread (on-demand parsing checks their brackets, not their grammar).
+    // Other members are skipped unread (on-demand parsing checks their brackets, not their
+    // grammar).
   }
-  if (!doc.current_location().error()) return Status::malformed("body must be one JSON object: unexpected bytes after it");
+  if (!doc.current_location().error())
+    return Status::malformed("body must be one JSON object: unexpected bytes after it");
   if (!have_id) return Status::invalid_argument("correlationId is required");
   if (!have_amount) return Status::invalid_argument("amount is required");
   return out;
@@ -107,11 +113,21 @@ std::string error_json(std::string_view message) {
   std::string out = "{\"error\":\"";
   for (char c : message) {
     switch (c) {
-      case '"': out += "\\\""; break;
-      case '\\': out += "\\\\"; break;
-      case '\n': out += "\\n"; break;
-      case '\r': out += "\\r"; break;
-      case '\t': out += "\\t"; break;
+      case '"':
+        out += "\\\"";
+        break;
+      case '\\':
+        out += "\\\\";
+        break;
+      case '\n':
+        out += "\\n";
+        break;
+      case '\r':
+        out += "\\r";
+        break;
+      case '\t':
+        out += "\\t";
+        break;
       default:
         if (static_cast<unsigned char>(c) < 0x20) {
           char buf[8];

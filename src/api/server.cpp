@@ -47,7 +47,8 @@ class SummaryCompletion final : public handoff::SummaryCompletion {
       send(w_, keep_alive_, Http::Code::Ok, summary::to_json(*r));
     } else {
       stats_.summaries_failed++;
-      send(w_, keep_alive_, Http::Code::Service_Unavailable, error_json("summary unavailable: " + r.status().message()));
+      send(w_, keep_alive_, Http::Code::Service_Unavailable,
+           error_json("summary unavailable: " + r.status().message()));
     }
     delete this;
   }
@@ -60,12 +61,14 @@ class SummaryCompletion final : public handoff::SummaryCompletion {
 
 class PurgeCompletion final : public handoff::Completion {
  public:
-  PurgeCompletion(Http::ResponseWriter w, bool keep_alive) : w_(std::move(w)), keep_alive_(keep_alive) {}
+  PurgeCompletion(Http::ResponseWriter w, bool keep_alive)
+      : w_(std::move(w)), keep_alive_(keep_alive) {}
   void done(Status s) override {
     if (s.is_ok()) {
       send(w_, keep_alive_, Http::Code::Ok, "{\"message\":\"All payments purged.\"}");
     } else {
-      send(w_, keep_alive_, Http::Code::Service_Unavailable, error_json("purge failed: " + s.message()));
+      send(w_, keep_alive_, Http::Code::Service_Unavailable,
+           error_json("purge failed: " + s.message()));
     }
     delete this;
   }
@@ -112,13 +115,16 @@ struct ApiServer::Impl {
   Impl(const config::Config& c, const Clock& clk)
       : cfg(c),
         clock(clk),
-        client(handoff::ClientOptions{c.worker.listen, c.handoff.batch_max, c.handoff.reply_timeout_ms,
-                                      [this](const std::vector<Uuid>& ids) { on_delivered(ids); }}) {}
+        client(
+            handoff::ClientOptions{c.worker.listen, c.handoff.batch_max, c.handoff.reply_timeout_ms,
+                                   [this](const std::vector<Uuid>& ids) { on_delivered(ids); }}) {}
 
   void on_delivered(const std::vector<Uuid>& ids) {
     if (!journal) return;
     Status s = journal->append_settled(ids);
-    if (!s.is_ok()) spdlog::warn("api journal: {} (the payments will be handed off again at restart)", s.message());
+    if (!s.is_ok())
+      spdlog::warn("api journal: {} (the payments will be handed off again at restart)",
+                   s.message());
   }
 
   void post_payments(const Rest::Request& req, Http::ResponseWriter w) {
@@ -126,13 +132,15 @@ struct ApiServer::Impl {
     auto ct = req.headers().tryGet<Http::Header::ContentType>();
     if (ct && ct->mime() != MIME(Application, Json)) {
       stats.payments_rejected++;
-      return send(w, ka, Http::Code::Unsupported_Media_Type, error_json("Content-Type must be application/json"));
+      return send(w, ka, Http::Code::Unsupported_Media_Type,
+                  error_json("Content-Type must be application/json"));
     }
     auto parsed = parse_payment(req.body());
     if (!parsed.is_ok()) {
       stats.payments_rejected++;
-      auto code = parsed.status().code() == Status::Code::kMalformed ? Http::Code::Bad_Request
-                                                                      : Http::Code::Unprocessable_Entity;
+      auto code = parsed.status().code() == Status::Code::kMalformed
+                      ? Http::Code::Bad_Request
+                      : Http::Code::Unprocessable_Entity;
       return send(w, ka, code, error_json(parsed.status().message()));
     }
     handoff::AcceptedPayment p{parsed->id, parsed->amount, clock.now_utc()};
@@ -140,7 +148,8 @@ struct ApiServer::Impl {
       Status s = journal->append_accepted({p});
       if (!s.is_ok()) {
         stats.payments_unavailable++;
-        return send(w, ka, Http::Code::Service_Unavailable, error_json("payment not accepted: " + s.message()));
+        return send(w, ka, Http::Code::Service_Unavailable,
+                    error_json("payment not accepted: " + s.message()));
       }
     }
     stats.payments_accepted++;
@@ -201,7 +210,8 @@ struct ApiServer::Impl {
   }
 };
 
-ApiServer::ApiServer(const config::Config& cfg, const Clock& clock) : impl_(std::make_unique<Impl>(cfg, clock)) {}
+ApiServer::ApiServer(const config::Config& cfg, const Clock& clock)
+    : impl_(std::make_unique<Impl>(cfg, clock)) {}
 
 ApiServer::~ApiServer() { stop(); }
 
@@ -210,9 +220,10 @@ Status ApiServer::start() {
   if (!addr.is_ok()) return addr.status();
   const std::string& durability = impl_->cfg.handoff.durability;
   if (durability != "none") {
-    auto j = handoff::Journal::open(impl_->cfg.api.journal_path, durability == "machine"
-                                                                     ? handoff::Journal::Durability::kMachine
-                                                                     : handoff::Journal::Durability::kProcess);
+    auto j =
+        handoff::Journal::open(impl_->cfg.api.journal_path,
+                               durability == "machine" ? handoff::Journal::Durability::kMachine
+                                                       : handoff::Journal::Durability::kProcess);
     if (!j.is_ok()) return j.status();
     impl_->journal = std::move(j).value();
   }
@@ -221,7 +232,8 @@ Status ApiServer::start() {
   if (impl_->journal) {
     // Answered 2xx by an earlier run of this api and never acked by the worker.
     auto pending = impl_->journal->unsettled();
-    if (!pending.empty()) spdlog::info("api journal: handing off {} payments from before the restart", pending.size());
+    if (!pending.empty())
+      spdlog::info("api journal: handing off {} payments from before the restart", pending.size());
     for (const auto& p : pending) impl_->client.deliver(p);
   }
   using namespace Rest;
@@ -270,7 +282,9 @@ void ApiServer::stop() {
   impl_->client.stop();
 }
 
-uint16_t ApiServer::port() const { return impl_->endpoint ? static_cast<uint16_t>(impl_->endpoint->getPort()) : 0; }
+uint16_t ApiServer::port() const {
+  return impl_->endpoint ? static_cast<uint16_t>(impl_->endpoint->getPort()) : 0;
+}
 
 const ApiStats& ApiServer::stats() const { return impl_->stats; }
 
@@ -289,8 +303,9 @@ int run(const config::Config& cfg) {
     spdlog::error("api: {}", s.message());
     return 1;
   }
-  spdlog::info("rinhad api: listening on {} (port {}), {} threads, worker {}, durability {}", cfg.api.listen,
-               server.port(), cfg.api.threads, cfg.worker.listen, cfg.handoff.durability);
+  spdlog::info("rinhad api: listening on {} (port {}), {} threads, worker {}, durability {}",
+               cfg.api.listen, server.port(), cfg.api.threads, cfg.worker.listen,
+               cfg.handoff.durability);
   int sig = 0;
   sigwait(&sigs, &sig);
   spdlog::info("rinhad api: signal {}, stopping", sig);

@@ -21,7 +21,7 @@ struct ApiStats {
   std::atomic<uint64_t> payments_rejected{0};     // 4xx
   std::atomic<uint64_t> payments_unavailable{0};  // 503: worker did not take them
   std::atomic<uint64_t> summaries_ok{0};
-  std::atomic<uint64_t> summaries_failed{0};      // 4xx and 503
+  std::atomic<uint64_t> summaries_failed{0};  // 4xx and 503
   std::atomic<uint64_t> purges{0};
 };
 

@@ -61,7 +61,8 @@ Result<Cents> parse_amount(std::string_view s, Rounding rounding) {
   std::string whole = digits;  // integer part of the cents value
   std::string rest;            // digits below one cent
   if (shift >= 0) {
-    if (static_cast<int64_t>(whole.size()) + shift > 18) return Status::invalid_argument("amount is too large");
+    if (static_cast<int64_t>(whole.size()) + shift > 18)
+      return Status::invalid_argument("amount is too large");
     whole.append(static_cast<size_t>(shift), '0');
   } else {
     size_t drop = static_cast<size_t>(-shift);

@@ -30,8 +30,9 @@ enum class Rounding {
 };
 
 // Parses a JSON number's text (e.g. "19.9", "1990e-2", "20") into cents. Fails with kMalformed
-// on anything that is not a JSON number, and with kInvalidArgument on a negative or zero result, on more than kMaxAmountCents, and with
-// kRejectExtraDecimals on a non-zero digit past the second decimal.
+// on anything that is not a JSON number, and with kInvalidArgument on a negative or zero result, on
+// more than kMaxAmountCents, and with kRejectExtraDecimals on a non-zero digit past the second
+// decimal.
 Result<Cents> parse_amount(std::string_view text, Rounding rounding);
 
 // "1234.50" style text for JSON output (always two decimals, exact).

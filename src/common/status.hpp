@@ -14,11 +14,22 @@ class Status {
  public:
   // kMalformed: the input is not in the expected syntax at all (e.g. not JSON);
   // kInvalidArgument: well-formed, but a value breaks a rule.
-  enum class Code { kOk, kInvalidArgument, kMalformed, kNotFound, kIoError, kTimeout, kUnavailable, kInternal };
+  enum class Code {
+    kOk,
+    kInvalidArgument,
+    kMalformed,
+    kNotFound,
+    kIoError,
+    kTimeout,
+    kUnavailable,
+    kInternal
+  };
 
   Status() = default;
   static Status ok() { return Status(); }
-  static Status invalid_argument(std::string msg) { return {Code::kInvalidArgument, std::move(msg)}; }
+  static Status invalid_argument(std::string msg) {
+    return {Code::kInvalidArgument, std::move(msg)};
+  }
   static Status malformed(std::string msg) { return {Code::kMalformed, std::move(msg)}; }
   static Status not_found(std::string msg) { return {Code::kNotFound, std::move(msg)}; }
   static Status io_error(std::string msg) { return {Code::kIoError, std::move(msg)}; }

@@ -52,12 +52,16 @@ bool digits(std::string_view s, size_t& i, int n, int& out) {
 }  // namespace
 
 Result<UtcMicros> parse_iso8601(std::string_view s) {
-  auto bad = [&] { return Status::invalid_argument("not an ISO-8601 UTC date-time: '" + std::string(s.substr(0, 64)) + "'"); };
+  auto bad = [&] {
+    return Status::invalid_argument("not an ISO-8601 UTC date-time: '" +
+                                    std::string(s.substr(0, 64)) + "'");
+  };
   size_t i = 0;
   int year, month, day, hour, minute, second;
   if (!digits(s, i, 4, year) || i >= s.size() || s[i++] != '-') return bad();
   if (!digits(s, i, 2, month) || i >= s.size() || s[i++] != '-') return bad();
-  if (!digits(s, i, 2, day) || i >= s.size() || (s[i] != 'T' && s[i] != 't' && s[i] != ' ')) return bad();
+  if (!digits(s, i, 2, day) || i >= s.size() || (s[i] != 'T' && s[i] != 't' && s[i] != ' '))
+    return bad();
   ++i;
   if (!digits(s, i, 2, hour) || i >= s.size() || s[i++] != ':') return bad();
   if (!digits(s, i, 2, minute) || i >= s.size() || s[i++] != ':') return bad();
@@ -93,7 +97,8 @@ Result<UtcMicros> parse_iso8601(std::string_view s) {
     }
   }
   if (i != s.size()) return bad();
-  int64_t secs = days_from_civil(year, month, day) * 86400 + hour * 3600 + minute * 60 + second - offset_s;
+  int64_t secs =
+      days_from_civil(year, month, day) * 86400 + hour * 3600 + minute * 60 + second - offset_s;
   return UtcMicros{secs * 1'000'000 + micros};
 }
 
@@ -107,9 +112,10 @@ std::string format_iso8601(UtcMillis t) {
   unsigned m, d;
   civil_from_days(days, y, m, d);
   char buf[96];
-  std::snprintf(buf, sizeof buf, "%04lld-%02u-%02uT%02lld:%02lld:%02lld.%03lldZ", static_cast<long long>(y), m, d,
-                static_cast<long long>(sod / 3600), static_cast<long long>(sod / 60 % 60),
-                static_cast<long long>(sod % 60), static_cast<long long>(frac));
+  std::snprintf(buf, sizeof buf, "%04lld-%02u-%02uT%02lld:%02lld:%02lld.%03lldZ",
+                static_cast<long long>(y), m, d, static_cast<long long>(sod / 3600),
+                static_cast<long long>(sod / 60 % 60), static_cast<long long>(sod % 60),
+                static_cast<long long>(frac));
   return buf;
 }
 

@@ -25,7 +25,8 @@ Result<Uuid> parse_uuid(std::string_view s) {
     }
     int hi = hex_value(s[i]);
     int lo = hex_value(s[i + 1]);
-    if (hi < 0 || lo < 0) return Status::invalid_argument("correlationId must be a UUID (8-4-4-4-12 hex digits)");
+    if (hi < 0 || lo < 0)
+      return Status::invalid_argument("correlationId must be a UUID (8-4-4-4-12 hex digits)");
     id.bytes[out++] = static_cast<uint8_t>(hi << 4 | lo);
     i += 2;
   }

@@ -12,12 +12,15 @@ namespace rinha::config {
 namespace {
 
 Status apply_node(Config& cfg, const YAML::Node& node, const std::string& prefix) {
-  if (!node.IsMap()) return Status::invalid_argument((prefix.empty() ? "<root>" : prefix) + ": expected a mapping");
+  if (!node.IsMap())
+    return Status::invalid_argument((prefix.empty() ? "<root>" : prefix) + ": expected a mapping");
   for (const auto& kv : node) {
-    std::string key = prefix.empty() ? kv.first.as<std::string>() : prefix + "." + kv.first.as<std::string>();
+    std::string key =
+        prefix.empty() ? kv.first.as<std::string>() : prefix + "." + kv.first.as<std::string>();
     const YAML::Node& v = kv.second;
     if (v.IsMap()) {
-      if (find_knob(key)) return Status::invalid_argument(key + ": expected a value, got a mapping");
+      if (find_knob(key))
+        return Status::invalid_argument(key + ": expected a value, got a mapping");
       Status s = apply_node(cfg, v, key);
       if (!s.is_ok()) return s;
     } else if (v.IsScalar()) {
@@ -45,7 +48,8 @@ Status check_address(const std::string& key, const std::string& v) {
   if (colon == std::string::npos || colon == 0 || colon + 1 >= v.size())
     return Status::invalid_argument(key + ": expected host:port or unix:/path, got '" + v + "'");
   for (size_t i = colon + 1; i < v.size(); ++i)
-    if (v[i] < '0' || v[i] > '9') return Status::invalid_argument(key + ": bad port in '" + v + "'");
+    if (v[i] < '0' || v[i] > '9')
+      return Status::invalid_argument(key + ": bad port in '" + v + "'");
   return Status::ok();
 }
 
@@ -95,7 +99,8 @@ Status apply_yaml_file(Config& cfg, const std::string& path) {
 }
 
 Status validate(const Config& cfg) {
-  for (auto [key, v] : {std::pair{"api.listen", &cfg.api.listen}, std::pair{"worker.listen", &cfg.worker.listen}}) {
+  for (auto [key, v] :
+       {std::pair{"api.listen", &cfg.api.listen}, std::pair{"worker.listen", &cfg.worker.listen}}) {
     Status s = check_address(key, *v);
     if (!s.is_ok()) return s;
   }
@@ -106,7 +111,8 @@ Status validate(const Config& cfg) {
   }
   if (cfg.retry.backoff_base_ms > cfg.retry.backoff_cap_ms)
     return Status::invalid_argument("retry.backoff_base_ms: must not exceed retry.backoff_cap_ms");
-  if (!starts_with(cfg.database.url, "postgresql://") && !starts_with(cfg.database.url, "postgres://"))
+  if (!starts_with(cfg.database.url, "postgresql://") &&
+      !starts_with(cfg.database.url, "postgres://"))
     return Status::invalid_argument("database.url: expected a postgresql:// URI");
   return Status::ok();
 }
@@ -124,8 +130,10 @@ std::string redact_url(const std::string& url) {
 std::string dump_yaml(const Config& cfg, bool annotate) {
   std::ostringstream out;
   if (annotate)
-    out << "# rinhad configuration. Every key is also a flag (--api.threads=2); flags win over this file.\n"
-           "# Each comment gives the unit, bounds and default. Regenerate: rinhad --print-config-sample\n";
+    out << "# rinhad configuration. Every key is also a flag (--api.threads=2); flags win over "
+           "this file.\n"
+           "# Each comment gives the unit, bounds and default. Regenerate: rinhad "
+           "--print-config-sample\n";
   const Config defaults;
   std::vector<std::string> open;  // path segments of the mapping currently open
   for (const auto& k : knobs()) {
@@ -133,7 +141,8 @@ std::string dump_yaml(const Config& cfg, bool annotate) {
     std::stringstream ks(k.key);
     for (std::string p; std::getline(ks, p, '.');) parts.push_back(p);
     size_t common = 0;
-    while (common < open.size() && common + 1 < parts.size() && open[common] == parts[common]) ++common;
+    while (common < open.size() && common + 1 < parts.size() && open[common] == parts[common])
+      ++common;
     open.resize(common);
     for (size_t i = common; i + 1 < parts.size(); ++i) {
       out << std::string(2 * i, ' ') << parts[i] << ":\n";
@@ -145,7 +154,8 @@ std::string dump_yaml(const Config& cfg, bool annotate) {
                                ? " [" + std::to_string(k.min) + ".." + std::to_string(k.max) + "]"
                                : "";
       std::string def = redact_url(k.get(defaults));
-      out << indent << "# " << k.help << bounds << "; default " << (def.empty() ? "\"\" (off)" : def) << "\n";
+      out << indent << "# " << k.help << bounds << "; default "
+          << (def.empty() ? "\"\" (off)" : def) << "\n";
     }
     std::string v = k.get(cfg);
     if (k.secret) v = redact_url(v);

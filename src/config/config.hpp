@@ -28,21 +28,20 @@ struct Config {
   } log;
 
   struct Api {
-    std::string listen = "127.0.0.1:9999";  // host:port or unix:/path
-    int threads = 1;                        // Pistache reactor threads
-    int max_request_bytes = 4096;           // request line + headers + body
+    std::string listen = "127.0.0.1:9999";                // host:port or unix:/path
+    int threads = 1;                                      // Pistache reactor threads
+    int max_request_bytes = 4096;                         // request line + headers + body
     std::string journal_path = "/tmp/rinha-api.journal";  // one per api instance
   } api;
 
   struct Worker {
     std::string listen = "unix:/tmp/rinha-worker.sock";  // hand-off socket; apis connect here
-    int dispatch_threads = 1;                            // outbound event loops
     std::string metrics_listen;  // host:port serving GET /metrics (Prometheus); "" = off
   } worker;
 
   struct Handoff {
-    int batch_max = 256;           // payments per frame from an api to the worker
-    int reply_timeout_ms = 1000;   // api gives up waiting for the worker after this (503)
+    int batch_max = 256;                 // payments per frame from an api to the worker
+    int reply_timeout_ms = 1000;         // api gives up waiting for the worker after this (503)
     std::string durability = "process";  // none | process | machine (see handoff/journal.hpp)
     std::string journal_path = "/tmp/rinha-journal";
   } handoff;
@@ -51,23 +50,23 @@ struct Config {
   ProcessorConfig fallback_processor{"http://127.0.0.1:8002"};
 
   struct Retry {
-    int max_attempts = 0;        // 0 = never give up
-    int backoff_base_ms = 10;    // first retry delay
-    int backoff_cap_ms = 1000;   // longest retry delay
-    int recheck_ms = 1000;       // wait after a timeout/reset before GET /payments/{id}
+    int max_attempts = 0;       // 0 = never give up
+    int backoff_base_ms = 10;   // first retry delay
+    int backoff_cap_ms = 1000;  // longest retry delay
+    int recheck_ms = 1000;      // wait after a timeout/reset before GET /payments/{id}
   } retry;
 
   struct Health {
-    int interval_ms = 5000;  // per processor; the processors allow 1 call / 5 s shared by all
+    int interval_ms = 5000;        // per processor; the processors allow 1 call / 5 s shared by all
     int breaker_errors = 3;        // consecutive failed payments that mark a processor failing
     int probe_interval_ms = 1000;  // while a processor is failing, one probe payment this often
   } health;
 
   struct Router {
-    int fallback_after_ms = 500;    // queue wait past which fallback pays off
-    int slow_default_ms = 1500;     // default latency (expected) treated as slow
-    int requested_at_margin_ms = 50;  // requestedAt = send time + expected latency + this
-    int probe_hold_ms = 300;  // fallback traffic waits this long for a young default probe
+    int fallback_after_ms = 500;     // queue wait past which fallback pays off
+    int slow_default_ms = 1500;      // default latency (expected) treated as slow
+    int requested_at_margin_ms = 5;  // requestedAt = send time + expected latency + this
+    int probe_hold_ms = 300;         // fallback traffic waits this long for a young default probe
   } router;
 
   struct Ledger {

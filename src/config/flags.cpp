@@ -7,8 +7,10 @@ namespace rinha::config {
 
 void add_flags(CLI::App& app, FlagValues& out) {
   app.add_option("-c,--config", out.config_file, "YAML configuration file");
-  app.add_flag("--print-config", out.print_config, "print the effective configuration as YAML and exit");
-  app.add_flag("--print-config-sample", out.print_sample, "print the annotated default configuration and exit");
+  app.add_flag("--print-config", out.print_config,
+               "print the effective configuration as YAML and exit");
+  app.add_flag("--print-config-sample", out.print_sample,
+               "print the annotated default configuration and exit");
   for (const auto& k : knobs()) {
     std::string key = k.key;
     std::string help = k.help;

@@ -2,7 +2,6 @@
 #pragma once
 
 #include <CLI/CLI.hpp>
-
 #include <map>
 #include <string>
 
@@ -11,7 +10,7 @@
 namespace rinha::config {
 
 struct FlagValues {
-  std::string config_file;                  // "" when none given
+  std::string config_file;  // "" when none given
   bool print_config = false;
   bool print_sample = false;  // annotated defaults: the content of config/rinhad.yaml
   std::map<std::string, std::string> overrides;  // knob key -> flag value, only flags given

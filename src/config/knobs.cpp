@@ -19,8 +19,8 @@ Knob int_knob(std::string key, IntRef ref, int64_t min, int64_t max, std::string
     if (ec != std::errc() || p != v.data() + v.size())
       return Status::invalid_argument(key + ": expected an integer, got '" + v + "'");
     if (n < min || n > max)
-      return Status::invalid_argument(key + ": " + v + " is out of range [" + std::to_string(min) + ", " +
-                                      std::to_string(max) + "]");
+      return Status::invalid_argument(key + ": " + v + " is out of range [" + std::to_string(min) +
+                                      ", " + std::to_string(max) + "]");
     ref(c) = static_cast<int>(n);
     return Status::ok();
   };
@@ -59,81 +59,109 @@ Knob choice_knob(std::string key, StrRef ref, std::vector<std::string> choices, 
 
 void add_processor(std::vector<Knob>& t, const std::string& name, ProcessorConfig Config::*p) {
   std::string pre = "processors." + name + ".";
-  t.push_back(str_knob(pre + "url", [p](Config& c) -> std::string& { return (c.*p).url; },
-                       "base URL of the " + name + " payment processor"));
-  t.push_back(int_knob(pre + "timeout_ms", [p](Config& c) -> int& { return (c.*p).timeout_ms; }, 100, 600000,
-                       "ms, whole-request timeout; keep above the longest processor delay"));
-  t.push_back(int_knob(pre + "connect_timeout_ms", [p](Config& c) -> int& { return (c.*p).connect_timeout_ms; }, 10,
-                       60000, "ms, TCP connect timeout"));
-  t.push_back(int_knob(pre + "max_connections", [p](Config& c) -> int& { return (c.*p).max_connections; }, 1, 4096,
-                       "requests in flight (one connection each) to this processor"));
+  t.push_back(str_knob(
+      pre + "url", [p](Config& c) -> std::string& { return (c.*p).url; },
+      "base URL of the " + name + " payment processor"));
+  t.push_back(int_knob(
+      pre + "timeout_ms", [p](Config& c) -> int& { return (c.*p).timeout_ms; }, 100, 600000,
+      "ms, whole-request timeout; keep above the longest processor delay"));
+  t.push_back(int_knob(
+      pre + "connect_timeout_ms", [p](Config& c) -> int& { return (c.*p).connect_timeout_ms; }, 10,
+      60000, "ms, TCP connect timeout"));
+  t.push_back(int_knob(
+      pre + "max_connections", [p](Config& c) -> int& { return (c.*p).max_connections; }, 1, 4096,
+      "requests in flight (one connection each) to this processor"));
 }
 
 std::vector<Knob> build() {
   std::vector<Knob> t;
-  t.push_back(choice_knob("mode", [](Config& c) -> std::string& { return c.mode; }, {"api", "worker"},
-                          "role of this process"));
-  t.push_back(choice_knob("log.level", [](Config& c) -> std::string& { return c.log.level; },
-                          {"trace", "debug", "info", "warn", "error"}, "log level"));
-  t.push_back(str_knob("api.listen", [](Config& c) -> std::string& { return c.api.listen; },
-                       "HTTP listen address host:port (TCP; port 0 = any free port)"));
-  t.push_back(int_knob("api.threads", [](Config& c) -> int& { return c.api.threads; }, 1, 64,
-                       "HTTP reactor threads"));
-  t.push_back(int_knob("api.max_request_bytes", [](Config& c) -> int& { return c.api.max_request_bytes; }, 512,
-                       1 << 20, "bytes, request line + headers + body; larger requests get 413"));
-  t.push_back(str_knob("api.journal_path", [](Config& c) -> std::string& { return c.api.journal_path; },
-                       "this api's journal of payments answered 2xx and not yet acked by the worker "
-                       "(unused with handoff.durability none); one file per api instance"));
-  t.push_back(str_knob("worker.listen", [](Config& c) -> std::string& { return c.worker.listen; },
-                       "hand-off address the worker listens on and apis connect to: unix:/path or host:port"));
-  t.push_back(int_knob("worker.dispatch_threads", [](Config& c) -> int& { return c.worker.dispatch_threads; }, 1, 16,
-                       "outbound event-loop threads in the worker"));
-  t.push_back(str_knob("worker.metrics_listen", [](Config& c) -> std::string& { return c.worker.metrics_listen; },
-                       "host:port where the worker serves GET /metrics (Prometheus text); empty = off",
-                       false, true));
-  t.push_back(int_knob("handoff.batch_max", [](Config& c) -> int& { return c.handoff.batch_max; }, 1, 65536,
-                       "payments per hand-off frame from an api to the worker"));
-  t.push_back(int_knob("handoff.reply_timeout_ms", [](Config& c) -> int& { return c.handoff.reply_timeout_ms; }, 10,
-                       60000, "ms an api waits for the worker before answering 503"));
-  t.push_back(choice_knob("handoff.durability", [](Config& c) -> std::string& { return c.handoff.durability; },
-                          {"none", "process", "machine"},
-                          "when POST /payments may answer 2xx: none = queued in the api's memory, process = "
-                          "written to the api's journal (survives a crash of any process), machine = "
-                          "journal also fdatasync'ed (survives power loss; costs a disk flush per payment)"));
-  t.push_back(str_knob("handoff.journal_path", [](Config& c) -> std::string& { return c.handoff.journal_path; },
-                       "worker's journal file (accepted payments not yet settled)"));
+  t.push_back(choice_knob(
+      "mode", [](Config& c) -> std::string& { return c.mode; }, {"api", "worker"},
+      "role of this process"));
+  t.push_back(choice_knob(
+      "log.level", [](Config& c) -> std::string& { return c.log.level; },
+      {"trace", "debug", "info", "warn", "error"}, "log level"));
+  t.push_back(str_knob(
+      "api.listen", [](Config& c) -> std::string& { return c.api.listen; },
+      "HTTP listen address host:port (TCP; port 0 = any free port)"));
+  t.push_back(int_knob(
+      "api.threads", [](Config& c) -> int& { return c.api.threads; }, 1, 64,
+      "HTTP reactor threads"));
+  t.push_back(int_knob(
+      "api.max_request_bytes", [](Config& c) -> int& { return c.api.max_request_bytes; }, 512,
+      1 << 20, "bytes, request line + headers + body; larger requests get 413"));
+  t.push_back(str_knob(
+      "api.journal_path", [](Config& c) -> std::string& { return c.api.journal_path; },
+      "this api's journal of payments answered 2xx and not yet acked by the worker "
+      "(unused with handoff.durability none); one file per api instance"));
+  t.push_back(str_knob(
+      "worker.listen", [](Config& c) -> std::string& { return c.worker.listen; },
+      "hand-off address the worker listens on and apis connect to: unix:/path or host:port"));
+  t.push_back(str_knob(
+      "worker.metrics_listen", [](Config& c) -> std::string& { return c.worker.metrics_listen; },
+      "host:port where the worker serves GET /metrics (Prometheus text); empty = off", false,
+      true));
+  t.push_back(int_knob(
+      "handoff.batch_max", [](Config& c) -> int& { return c.handoff.batch_max; }, 1, 65536,
+      "payments per hand-off frame from an api to the worker"));
+  t.push_back(int_knob(
+      "handoff.reply_timeout_ms", [](Config& c) -> int& { return c.handoff.reply_timeout_ms; }, 10,
+      60000, "ms an api waits for the worker before answering 503"));
+  t.push_back(choice_knob(
+      "handoff.durability", [](Config& c) -> std::string& { return c.handoff.durability; },
+      {"none", "process", "machine"},
+      "when POST /payments may answer 2xx: none = queued in the api's memory, process = "
+      "written to the api's journal (survives a crash of any process), machine = "
+      "journal also fdatasync'ed (survives power loss; costs a disk flush per payment)"));
+  t.push_back(str_knob(
+      "handoff.journal_path", [](Config& c) -> std::string& { return c.handoff.journal_path; },
+      "worker's journal file (accepted payments not yet settled)"));
   add_processor(t, "default", &Config::default_processor);
   add_processor(t, "fallback", &Config::fallback_processor);
-  t.push_back(int_knob("retry.max_attempts", [](Config& c) -> int& { return c.retry.max_attempts; }, 0, 1000000,
-                       "attempts before a payment is given up (logged and counted); 0 = never give up"));
-  t.push_back(int_knob("retry.backoff_base_ms", [](Config& c) -> int& { return c.retry.backoff_base_ms; }, 1, 60000,
-                       "ms, first retry delay; doubles per attempt"));
-  t.push_back(int_knob("retry.backoff_cap_ms", [](Config& c) -> int& { return c.retry.backoff_cap_ms; }, 1, 600000,
-                       "ms, longest retry delay"));
-  t.push_back(int_knob("retry.recheck_ms", [](Config& c) -> int& { return c.retry.recheck_ms; }, 0, 600000,
-                       "ms after a timeout/reset before the payment is looked up on that processor"));
-  t.push_back(int_knob("health.interval_ms", [](Config& c) -> int& { return c.health.interval_ms; }, 5000, 600000,
-                       "ms between health calls per processor (the processors allow one per 5 s)"));
-  t.push_back(int_knob("health.breaker_errors", [](Config& c) -> int& { return c.health.breaker_errors; }, 1, 1000,
-                       "consecutive failed payments (5xx, timeout, connect) that mark a processor failing"));
-  t.push_back(int_knob("health.probe_interval_ms", [](Config& c) -> int& { return c.health.probe_interval_ms; },
-                       100, 600000, "ms, while a processor is failing, one probe payment at most this often"));
-  t.push_back(int_knob("router.fallback_after_ms", [](Config& c) -> int& { return c.router.fallback_after_ms; }, 0,
-                       600000, "ms a payment may wait for the default before fallback is used"));
-  t.push_back(int_knob("router.slow_default_ms", [](Config& c) -> int& { return c.router.slow_default_ms; }, 0,
-                       600000, "ms, expected default latency from which it counts as slow"));
-  t.push_back(int_knob("router.requested_at_margin_ms",
-                       [](Config& c) -> int& { return c.router.requested_at_margin_ms; }, 0, 10000,
-                       "ms added to send time + expected latency when stamping requestedAt (consistency "
-                       "margin, see worker/dispatcher.cpp)"));
-  t.push_back(int_knob("router.probe_hold_ms", [](Config& c) -> int& { return c.router.probe_hold_ms; }, 0,
-                       60000, "ms the fallback's traffic waits for the answer of a probe of the failing default"));
-  t.push_back(int_knob("ledger.batch_size", [](Config& c) -> int& { return c.ledger.batch_size; }, 1, 100000,
-                       "rows per ledger INSERT"));
-  t.push_back(int_knob("ledger.flush_interval_ms", [](Config& c) -> int& { return c.ledger.flush_interval_ms; }, 1,
-                       60000, "ms, longest a settled payment waits before its INSERT"));
-  t.push_back(str_knob("database.url", [](Config& c) -> std::string& { return c.database.url; },
-                       "PostgreSQL libpq URI (password masked in dumps)", true));
+  t.push_back(int_knob(
+      "retry.max_attempts", [](Config& c) -> int& { return c.retry.max_attempts; }, 0, 1000000,
+      "attempts before a payment is given up (logged and counted); 0 = never give up"));
+  t.push_back(int_knob(
+      "retry.backoff_base_ms", [](Config& c) -> int& { return c.retry.backoff_base_ms; }, 1, 60000,
+      "ms, first retry delay; doubles per attempt"));
+  t.push_back(int_knob(
+      "retry.backoff_cap_ms", [](Config& c) -> int& { return c.retry.backoff_cap_ms; }, 1, 600000,
+      "ms, longest retry delay"));
+  t.push_back(int_knob(
+      "retry.recheck_ms", [](Config& c) -> int& { return c.retry.recheck_ms; }, 0, 600000,
+      "ms after a timeout/reset before the payment is looked up on that processor"));
+  t.push_back(int_knob(
+      "health.interval_ms", [](Config& c) -> int& { return c.health.interval_ms; }, 5000, 600000,
+      "ms between health calls per processor (the processors allow one per 5 s)"));
+  t.push_back(int_knob(
+      "health.breaker_errors", [](Config& c) -> int& { return c.health.breaker_errors; }, 1, 1000,
+      "consecutive failed payments (5xx, timeout, connect) that mark a processor failing"));
+  t.push_back(int_knob(
+      "health.probe_interval_ms", [](Config& c) -> int& { return c.health.probe_interval_ms; }, 100,
+      600000, "ms, while a processor is failing, one probe payment at most this often"));
+  t.push_back(int_knob(
+      "router.fallback_after_ms", [](Config& c) -> int& { return c.router.fallback_after_ms; }, 0,
+      600000, "ms a payment may wait for the default before fallback is used"));
+  t.push_back(int_knob(
+      "router.slow_default_ms", [](Config& c) -> int& { return c.router.slow_default_ms; }, 0,
+      600000, "ms, expected default latency from which it counts as slow"));
+  t.push_back(int_knob(
+      "router.requested_at_margin_ms",
+      [](Config& c) -> int& { return c.router.requested_at_margin_ms; }, 0, 10000,
+      "ms added to send time + expected latency when stamping requestedAt (consistency "
+      "margin, see worker/dispatcher.cpp)"));
+  t.push_back(int_knob(
+      "router.probe_hold_ms", [](Config& c) -> int& { return c.router.probe_hold_ms; }, 0, 60000,
+      "ms the fallback's traffic waits for the answer of a probe of the failing default"));
+  t.push_back(int_knob(
+      "ledger.batch_size", [](Config& c) -> int& { return c.ledger.batch_size; }, 1, 100000,
+      "rows per ledger INSERT"));
+  t.push_back(int_knob(
+      "ledger.flush_interval_ms", [](Config& c) -> int& { return c.ledger.flush_interval_ms; }, 1,
+      60000, "ms, longest a settled payment waits before its INSERT"));
+  t.push_back(str_knob(
+      "database.url", [](Config& c) -> std::string& { return c.database.url; },
+      "PostgreSQL libpq URI (password masked in dumps)", true));
   return t;
 }
 

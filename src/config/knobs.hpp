@@ -15,12 +15,12 @@ namespace rinha::config {
 enum class KnobType { kInt, kString, kBool, kChoice };
 
 struct Knob {
-  std::string key;   // dotted path, as in YAML and as the flag name (--key)
+  std::string key;  // dotted path, as in YAML and as the flag name (--key)
   KnobType type;
-  std::string help;  // unit and meaning
-  int64_t min = 0, max = 0;             // kInt bounds, inclusive
-  std::vector<std::string> choices;     // kChoice
-  bool secret = false;                  // masked in dumps
+  std::string help;                  // unit and meaning
+  int64_t min = 0, max = 0;          // kInt bounds, inclusive
+  std::vector<std::string> choices;  // kChoice
+  bool secret = false;               // masked in dumps
   std::function<std::string(const Config&)> get;
   std::function<Status(Config&, const std::string&)> set;
 };

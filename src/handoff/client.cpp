@@ -43,7 +43,7 @@ struct Request {
 };
 
 struct InFlight {
-  std::vector<Completion*> payments;  // kPayments (null = owned, see PayReq)
+  std::vector<Completion*> payments;   // kPayments (null = owned, see PayReq)
   std::vector<AcceptedPayment> owned;  // the owned ones, to retry or report
   SummaryCompletion* summary = nullptr;
   Completion* purge = nullptr;
@@ -109,7 +109,8 @@ struct Client::Impl {
       expire(Clock::now());
 
       pollfd fds[2] = {{wake.get(), POLLIN, 0}, {sock.valid() ? sock.get() : -1, 0, 0}};
-      if (sock.valid()) fds[1].events = static_cast<short>(POLLIN | (out_pos < out.size() ? POLLOUT : 0));
+      if (sock.valid())
+        fds[1].events = static_cast<short>(POLLIN | (out_pos < out.size() ? POLLOUT : 0));
       int r = ::poll(fds, 2, poll_timeout_ms());
       if (r <= 0) continue;
       if (fds[0].revents & POLLIN) {
@@ -129,7 +130,8 @@ struct Client::Impl {
   void try_connect(Clock::time_point now) {
     auto fd = connect_to(opts.address);
     if (!fd.is_ok()) {
-      if (!warned) spdlog::warn("handoff: worker unreachable at {}: {}", opts.address, fd.status().message());
+      if (!warned)
+        spdlog::warn("handoff: worker unreachable at {}: {}", opts.address, fd.status().message());
       warned = true;
       next_connect = now + std::chrono::milliseconds(20);
       return;
@@ -157,7 +159,8 @@ struct Client::Impl {
   }
 
   void retry_owned(InFlight& f) {
-    for (auto& p : f.owned) waiting.push_back(Request{PayReq{p, nullptr}, Clock::time_point::max()});
+    for (auto& p : f.owned)
+      waiting.push_back(Request{PayReq{p, nullptr}, Clock::time_point::max()});
     f.owned.clear();
   }
 
@@ -190,7 +193,8 @@ struct Client::Impl {
         pay_flight.payments.push_back(p->done);
         if (!p->done) pay_flight.owned.push_back(p->payment);
         // Owned payments (deadline max) still get a reply deadline once sent, to be retried.
-        auto d = std::min(r.deadline, Clock::now() + std::chrono::milliseconds(opts.reply_timeout_ms));
+        auto d =
+            std::min(r.deadline, Clock::now() + std::chrono::milliseconds(opts.reply_timeout_ms));
         if (pay_flight.payments.size() == 1 || d < pay_flight.deadline) pay_flight.deadline = d;
         if (static_cast<int>(pay.payments.size()) >= opts.batch_max) close_pay();
       } else if (auto* s = std::get_if<SummaryReq>(&r.body)) {
@@ -315,7 +319,8 @@ struct Client::Impl {
     auto now = Clock::now();
     auto soonest = now + std::chrono::milliseconds(100);
     for (const auto& [seq, f] : inflight) soonest = std::min(soonest, f.deadline);
-    if (!waiting.empty()) soonest = std::min(soonest, sock.valid() ? std::max(now, retry_at) : next_connect);
+    if (!waiting.empty())
+      soonest = std::min(soonest, sock.valid() ? std::max(now, retry_at) : next_connect);
     auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(soonest - now).count();
     return static_cast<int>(std::max<int64_t>(ms, 0) + (ms > 0 ? 1 : 0));
   }
@@ -344,15 +349,18 @@ void Client::deliver(const AcceptedPayment& p) {
 }
 
 void Client::submit(const AcceptedPayment& p, Completion* c) {
-  impl_->push(Request{PayReq{p, c}, Clock::now() + std::chrono::milliseconds(impl_->opts.reply_timeout_ms)});
+  impl_->push(Request{PayReq{p, c},
+                      Clock::now() + std::chrono::milliseconds(impl_->opts.reply_timeout_ms)});
 }
 
 void Client::summarize(const summary::Window& w, SummaryCompletion* c) {
-  impl_->push(Request{SummaryReq{w, c}, Clock::now() + std::chrono::milliseconds(impl_->opts.reply_timeout_ms)});
+  impl_->push(Request{SummaryReq{w, c},
+                      Clock::now() + std::chrono::milliseconds(impl_->opts.reply_timeout_ms)});
 }
 
 void Client::purge(Completion* c) {
-  impl_->push(Request{PurgeReq{c}, Clock::now() + std::chrono::milliseconds(impl_->opts.reply_timeout_ms)});
+  impl_->push(
+      Request{PurgeReq{c}, Clock::now() + std::chrono::milliseconds(impl_->opts.reply_timeout_ms)});
 }
 
 }  // namespace rinha::handoff

@@ -20,7 +20,7 @@
 namespace rinha::handoff {
 
 struct ClientOptions {
-  std::string address;        // worker.listen
+  std::string address;  // worker.listen
   int batch_max = 256;
   int reply_timeout_ms = 1000;
   // Called on the client thread with the ids of delivered payments, once the worker acked them.

@@ -57,7 +57,9 @@ class Reader {
   size_t n_;
 };
 
-Status bad(const char* what) { return Status::invalid_argument(std::string("handoff frame: ") + what); }
+Status bad(const char* what) {
+  return Status::invalid_argument(std::string("handoff frame: ") + what);
+}
 
 }  // namespace
 
@@ -119,7 +121,8 @@ Result<std::optional<Frame>> FrameDecoder::next() {
     case FrameType::kPayments: {
       uint32_t n = 0;
       if (!r.u32(n)) return bad("truncated");
-      if (static_cast<size_t>(n) * kPaymentWire != r.left()) return bad("payment count does not match length");
+      if (static_cast<size_t>(n) * kPaymentWire != r.left())
+        return bad("payment count does not match length");
       f.payments.resize(n);
       for (auto& p : f.payments) {
         r.bytes(p.id.bytes.data(), 16);
@@ -137,7 +140,8 @@ Result<std::optional<Frame>> FrameDecoder::next() {
       break;
     case FrameType::kSummaryReply:
       if (!r.u8(f.status) || !r.i64(f.totals.default_totals.requests) ||
-          !r.i64(f.totals.default_totals.amount.value) || !r.i64(f.totals.fallback_totals.requests) ||
+          !r.i64(f.totals.default_totals.amount.value) ||
+          !r.i64(f.totals.fallback_totals.requests) ||
           !r.i64(f.totals.fallback_totals.amount.value))
         return bad("truncated");
       break;

@@ -74,7 +74,8 @@ Status write_all(int fd, const std::string& data) {
 
 }  // namespace
 
-Journal::Journal(std::string path, Durability d, int fd) : path_(std::move(path)), durability_(d), fd_(fd) {}
+Journal::Journal(std::string path, Durability d, int fd)
+    : path_(std::move(path)), durability_(d), fd_(fd) {}
 
 Journal::~Journal() {
   if (fd_ >= 0) ::close(fd_);
@@ -91,8 +92,9 @@ Result<std::unique_ptr<Journal>> Journal::open(const std::string& path, Durabili
 
 Status Journal::replay() {
   std::lock_guard lock(mu_);
-  struct stat st{};
-  if (::fstat(fd_, &st) != 0) return Status::io_error("journal stat: " + std::string(std::strerror(errno)));
+  struct stat st {};
+  if (::fstat(fd_, &st) != 0)
+    return Status::io_error("journal stat: " + std::string(std::strerror(errno)));
   std::string data(static_cast<size_t>(st.st_size), '\0');
   size_t got = 0;
   while (got < data.size()) {
@@ -152,7 +154,8 @@ Status Journal::write_record(uint8_t type, const std::string& body, bool sync) {
   Status s = write_all(fd_, rec);
   if (!s.is_ok()) return s;
   bytes_ += rec.size();
-  if (sync && ::fdatasync(fd_) != 0) return Status::io_error("journal fdatasync: " + std::string(std::strerror(errno)));
+  if (sync && ::fdatasync(fd_) != 0)
+    return Status::io_error("journal fdatasync: " + std::string(std::strerror(errno)));
   return Status::ok();
 }
 
@@ -194,7 +197,8 @@ Status Journal::maybe_compact() {
   std::string rec = batch.empty() ? std::string() : encode_record(kAccepted, accepted_body(batch));
   Status s = write_all(fd, rec);
   if (s.is_ok() && ::fsync(fd) != 0) s = Status::io_error("journal compact fsync");
-  if (s.is_ok() && ::rename(tmp.c_str(), path_.c_str()) != 0) s = Status::io_error("journal compact rename");
+  if (s.is_ok() && ::rename(tmp.c_str(), path_.c_str()) != 0)
+    s = Status::io_error("journal compact rename");
   if (!s.is_ok()) {
     ::close(fd);
     ::unlink(tmp.c_str());
@@ -210,7 +214,8 @@ Status Journal::maybe_compact() {
 Status Journal::clear() {
   std::lock_guard lock(mu_);
   live_.clear();
-  if (::ftruncate(fd_, 0) != 0) return Status::io_error("journal truncate: " + std::string(std::strerror(errno)));
+  if (::ftruncate(fd_, 0) != 0)
+    return Status::io_error("journal truncate: " + std::string(std::strerror(errno)));
   bytes_ = 0;
   if (durability_ == Durability::kMachine) ::fdatasync(fd_);
   return Status::ok();

@@ -63,10 +63,10 @@ class Journal {
   const std::string path_;
   const Durability durability_;
   mutable std::mutex mu_;
-  int fd_;                                                     // guarded by mu_
-  uint64_t bytes_ = 0;                                         // guarded by mu_
-  uint64_t next_order_ = 0;                                    // guarded by mu_
-  uint64_t compactions_ = 0;                                   // guarded by mu_
+  int fd_;                                                                         // guarded by mu_
+  uint64_t bytes_ = 0;                                                             // guarded by mu_
+  uint64_t next_order_ = 0;                                                        // guarded by mu_
+  uint64_t compactions_ = 0;                                                       // guarded by mu_
   std::unordered_map<Uuid, std::pair<uint64_t, AcceptedPayment>, UuidHash> live_;  // guarded by mu_
 };
 

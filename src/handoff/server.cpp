@@ -157,7 +157,8 @@ struct Server::Impl {
   }
 };
 
-Server::Server(std::string address, Sink& sink) : impl_(std::make_unique<Impl>(std::move(address), sink)) {}
+Server::Server(std::string address, Sink& sink)
+    : impl_(std::make_unique<Impl>(std::move(address), sink)) {}
 
 Server::~Server() { stop(); }
 

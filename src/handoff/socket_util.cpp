@@ -36,7 +36,8 @@ Result<Target> resolve(const std::string& address) {
     return t;
   }
   auto colon = address.rfind(':');
-  if (colon == std::string::npos) return Status::invalid_argument("expected host:port, got " + address);
+  if (colon == std::string::npos)
+    return Status::invalid_argument("expected host:port, got " + address);
   std::string host = address.substr(0, colon);
   if (host == "localhost") host = "127.0.0.1";
   auto* sin = reinterpret_cast<sockaddr_in*>(&t.addr);
@@ -49,7 +50,9 @@ Result<Target> resolve(const std::string& address) {
   return t;
 }
 
-Status errno_status(const std::string& what) { return Status::io_error(what + ": " + std::strerror(errno)); }
+Status errno_status(const std::string& what) {
+  return Status::io_error(what + ": " + std::strerror(errno));
+}
 
 }  // namespace
 

@@ -110,8 +110,9 @@ void add_stack_command(CLI::App& app) {
   up->add_option("--rinhactl", up_args->rinhactl, "rinhactl binary for the emulators");
   up->add_option("--source-dir", up_args->source_dir,
                  "tree holding config/ and deploy/ (default: the one this was built from)");
-  up->add_option("--rinhad-arg", up_args->rinhad_args,
-                 "extra flag for every rinhad, repeatable, e.g. --rinhad-arg=--handoff.durability=none")
+  up->add_option(
+        "--rinhad-arg", up_args->rinhad_args,
+        "extra flag for every rinhad, repeatable, e.g. --rinhad-arg=--handoff.durability=none")
       ->allow_extra_args(false);
   up->callback([up_args] { run_up(*up_args); });
 

@@ -87,8 +87,8 @@ ProcessSpec api_spec(const Locations& loc, const RinhadWiring& w, const std::str
   auto argv = rinhad_argv(loc, w, "api");
   // Each api keeps its own journal beside the worker's.
   const auto journal = std::filesystem::path(w.journal_path).parent_path() / (name + ".journal");
-  argv.insert(argv.end(), {"--api.listen", "127.0.0.1:" + std::to_string(port), "--api.journal_path",
-                           journal.string()});
+  argv.insert(argv.end(), {"--api.listen", "127.0.0.1:" + std::to_string(port),
+                           "--api.journal_path", journal.string()});
   return spec_of(name, argv, log_path);
 }
 

@@ -18,9 +18,11 @@ Window make_window(std::optional<UtcMicros> from, std::optional<UtcMicros> to) {
 
 std::string to_json(const SummaryTotals& t) {
   auto part = [](const ProcessorTotals& p) {
-    return "{\"totalRequests\":" + std::to_string(p.requests) + ",\"totalAmount\":" + format_cents(p.amount) + "}";
+    return "{\"totalRequests\":" + std::to_string(p.requests) +
+           ",\"totalAmount\":" + format_cents(p.amount) + "}";
   };
-  return "{\"default\":" + part(t.default_totals) + ",\"fallback\":" + part(t.fallback_totals) + "}";
+  return "{\"default\":" + part(t.default_totals) + ",\"fallback\":" + part(t.fallback_totals) +
+         "}";
 }
 
 }  // namespace rinha::summary

@@ -38,7 +38,8 @@ struct Window {
   int64_t to_ms = std::numeric_limits<int64_t>::max();
   bool contains(UtcMillis t) const { return t.value >= from_ms && t.value <= to_ms; }
   bool is_all() const {
-    return from_ms == std::numeric_limits<int64_t>::min() && to_ms == std::numeric_limits<int64_t>::max();
+    return from_ms == std::numeric_limits<int64_t>::min() &&
+           to_ms == std::numeric_limits<int64_t>::max();
   }
 };
 

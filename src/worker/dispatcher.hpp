@@ -34,12 +34,12 @@ struct DispatcherConfig {
   router::RouterConfig router;
   router::BackoffConfig backoff;
   health::HealthConfig health;
-  int requested_at_margin_ms = 50;  // added to the expected latency when stamping requestedAt
-  int recheck_ms = 1000;            // wait after a timeout/reset before looking the payment up
-  int lookup_timeout_ms = 5000;     // GET /payments/{id}
-  int health_timeout_ms = 8000;     // service-health may be held up to 5 s by its limiter
-  int stats_log_ms = 10000;         // period of the counters log line (0 = never)
-  int drain_ms = 5000;              // at stop, how long open payments may still settle
+  int requested_at_margin_ms = 5;  // added to the expected latency when stamping requestedAt
+  int recheck_ms = 1000;           // wait after a timeout/reset before looking the payment up
+  int lookup_timeout_ms = 5000;    // GET /payments/{id}
+  int health_timeout_ms = 8000;    // service-health may be held up to 5 s by its limiter
+  int stats_log_ms = 10000;        // period of the counters log line (0 = never)
+  int drain_ms = 5000;             // at stop, how long open payments may still settle
   // Journal replay: first lookup this long after start, so that a request the previous process
   // left in flight has been committed or dropped by then (longer than any processor delay).
   int reconcile_delay_ms = 6000;

@@ -29,7 +29,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
           !(h.totals == f.totals) || h.from_ms != f.from_ms || h.to_ms != f.to_ms)
         std::abort();
     }
-    if (pass == 0) d.feed(std::string_view(reinterpret_cast<const char*>(data) + half, size - half));
+    if (pass == 0)
+      d.feed(std::string_view(reinterpret_cast<const char*>(data) + half, size - half));
   }
   return 0;
 }

@@ -5,14 +5,13 @@
 // the api (or HAProxy's deny rule) produces it; a duplicate correlationId is charged once; an
 // oversized body cannot smuggle a request; a slow client still gets its answer; nothing a
 // rejected request carried is recorded anywhere, and every server stays up.
-#include <catch2/catch.hpp>
-
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <poll.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <catch2/catch.hpp>
 #include <cstdio>
 #include <nlohmann/json.hpp>
 #include <set>
@@ -173,7 +172,8 @@ TEST_CASE("bad input through HAProxy: documented statuses, nothing recorded, ser
   std::string i1 = id();
   // 400: the body is not one JSON object.
   bad_payment("truncated JSON", i1, payment(i1, "19.90").substr(0, 50), {400});
-  bad_payment("truncated after the amount", i1, "{\"correlationId\":\"" + i1 + "\",\"amount\":19.90", {400});
+  bad_payment("truncated after the amount", i1,
+              "{\"correlationId\":\"" + i1 + "\",\"amount\":19.90", {400});
   bad_payment("empty body", "", "", {400});
   bad_payment("not JSON", "", "hello", {400});
   bad_payment("a JSON array", i1, "[" + payment(i1, "1.00") + "]", {400});
@@ -223,39 +223,53 @@ TEST_CASE("bad input through HAProxy: documented statuses, nothing recorded, ser
   bad_payment("UUID too long", i4, payment(i4 + "0", "19.90"), {422});
   // 415: wrong Content-Type.
   std::string i5 = id();
-  cases.push_back({"text/plain", http_request("POST", pay, payment(i5, "19.90"), "text/plain"),
-                   {415}, true, i5});
-  cases.push_back({"form-urlencoded",
-                   http_request("POST", pay, payment(i5, "19.90"),
-                                "application/x-www-form-urlencoded"),
-                   {415}, true, i5});
+  cases.push_back({"text/plain",
+                   http_request("POST", pay, payment(i5, "19.90"), "text/plain"),
+                   {415},
+                   true,
+                   i5});
+  cases.push_back(
+      {"form-urlencoded",
+       http_request("POST", pay, payment(i5, "19.90"), "application/x-www-form-urlencoded"),
+       {415},
+       true,
+       i5});
   // 413: over 1024 bytes, refused by HAProxy before any api sees it.
   std::string i6 = id();
   std::string big = "{\"correlationId\":\"" + i6 + "\",\"amount\":19.90,\"pad\":\"" +
                     std::string(2000, 'x') + "\"}";
   cases.push_back({"body of 2 KB", http_request("POST", pay, big), {413}, true, i6});
-  std::string chunked = "POST /payments HTTP/1.1\r\nHost: localhost\r\nContent-Type: "
-                        "application/json\r\nTransfer-Encoding: chunked\r\n\r\n";
+  std::string chunked =
+      "POST /payments HTTP/1.1\r\nHost: localhost\r\nContent-Type: "
+      "application/json\r\nTransfer-Encoding: chunked\r\n\r\n";
   for (int i = 0; i < 4; ++i) chunked += "200\r\n" + std::string(512, ' ') + "\r\n";
   chunked += "0\r\n\r\n";
   cases.push_back({"chunked body of 2 KB", chunked, {413}, true, ""});
   // Wrong method or path.
-  for (const auto& [m, p] : std::vector<std::pair<std::string, std::string>>{
-           {"GET", "/payments"}, {"PUT", "/payments"}, {"DELETE", "/payments"},
-           {"POST", "/payments-summary"}, {"DELETE", "/payments-summary"},
-           {"GET", "/purge-payments"}, {"GET", "/nope"}, {"GET", "/payments/" + i1},
-           {"POST", "/payments/" + i1}, {"POST", "/admin/purge-payments"}}) {
+  for (const auto& [m, p] :
+       std::vector<std::pair<std::string, std::string>>{{"GET", "/payments"},
+                                                        {"PUT", "/payments"},
+                                                        {"DELETE", "/payments"},
+                                                        {"POST", "/payments-summary"},
+                                                        {"DELETE", "/payments-summary"},
+                                                        {"GET", "/purge-payments"},
+                                                        {"GET", "/nope"},
+                                                        {"GET", "/payments/" + i1},
+                                                        {"POST", "/payments/" + i1},
+                                                        {"POST", "/admin/purge-payments"}}) {
     cases.push_back({m + " " + p,
                      http_request(m, p, m == "GET" || m == "DELETE" ? "" : payment(i1, "1.00")),
-                     {404, 405}, true, i1});
+                     {404, 405},
+                     true,
+                     i1});
   }
   // Bad dates in the summary query.
   for (const std::string q :
        {"from=yesterday", "from=2025-13-01T00:00:00.000Z", "to=2025-07-10T25:00:00.000Z",
-        "from=2025-07-10T12:00:00.000Z&to=2025-02-30T00:00:00.000Z", "from=%ZZ", "from=",
-        "to=2025-07-10T12:00:00.000+25:00", "from=2025-07-10T12:60:00Z"}) {
-    cases.push_back({"summary " + q, http_request("GET", "/payments-summary?" + q), {400}, true,
-                     ""});
+        "from=2025-07-10T12:00:00.000Z&to=2025-02-30T00:00:00.000Z", "from=%ZZ",
+        "from=", "to=2025-07-10T12:00:00.000+25:00", "from=2025-07-10T12:60:00Z"}) {
+    cases.push_back(
+        {"summary " + q, http_request("GET", "/payments-summary?" + q), {400}, true, ""});
   }
 
   // Record what the stack holds before any bad input.
@@ -270,8 +284,8 @@ TEST_CASE("bad input through HAProxy: documented statuses, nothing recorded, ser
     bool reconnected = false;
     RawResponse r = conn.exchange(c.request, &reconnected);
     reconnects += reconnected;
-    table << "  " << r.status << "  " << c.name << (reconnected ? " (new connection)" : "")
-          << "  " << r.body.substr(0, 80) << "\n";
+    table << "  " << r.status << "  " << c.name << (reconnected ? " (new connection)" : "") << "  "
+          << r.body.substr(0, 80) << "\n";
     INFO(c.name << ": " << r.status << " " << r.headers << "\n" << r.body);
     CHECK(c.statuses.count(r.status) == 1);
     if (c.json_error) CHECK(is_json_error(r.body));
@@ -298,8 +312,8 @@ TEST_CASE("bad input through HAProxy: documented statuses, nothing recorded, ser
     rejected.push_back({smuggled_id, 777, r413.status});
     SentPayment after{id(), 1234, 0};
     bool reconnected = false;
-    RawResponse ok = conn.exchange(http_request("POST", pay, payment(after.id, "12.34")),
-                                   &reconnected);
+    RawResponse ok =
+        conn.exchange(http_request("POST", pay, payment(after.id, "12.34")), &reconnected);
     after.status = ok.status;
     std::printf("bad input: after a 413 the next request %s the connection: %d\n",
                 reconnected ? "needed a new" : "kept", ok.status);

@@ -3,14 +3,13 @@
 // an api once, each restarted with the same config and journal.
 // Once settled, every payment that got a 2xx must be recorded by exactly one processor with its
 // amount, none by both, and our summary must equal the processors' (counts and cents).
-#include <catch2/catch.hpp>
-
 #include <signal.h>
 
+#include <catch2/catch.hpp>
 #include <cstdio>
-#include <vector>
 #include <sstream>
 #include <thread>
+#include <vector>
 
 #include "http/http_client.hpp"
 #include "support/fixture.hpp"

@@ -2,7 +2,6 @@
 // the latency histogram agree with the payments sent; and secrets (the database password) never
 // show in --print-config, in --help or in the logs of either role.
 #include <catch2/catch.hpp>
-
 #include <map>
 #include <regex>
 #include <sstream>
@@ -113,8 +112,8 @@ TEST_CASE("worker /metrics: counters, gauges and histogram follow the payments")
   CHECK(count == m.at("rinha_worker_processor_sent_total{" + d + "}"));
   CHECK(m.at(h + "_bucket{" + d + ",le=\"+Inf\"}") == count);
   double prev = 0;
-  for (const char* le : {"0.005", "0.01", "0.025", "0.05", "0.1", "0.25", "0.5", "1", "1.5",
-                         "2.5", "5", "10"}) {
+  for (const char* le :
+       {"0.005", "0.01", "0.025", "0.05", "0.1", "0.25", "0.5", "1", "1.5", "2.5", "5", "10"}) {
     const double v = m.at(h + "_bucket{" + d + ",le=\"" + le + "\"}");
     CHECK(v >= prev);
     prev = v;
@@ -134,10 +133,10 @@ TEST_CASE("the database password never shows in --print-config, --help or the lo
   stack::TempDir dir("rinha-secret-");
   const std::string secret = "Sup3rS3cretPw";
   const int closed = stack::free_port();  // nothing listens: the worker retries and logs it
-  const std::string db = "postgresql://rinha:" + secret + "@127.0.0.1:" +
-                         std::to_string(closed) + "/rinha";
-  const std::vector<std::string> common = {"--database.url", db, "--worker.listen",
-                                           "unix:" + dir.file("w.sock"),
+  const std::string db =
+      "postgresql://rinha:" + secret + "@127.0.0.1:" + std::to_string(closed) + "/rinha";
+  const std::vector<std::string> common = {"--database.url",         db,
+                                           "--worker.listen",        "unix:" + dir.file("w.sock"),
                                            "--handoff.journal_path", dir.file("journal")};
 
   auto with = [&](std::vector<std::string> extra) {
@@ -158,8 +157,8 @@ TEST_CASE("the database password never shows in --print-config, --help or the lo
   CHECK(worker.find(secret) == std::string::npos);
 
   const int api_port = stack::free_port();
-  const std::string api = run_rinhad(
-      dir, with({"--mode=api", "--api.listen", "127.0.0.1:" + std::to_string(api_port)}),
-      "api.log", 1000ms);
+  const std::string api =
+      run_rinhad(dir, with({"--mode=api", "--api.listen", "127.0.0.1:" + std::to_string(api_port)}),
+                 "api.log", 1000ms);
   CHECK(api.find(secret) == std::string::npos);
 }

@@ -4,13 +4,12 @@
 // official check ([now-15 s, now-2 s], every ~500 ms) must agree with the processors during
 // and after the outage, nothing accepted may be lost, and once PostgreSQL is back its ledger
 // rows must equal the processors' totals (count and cents).
-#include <catch2/catch.hpp>
-
 #include <signal.h>
 
 #include <atomic>
-#include <map>
+#include <catch2/catch.hpp>
 #include <cstdio>
+#include <map>
 #include <mutex>
 #include <sstream>
 #include <thread>
@@ -107,7 +106,8 @@ TEST_CASE("PostgreSQL stopped for 10 s under load: forwarding and summaries go o
   Status up = st.restart("postgres");
   INFO(up.message());
   REQUIRE(up.is_ok());
-  const auto down_for = std::chrono::duration_cast<std::chrono::milliseconds>(Steady::now() - down_at);
+  const auto down_for =
+      std::chrono::duration_cast<std::chrono::milliseconds>(Steady::now() - down_at);
   std::this_thread::sleep_for(6s);
   traffic.stop();
   const auto sent = traffic.sent();
@@ -133,8 +133,7 @@ TEST_CASE("PostgreSQL stopped for 10 s under load: forwarding and summaries go o
   report << "pg outage: down " << down_for.count() << " ms, payments forwarded meanwhile "
          << during_outage << "; " << *audit << "; rows after " << rows->count << " / "
          << rows->cents << " cents; " << *settled << "; window checks " << checker.checks()
-         << ", mismatches " << checker.mismatches().size() << ", unanswered "
-         << checker.failures();
+         << ", mismatches " << checker.mismatches().size() << ", unanswered " << checker.failures();
   std::printf("%s\n", report.str().c_str());
   auto mism = checker.mismatches();
   INFO(report.str() << "\nfirst mismatch: " << (mism.empty() ? "" : mism[0]) << "\nworker log:\n"

@@ -138,11 +138,11 @@ Result<Ledgers> read_ledgers(const Endpoints& e,
   if (!d.is_ok()) return d.status();
   auto f = processor_totals(rs[2]);
   if (!f.is_ok()) return f.status();
-  return Ledgers{{ours["default"]["totalRequests"].get<int64_t>(),
-                  cents_of(ours["default"]["totalAmount"])},
-                 {ours["fallback"]["totalRequests"].get<int64_t>(),
-                  cents_of(ours["fallback"]["totalAmount"])},
-                 *d, *f};
+  return Ledgers{
+      {ours["default"]["totalRequests"].get<int64_t>(), cents_of(ours["default"]["totalAmount"])},
+      {ours["fallback"]["totalRequests"].get<int64_t>(), cents_of(ours["fallback"]["totalAmount"])},
+      *d,
+      *f};
 }
 
 Result<Ledgers> wait_settled(const Endpoints& e, int64_t min_requests,
@@ -152,8 +152,7 @@ Result<Ledgers> wait_settled(const Endpoints& e, int64_t min_requests,
   int stable = 0;
   while (true) {
     auto now = read_ledgers(e);
-    const bool good = now.is_ok() && now->consistent() &&
-                      now->processor_requests() >= min_requests;
+    const bool good = now.is_ok() && now->consistent() && now->processor_requests() >= min_requests;
     if (good && last.is_ok() && last->consistent() &&
         last->processor_requests() == now->processor_requests())
       ++stable;

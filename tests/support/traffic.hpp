@@ -91,12 +91,12 @@ Result<Ledgers> wait_settled(const Endpoints& e, int64_t min_requests,
 
 // Looks every sent payment up on both processors.
 struct Audit {
-  int64_t accepted = 0;        // 2xx answers
-  int64_t recorded = 0;        // accepted and found on exactly one processor, right amount
-  int64_t lost = 0;            // accepted and found on none
-  int64_t double_charged = 0;  // found on both (accepted or not)
-  int64_t wrong_amount = 0;    // found with another amount than sent
-  int64_t unanswered_recorded = 0;  // not 2xx (e.g. 502 while an api died) yet recorded once
+  int64_t accepted = 0;               // 2xx answers
+  int64_t recorded = 0;               // accepted and found on exactly one processor, right amount
+  int64_t lost = 0;                   // accepted and found on none
+  int64_t double_charged = 0;         // found on both (accepted or not)
+  int64_t wrong_amount = 0;           // found with another amount than sent
+  int64_t unanswered_recorded = 0;    // not 2xx (e.g. 502 while an api died) yet recorded once
   std::vector<std::string> examples;  // a few offending ids, for messages
 };
 std::ostream& operator<<(std::ostream& o, const Audit& a);

@@ -1,9 +1,8 @@
 // The api: request validation table, summary query parsing, and the HTTP endpoints end to end
 // (ApiServer on a free port, a fake worker behind a real hand-off socket, libcurl as client).
-#include <catch2/catch.hpp>
-
 #include <unistd.h>
 
+#include <catch2/catch.hpp>
 #include <chrono>
 #include <thread>
 
@@ -22,13 +21,15 @@ TEST_CASE("good payment bodies parse to id and cents") {
     std::string body;
     int64_t cents;
   };
-  for (const auto& [body, cents] : std::vector<Row>{
-           {R"({"correlationId":"4a7901b8-7d26-4d9d-aa19-4dc1c7cf60b3","amount":19.90})", 1990},
-           {R"({"amount":20.05,"correlationId":"4A7901B8-7D26-4D9D-AA19-4DC1C7CF60B3"})", 2005},
-           {R"( { "correlationId" : "4a7901b8-7d26-4d9d-aa19-4dc1c7cf60b3" , "amount" : 1 } )", 100},
-           {R"({"correlationId":"4a7901b8-7d26-4d9d-aa19-4dc1c7cf60b3","amount":19.900,"note":"x"})", 1990},
-           {R"({"correlationId":"4a7901b8-7d26-4d9d-aa19-4dc1c7cf60b3","amount":1990e-2})", 1990},
-       }) {
+  for (
+      const auto& [body, cents] : std::vector<Row>{
+          {R"({"correlationId":"4a7901b8-7d26-4d9d-aa19-4dc1c7cf60b3","amount":19.90})", 1990},
+          {R"({"amount":20.05,"correlationId":"4A7901B8-7D26-4D9D-AA19-4DC1C7CF60B3"})", 2005},
+          {R"( { "correlationId" : "4a7901b8-7d26-4d9d-aa19-4dc1c7cf60b3" , "amount" : 1 } )", 100},
+          {R"({"correlationId":"4a7901b8-7d26-4d9d-aa19-4dc1c7cf60b3","amount":19.900,"note":"x"})",
+           1990},
+          {R"({"correlationId":"4a7901b8-7d26-4d9d-aa19-4dc1c7cf60b3","amount":1990e-2})", 1990},
+      }) {
     INFO(body);
     auto r = parse_payment(body);
     REQUIRE(r.is_ok());
@@ -74,11 +75,13 @@ TEST_CASE("bad payment bodies are rejected with a message naming the problem") {
 
 TEST_CASE("summary query: optional bounds and 400-worthy dates") {
   CHECK(parse_summary_query(std::nullopt, std::nullopt)->is_all());
-  auto w = parse_summary_query(std::string("2025-07-10T12:34:56.000Z"), std::string("2025-07-10T12:35:56.000Z"));
+  auto w = parse_summary_query(std::string("2025-07-10T12:34:56.000Z"),
+                               std::string("2025-07-10T12:35:56.000Z"));
   REQUIRE(w.is_ok());
   CHECK(w->from_ms == 1752150896000LL);
   CHECK(w->to_ms == 1752150956000LL);
-  auto enc = parse_summary_query(std::string("2025-07-10T12%3A34%3A56.000Z"), std::string("2025-07-10T12:35:56Z"));
+  auto enc = parse_summary_query(std::string("2025-07-10T12%3A34%3A56.000Z"),
+                                 std::string("2025-07-10T12:35:56Z"));
   REQUIRE(enc.is_ok());
   CHECK(enc->from_ms == 1752150896000LL);
   auto bad = parse_summary_query(std::string("yesterday"), std::nullopt);
@@ -117,10 +120,13 @@ struct ApiFixture {
   }
   // Hand-off is asynchronous: wait (bounded) until the fake worker holds n payments.
   bool worker_holds(size_t n) {
-    for (int i = 0; i < 200 && sink.size() != n; ++i) std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    for (int i = 0; i < 200 && sink.size() != n; ++i)
+      std::this_thread::sleep_for(std::chrono::milliseconds(10));
     return sink.size() == n;
   }
-  std::string url(const std::string& path) { return "http://127.0.0.1:" + std::to_string(api->port()) + path; }
+  std::string url(const std::string& path) {
+    return "http://127.0.0.1:" + std::to_string(api->port()) + path;
+  }
   http::HttpResponse call(std::string method, const std::string& path, std::string body = {},
                           std::vector<std::pair<std::string, std::string>> headers = {
                               {"Content-Type", "application/json"}}) {
@@ -154,17 +160,19 @@ TEST_CASE("HTTP: payments are accepted once, bad ones get 4xx JSON and change no
     std::string body;
     long status;
   };
-  for (const auto& [b, status] : std::vector<Row>{{"{", 400},
-                                                  {body(kId, "19.901"), 422},
-                                                  {body("nope", "1"), 422},
-                                                  {body("5a7901b8-7d26-4d9d-aa19-4dc1c7cf60b3", "-3"), 422},
-                                                  {std::string(4000, ' '), 413}}) {
+  for (const auto& [b, status] :
+       std::vector<Row>{{"{", 400},
+                        {body(kId, "19.901"), 422},
+                        {body("nope", "1"), 422},
+                        {body("5a7901b8-7d26-4d9d-aa19-4dc1c7cf60b3", "-3"), 422},
+                        {std::string(4000, ' '), 413}}) {
     INFO(b.substr(0, 60));
     auto r = f.call("POST", "/payments", b);
     CHECK(r.status == status);
     if (status != 413) CHECK_THAT(r.body, Catch::StartsWith("{\"error\":\""));
   }
-  auto ct = f.call("POST", "/payments", body("6a7901b8-7d26-4d9d-aa19-4dc1c7cf60b3", "1"), {{"Content-Type", "text/plain"}});
+  auto ct = f.call("POST", "/payments", body("6a7901b8-7d26-4d9d-aa19-4dc1c7cf60b3", "1"),
+                   {{"Content-Type", "text/plain"}});
   CHECK(ct.status == 415);
   std::this_thread::sleep_for(std::chrono::milliseconds(100));
   CHECK(f.sink.size() == 1);
@@ -181,11 +189,15 @@ TEST_CASE("HTTP: summary, purge, healthcheck and metrics") {
   REQUIRE(f.worker_holds(1));
   auto all = f.call("GET", "/payments-summary");
   CHECK(all.status == 200);
-  CHECK(all.body == R"({"default":{"totalRequests":1,"totalAmount":19.90},"fallback":{"totalRequests":0,"totalAmount":0.00}})");
-  auto past = f.call("GET", "/payments-summary?from=2000-01-01T00:00:00.000Z&to=2000-01-02T00:00:00.000Z");
+  CHECK(
+      all.body ==
+      R"({"default":{"totalRequests":1,"totalAmount":19.90},"fallback":{"totalRequests":0,"totalAmount":0.00}})");
+  auto past =
+      f.call("GET", "/payments-summary?from=2000-01-01T00:00:00.000Z&to=2000-01-02T00:00:00.000Z");
   CHECK(past.status == 200);
   CHECK_THAT(past.body, Catch::Contains("\"totalRequests\":0"));
-  auto bad = f.call("GET", "/payments-summary?from=2000-13-01T00:00:00.000Z&to=2000-01-02T00:00:00.000Z");
+  auto bad =
+      f.call("GET", "/payments-summary?from=2000-13-01T00:00:00.000Z&to=2000-01-02T00:00:00.000Z");
   CHECK(bad.status == 400);
   CHECK_THAT(bad.body, Catch::Contains("from"));
   CHECK(f.call("POST", "/purge-payments").status == 200);
@@ -236,9 +248,12 @@ TEST_CASE("HTTP: with durability none a 202 is still handed off once the worker 
 TEST_CASE("malformed bodies and rule-breaking fields are told apart (400 vs 422)") {
   CHECK(parse_payment("{").status().code() == Status::Code::kMalformed);
   CHECK(parse_payment("[1]").status().code() == Status::Code::kMalformed);
-  CHECK(parse_payment(R"({"correlationId":"x","amount":1})").status().code() == Status::Code::kInvalidArgument);
+  CHECK(parse_payment(R"({"correlationId":"x","amount":1})").status().code() ==
+        Status::Code::kInvalidArgument);
   CHECK(parse_payment(R"({"amount":1})").status().code() == Status::Code::kInvalidArgument);
   std::string id = R"("correlationId":"4a7901b8-7d26-4d9d-aa19-4dc1c7cf60b3")";
-  CHECK(parse_payment("{" + id + ",\"amount\":-Infinity}").status().code() == Status::Code::kMalformed);
-  CHECK(parse_payment("{" + id + ",\"amount\":-1}").status().code() == Status::Code::kInvalidArgument);
+  CHECK(parse_payment("{" + id + ",\"amount\":-Infinity}").status().code() ==
+        Status::Code::kMalformed);
+  CHECK(parse_payment("{" + id + ",\"amount\":-1}").status().code() ==
+        Status::Code::kInvalidArgument);
 }

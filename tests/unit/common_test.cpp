@@ -12,9 +12,10 @@ TEST_CASE("amounts parse exactly into cents", "[money]") {
     const char* text;
     int64_t cents;
   };
-  for (auto [text, cents] : {Row{"19.90", 1990}, Row{"19.9", 1990}, Row{"19.900", 1990}, Row{"20", 2000},
-                             Row{"0.01", 1}, Row{"1990e-2", 1990}, Row{"1.99E1", 1990}, Row{"20.05", 2005},
-                             Row{"1000000000", 100000000000LL}, Row{"0.10", 10}}) {
+  for (auto [text, cents] :
+       {Row{"19.90", 1990}, Row{"19.9", 1990}, Row{"19.900", 1990}, Row{"20", 2000}, Row{"0.01", 1},
+        Row{"1990e-2", 1990}, Row{"1.99E1", 1990}, Row{"20.05", 2005},
+        Row{"1000000000", 100000000000LL}, Row{"0.10", 10}}) {
     INFO(text);
     auto r = parse_amount(text, Rounding::kRejectExtraDecimals);
     REQUIRE(r.is_ok());
@@ -23,8 +24,9 @@ TEST_CASE("amounts parse exactly into cents", "[money]") {
 }
 
 TEST_CASE("bad amounts are rejected with a reason", "[money]") {
-  for (const char* text : {"", "-1", "0", "0.00", "19.901", "abc", "1.", ".5", "01", "1e", "1000000000.01",
-                           "99999999999999999999", "1e30", "NaN", "Infinity", "0.001", "1.2.3", " 1"}) {
+  for (const char* text :
+       {"", "-1", "0", "0.00", "19.901", "abc", "1.", ".5", "01", "1e", "1000000000.01",
+        "99999999999999999999", "1e30", "NaN", "Infinity", "0.001", "1.2.3", " 1"}) {
     INFO(text);
     auto r = parse_amount(text, Rounding::kRejectExtraDecimals);
     CHECK_FALSE(r.is_ok());
@@ -37,8 +39,9 @@ TEST_CASE("half-even rounding matches .NET decimal.Round", "[money]") {
     const char* text;
     int64_t cents;
   };
-  for (auto [text, cents] : {Row{"0.125", 12}, Row{"0.135", 14}, Row{"0.1251", 13}, Row{"19.905", 1990},
-                             Row{"19.915", 1992}, Row{"19.9049", 1990}, Row{"2.675", 268}}) {
+  for (auto [text, cents] :
+       {Row{"0.125", 12}, Row{"0.135", 14}, Row{"0.1251", 13}, Row{"19.905", 1990},
+        Row{"19.915", 1992}, Row{"19.9049", 1990}, Row{"2.675", 268}}) {
     INFO(text);
     auto r = parse_amount(text, Rounding::kHalfEven);
     REQUIRE(r.is_ok());
@@ -70,9 +73,10 @@ TEST_CASE("ISO-8601 as toISOString writes it", "[time]") {
 }
 
 TEST_CASE("malformed dates are rejected", "[time]") {
-  for (const char* text : {"", "2025-07-10", "2025-13-10T00:00:00Z", "2025-02-29T00:00:00Z", "2025-07-10T24:00:00Z",
-                           "2025-07-10T12:34:56.Z", "2025-07-10T12:34:56ZZ", "yesterday", "2025-07-10T12:34:56+2",
-                           "2025-7-10T12:34:56Z", "2025-07-10T12:60:00Z"}) {
+  for (const char* text :
+       {"", "2025-07-10", "2025-13-10T00:00:00Z", "2025-02-29T00:00:00Z", "2025-07-10T24:00:00Z",
+        "2025-07-10T12:34:56.Z", "2025-07-10T12:34:56ZZ", "yesterday", "2025-07-10T12:34:56+2",
+        "2025-7-10T12:34:56Z", "2025-07-10T12:60:00Z"}) {
     INFO(text);
     CHECK_FALSE(parse_iso8601(text).is_ok());
   }
@@ -90,9 +94,10 @@ TEST_CASE("UUIDs parse in either case and print lowercase", "[uuid]") {
   auto id = parse_uuid("4A7901B8-7D26-4D9D-AA19-4DC1C7CF60B3");
   REQUIRE(id.is_ok());
   CHECK(format_uuid(*id) == "4a7901b8-7d26-4d9d-aa19-4dc1c7cf60b3");
-  for (const char* bad : {"", "4a7901b87d264d9daa194dc1c7cf60b3", "4a7901b8-7d26-4d9d-aa19-4dc1c7cf60b",
-                          "4a7901b8-7d26-4d9d-aa19-4dc1c7cf60bg", "{4a7901b8-7d26-4d9d-aa19-4dc1c7cf60b}",
-                          "4a7901b8_7d26-4d9d-aa19-4dc1c7cf60b3"}) {
+  for (const char* bad :
+       {"", "4a7901b87d264d9daa194dc1c7cf60b3", "4a7901b8-7d26-4d9d-aa19-4dc1c7cf60b",
+        "4a7901b8-7d26-4d9d-aa19-4dc1c7cf60bg", "{4a7901b8-7d26-4d9d-aa19-4dc1c7cf60b}",
+        "4a7901b8_7d26-4d9d-aa19-4dc1c7cf60b3"}) {
     INFO(bad);
     CHECK_FALSE(parse_uuid(bad).is_ok());
   }

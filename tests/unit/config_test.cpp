@@ -1,12 +1,12 @@
 // Config: defaults, YAML file, flag override, validation errors naming the key, sample in step.
-#include <catch2/catch.hpp>
+#include "config/config.hpp"
 
 #include <unistd.h>
 
+#include <catch2/catch.hpp>
 #include <fstream>
 #include <sstream>
 
-#include "config/config.hpp"
 #include "config/flags.hpp"
 #include "config/knobs.hpp"
 
@@ -33,7 +33,6 @@ std::string write_temp(const std::string& name, const std::string& text) {
 
 }  // namespace
 
-
 TEST_CASE("defaults validate and match the documented values") {
   auto cfg = load_args({});
   REQUIRE(cfg.is_ok());
@@ -44,7 +43,9 @@ TEST_CASE("defaults validate and match the documented values") {
 }
 
 TEST_CASE("file values apply and flags win over the file") {
-  auto path = write_temp("a.yaml", "api:\n  threads: 3\n  listen: \"127.0.0.1:7000\"\nretry:\n  backoff_cap_ms: 500\n");
+  auto path = write_temp(
+      "a.yaml",
+      "api:\n  threads: 3\n  listen: \"127.0.0.1:7000\"\nretry:\n  backoff_cap_ms: 500\n");
   auto cfg = load_args({"--config", path, "--api.threads=5"});
   REQUIRE(cfg.is_ok());
   CHECK(cfg->api.threads == 5);
@@ -112,5 +113,6 @@ TEST_CASE("config/rinhad.yaml is exactly the annotated defaults and loads to the
   Config loaded;
   REQUIRE(apply_yaml_text(loaded, ss.str()).is_ok());
   CHECK(dump_yaml(loaded) == dump_yaml(Config{}));
-  for (const auto& k : knobs()) CHECK(ss.str().find(k.key.substr(k.key.rfind('.') + 1) + ":") != std::string::npos);
+  for (const auto& k : knobs())
+    CHECK(ss.str().find(k.key.substr(k.key.rfind('.') + 1) + ":") != std::string::npos);
 }

@@ -1,8 +1,7 @@
 // Hand-off frames (round trip, malformed input) and client/server over a real Unix socket.
-#include <catch2/catch.hpp>
-
 #include <unistd.h>
 
+#include <catch2/catch.hpp>
 #include <chrono>
 #include <filesystem>
 #include <future>
@@ -93,9 +92,10 @@ TEST_CASE("malformed frames are errors, never crashes") {
     d.feed(bytes);
     return d.next();
   };
-  CHECK_FALSE(decode(std::string("\0\0\0\0", 4)).is_ok());                                // zero length
-  CHECK_FALSE(decode(std::string("\xff\xff\xff\x7f", 4)).is_ok());                        // oversized
-  CHECK_FALSE(decode(std::string("\x09\0\0\0\x63", 5) + std::string(8, '\0')).is_ok());  // unknown type
+  CHECK_FALSE(decode(std::string("\0\0\0\0", 4)).is_ok());          // zero length
+  CHECK_FALSE(decode(std::string("\xff\xff\xff\x7f", 4)).is_ok());  // oversized
+  CHECK_FALSE(
+      decode(std::string("\x09\0\0\0\x63", 5) + std::string(8, '\0')).is_ok());  // unknown type
   std::string pay;
   Frame f;
   f.type = FrameType::kPayments;
@@ -203,7 +203,8 @@ TEST_CASE("deliver() owns a payment until the worker acks it, across absence and
   };
   for (int i = 0; i < 100 && count() < 2; ++i) std::this_thread::sleep_for(20ms);
   std::lock_guard lock(mu);
-  CHECK(std::set<Uuid>(delivered.begin(), delivered.end()) == std::set<Uuid>{payment(1).id, payment(2).id});
+  CHECK(std::set<Uuid>(delivered.begin(), delivered.end()) ==
+        std::set<Uuid>{payment(1).id, payment(2).id});
 }
 
 // ---- Journal ----
@@ -220,7 +221,8 @@ std::string journal_path(const char* tag) {
   return p;
 }
 
-std::unique_ptr<Journal> open_journal(const std::string& path, Journal::Durability d = Journal::Durability::kProcess) {
+std::unique_ptr<Journal> open_journal(const std::string& path,
+                                      Journal::Durability d = Journal::Durability::kProcess) {
   auto j = Journal::open(path, d);
   REQUIRE(j.is_ok());
   return std::move(j).value();

@@ -1,7 +1,7 @@
 // Window rules (inclusive, one-sided = all, sub-ms rounding inwards) and the summary JSON shape.
-#include <catch2/catch.hpp>
-
 #include "summary/summary.hpp"
+
+#include <catch2/catch.hpp>
 
 using namespace rinha;
 using namespace rinha::summary;
@@ -21,7 +21,7 @@ TEST_CASE("bounds are inclusive and sub-millisecond bounds round inwards") {
   auto frac = make_window(UtcMicros{1000'500}, UtcMicros{1999'999});
   CHECK_FALSE(frac.contains(UtcMillis{1000}));  // 1000.000 < 1000.500
   CHECK(frac.contains(UtcMillis{1001}));
-  CHECK(frac.contains(UtcMillis{1999}));        // 1999.000 <= 1999.999
+  CHECK(frac.contains(UtcMillis{1999}));  // 1999.000 <= 1999.999
   CHECK_FALSE(frac.contains(UtcMillis{2000}));
   auto neg = make_window(UtcMicros{-1500}, UtcMicros{-500});
   CHECK(neg.contains(UtcMillis{-1}));
@@ -35,8 +35,10 @@ TEST_CASE("summary JSON has the contract's exact shape") {
   t.default_totals.add(Cents{1990});
   t.default_totals.add(Cents{1990});
   t.fallback_totals.add(Cents{5});
-  CHECK(to_json(t) ==
-        R"({"default":{"totalRequests":2,"totalAmount":39.80},"fallback":{"totalRequests":1,"totalAmount":0.05}})");
-  CHECK(to_json(SummaryTotals{}) ==
-        R"({"default":{"totalRequests":0,"totalAmount":0.00},"fallback":{"totalRequests":0,"totalAmount":0.00}})");
+  CHECK(
+      to_json(t) ==
+      R"({"default":{"totalRequests":2,"totalAmount":39.80},"fallback":{"totalRequests":1,"totalAmount":0.05}})");
+  CHECK(
+      to_json(SummaryTotals{}) ==
+      R"({"default":{"totalRequests":0,"totalAmount":0.00},"fallback":{"totalRequests":0,"totalAmount":0.00}})");
 }
