@@ -3,17 +3,12 @@
 
 #include <cstring>
 
+#include "handoff/wire.hpp"
+
 namespace rinha::handoff {
 namespace {
 
-void put_u8(std::string& o, uint8_t v) { o.push_back(static_cast<char>(v)); }
-void put_u32(std::string& o, uint32_t v) {
-  for (int i = 0; i < 4; ++i) o.push_back(static_cast<char>(v >> (8 * i)));
-}
-void put_u64(std::string& o, uint64_t v) {
-  for (int i = 0; i < 8; ++i) o.push_back(static_cast<char>(v >> (8 * i)));
-}
-void put_i64(std::string& o, int64_t v) { put_u64(o, static_cast<uint64_t>(v)); }
+using namespace wire;
 
 class Reader {
  public:
@@ -26,15 +21,13 @@ class Reader {
   }
   bool u32(uint32_t& v) {
     if (n_ < 4) return false;
-    v = 0;
-    for (int i = 0; i < 4; ++i) v |= static_cast<uint32_t>(static_cast<uint8_t>(p_[i])) << (8 * i);
+    v = get_u32(p_);
     p_ += 4, n_ -= 4;
     return true;
   }
   bool u64(uint64_t& v) {
     if (n_ < 8) return false;
-    v = 0;
-    for (int i = 0; i < 8; ++i) v |= static_cast<uint64_t>(static_cast<uint8_t>(p_[i])) << (8 * i);
+    v = get_u64(p_);
     p_ += 8, n_ -= 8;
     return true;
   }

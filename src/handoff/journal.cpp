@@ -1,5 +1,5 @@
 // Append-only journal of accepted payments (layout and ordering rules in journal.hpp).
-// Reads config: handoff.journal_path, handoff.durability (through open()).
+// Reads config (through open()): api.journal_path or handoff.journal_path, handoff.durability.
 #include "handoff/journal.hpp"
 
 #include <fcntl.h>
@@ -9,6 +9,8 @@
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
+
+#include "handoff/wire.hpp"
 
 namespace rinha::handoff {
 namespace {
@@ -24,22 +26,7 @@ uint32_t checksum(const char* p, size_t n) {
   return h;
 }
 
-void put_u32(std::string& o, uint32_t v) {
-  for (int i = 0; i < 4; ++i) o.push_back(static_cast<char>(v >> (8 * i)));
-}
-void put_i64(std::string& o, int64_t v) {
-  for (int i = 0; i < 8; ++i) o.push_back(static_cast<char>(static_cast<uint64_t>(v) >> (8 * i)));
-}
-uint32_t get_u32(const char* p) {
-  uint32_t v = 0;
-  for (int i = 0; i < 4; ++i) v |= static_cast<uint32_t>(static_cast<uint8_t>(p[i])) << (8 * i);
-  return v;
-}
-int64_t get_i64(const char* p) {
-  uint64_t v = 0;
-  for (int i = 0; i < 8; ++i) v |= static_cast<uint64_t>(static_cast<uint8_t>(p[i])) << (8 * i);
-  return static_cast<int64_t>(v);
-}
+using namespace wire;
 
 std::string encode_record(uint8_t type, const std::string& body) {
   std::string rec;
@@ -182,8 +169,8 @@ Status Journal::append_settled(const std::vector<Uuid>& ids) {
   return maybe_compact();
 }
 
-// Rewrites the live entries to a temp file, syncs it, and renames it over the journal, so a
-// crash at any point leaves either the old or the new file complete.
+// Rewrites the live entries to a temp file and renames it over the journal, so a crash at any
+// point leaves either the old or the new file complete.
 Status Journal::maybe_compact() {
   if (bytes_ < kCompactMinBytes || live_.size() * kPaymentWire * 4 > bytes_) return Status::ok();
   std::vector<std::pair<uint64_t, AcceptedPayment>> v;
@@ -196,7 +183,9 @@ Status Journal::maybe_compact() {
   if (fd < 0) return Status::io_error("journal compact: " + std::string(std::strerror(errno)));
   std::string rec = batch.empty() ? std::string() : encode_record(kAccepted, accepted_body(batch));
   Status s = write_all(fd, rec);
-  if (s.is_ok() && ::fsync(fd) != 0) s = Status::io_error("journal compact fsync");
+  // Only machine durability needs the new file on disk before it replaces the old one.
+  if (s.is_ok() && durability_ == Durability::kMachine && ::fsync(fd) != 0)
+    s = Status::io_error("journal compact fsync");
   if (s.is_ok() && ::rename(tmp.c_str(), path_.c_str()) != 0)
     s = Status::io_error("journal compact rename");
   if (!s.is_ok()) {

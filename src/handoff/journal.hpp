@@ -1,13 +1,14 @@
-// Journal: the worker's append-only record of accepted payments not yet settled, so that a 2xx
-// given by an api survives a crash of the worker (or of the api right after it answered).
-//
-// Order is the guarantee: the worker appends a batch here BEFORE acking it to the api (so before
-// the HTTP 2xx), and appends "settled" only AFTER the payment's ledger row is committed in
-// PostgreSQL. On start, unsettled() lists what may still need processing; the worker resolves
-// each with GET /payments/{id} on the processors before sending anything (a crash may have
-// happened after a processor recorded it). Durability choice (handoff.durability):
-//   process: write(2) per batch; survives any process crash (the page cache outlives us).
-//   machine: write(2) + fdatasync(2) per batch; survives power loss, costs a disk flush per ack.
+// Journal: an append-only record of payments accepted and not yet passed on, so that a 2xx
+// given by an api survives a crash of any process. Two links of one chain use it:
+//   api (api.journal_path): appended BEFORE the HTTP 202; settled once the worker acked it.
+//   worker (handoff.journal_path): appended BEFORE the ack to the api; settled only AFTER the
+//     payment's ledger row is committed in PostgreSQL.
+// On start, unsettled() lists what may still need passing on: the api hands it off again (the
+// worker ignores ids it has), the worker resolves each with GET /payments/{id} on the
+// processors before sending anything (a crash may have happened after a processor recorded
+// it). Durability (handoff.durability):
+//   process: write(2) per append; survives any process crash (the page cache outlives us).
+//   machine: write(2) + fdatasync(2) per append; survives power loss, costs a disk flush each.
 // The file is rewritten (compacted) to the live entries when mostly settled.
 //
 // File layout (little-endian), one record per append:
