@@ -106,7 +106,9 @@ std::vector<Knob> build() {
       "payments per hand-off frame from an api to the worker"));
   t.push_back(int_knob(
       "handoff.reply_timeout_ms", [](Config& c) -> int& { return c.handoff.reply_timeout_ms; }, 10,
-      60000, "ms an api waits for the worker before answering 503"));
+      60000,
+      "ms an api waits for the worker's answer to a summary or purge (then 503), and for a "
+      "payment batch's ack before sending it again"));
   t.push_back(choice_knob(
       "handoff.durability", [](Config& c) -> std::string& { return c.handoff.durability; },
       {"none", "process", "machine"},
