@@ -170,8 +170,8 @@ std::vector<Knob> build() {
 }  // namespace
 
 const std::vector<Knob>& knobs() {
-  static const std::vector<Knob> table = build();
-  return table;
+  static const std::vector<Knob> kTable = build();
+  return kTable;
 }
 
 const Knob* find_knob(const std::string& key) {

@@ -153,7 +153,7 @@ std::vector<Result<HttpResponse>> http_parallel(const std::vector<HttpRequest>& 
 }
 
 std::string url_escape(const std::string& s) {
-  static const char* kHex = "0123456789ABCDEF";
+  static constexpr char kHex[] = "0123456789ABCDEF";
   std::string out;
   for (unsigned char c : s) {
     if (std::isalnum(c) || c == '-' || c == '_' || c == '.' || c == '~' || c == ':') {
