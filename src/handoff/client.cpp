@@ -26,9 +26,8 @@ using Clock = std::chrono::steady_clock;
 
 namespace {
 
-struct PayReq {
+struct PayReq {  // owned by the client from deliver() until the worker acks it
   AcceptedPayment payment;
-  Completion* done;  // null: owned by the client (deliver()), retried until acked
 };
 struct SummaryReq {
   summary::Window window;
@@ -43,27 +42,21 @@ struct Request {
 };
 
 struct InFlight {
-  std::vector<Completion*> payments;   // kPayments (null = owned, see PayReq)
-  std::vector<AcceptedPayment> owned;  // the owned ones, to retry or report
+  std::vector<AcceptedPayment> owned;  // kPayments: to retry or report
   SummaryCompletion* summary = nullptr;
   Completion* purge = nullptr;
   Clock::time_point deadline;
 };
 
-// Owned payments (null completions) are not failed here: see Impl::retry_owned.
+// Owned payments are not failed here: see Impl::retry_owned.
 void fail(InFlight& f, const Status& s) {
-  for (auto* c : f.payments)
-    if (c) c->done(s);
   if (f.summary) f.summary->done(s);
   if (f.purge) f.purge->done(s);
 }
 
 void fail(Request& r, const Status& s) {
-  std::visit(
-      [&](auto& b) {
-        if (b.done) b.done->done(s);
-      },
-      r.body);
+  if (auto* q = std::get_if<SummaryReq>(&r.body)) q->done->done(s);
+  if (auto* q = std::get_if<PurgeReq>(&r.body)) q->done->done(s);
 }
 
 }  // namespace
@@ -159,8 +152,7 @@ struct Client::Impl {
   }
 
   void retry_owned(InFlight& f) {
-    for (auto& p : f.owned)
-      waiting.push_back(Request{PayReq{p, nullptr}, Clock::time_point::max()});
+    for (auto& p : f.owned) waiting.push_back(Request{PayReq{p}, Clock::time_point::max()});
     f.owned.clear();
   }
 
@@ -190,12 +182,11 @@ struct Client::Impl {
       waiting.pop_front();
       if (auto* p = std::get_if<PayReq>(&r.body)) {
         pay.payments.push_back(p->payment);
-        pay_flight.payments.push_back(p->done);
-        if (!p->done) pay_flight.owned.push_back(p->payment);
-        // Owned payments (deadline max) still get a reply deadline once sent, to be retried.
+        pay_flight.owned.push_back(p->payment);
+        // No deadline while waiting; once sent, the ack is awaited this long before a resend.
         auto d =
             std::min(r.deadline, Clock::now() + std::chrono::milliseconds(opts.reply_timeout_ms));
-        if (pay_flight.payments.size() == 1 || d < pay_flight.deadline) pay_flight.deadline = d;
+        if (pay_flight.owned.size() == 1 || d < pay_flight.deadline) pay_flight.deadline = d;
         if (static_cast<int>(pay.payments.size()) >= opts.batch_max) close_pay();
       } else if (auto* s = std::get_if<SummaryReq>(&r.body)) {
         Frame f;
@@ -273,8 +264,6 @@ struct Client::Impl {
         else
           fl.summary->done(s);
       } else {
-        for (auto* c : fl.payments)
-          if (c) c->done(s);
         if (fl.purge) fl.purge->done(s);
         if (!fl.owned.empty()) {
           if (!s.is_ok()) {
@@ -304,8 +293,7 @@ struct Client::Impl {
     }
     // Owned payments have no deadline; they wait for the worker.
     for (auto it = waiting.begin(); it != waiting.end();) {
-      auto* p = std::get_if<PayReq>(&it->body);
-      bool owned = p && p->done == nullptr;
+      bool owned = std::holds_alternative<PayReq>(it->body);
       if (!owned && it->deadline <= now) {
         fail(*it, s);
         it = waiting.erase(it);
@@ -345,12 +333,7 @@ void Client::stop() {
 }
 
 void Client::deliver(const AcceptedPayment& p) {
-  impl_->push(Request{PayReq{p, nullptr}, Clock::time_point::max()});
-}
-
-void Client::submit(const AcceptedPayment& p, Completion* c) {
-  impl_->push(Request{PayReq{p, c},
-                      Clock::now() + std::chrono::milliseconds(impl_->opts.reply_timeout_ms)});
+  impl_->push(Request{PayReq{p}, Clock::time_point::max()});
 }
 
 void Client::summarize(const summary::Window& w, SummaryCompletion* c) {

@@ -2,10 +2,9 @@
 // api's HTTP threads. Payments are batched into PAYMENTS frames. Reconnects by itself.
 //   deliver(): the client owns the payment until the worker acks it, retrying across timeouts,
 //     refusals and reconnects for as long as it takes; on_delivered reports the acked ids.
-//     This is what POST /payments uses: the api answers before the hand-off (see api/server.cpp).
-//   submit()/summarize()/purge(): the caller waits; the completion runs on the client thread with
-//     the worker's answer, or an error after reply_timeout_ms (the request may still reach the
-//     worker later: submit() is for tests and tools that want the ack itself).
+//     POST /payments answers before this hand-off (see api/server.cpp).
+//   summarize()/purge(): the caller waits; the completion runs on the client thread with the
+//     worker's answer, or an error after reply_timeout_ms.
 #pragma once
 
 #include <functional>
@@ -52,7 +51,6 @@ class Client {
   // Thread-safe. Never fails: retried until the worker acks (then on_delivered).
   void deliver(const AcceptedPayment& p);
   // Thread-safe. The client owns c until it calls c->done(); c deletes itself there if it wants.
-  void submit(const AcceptedPayment& p, Completion* c);
   void summarize(const summary::Window& w, SummaryCompletion* c);
   void purge(Completion* c);
 
