@@ -1,9 +1,9 @@
 // rinhactl: operator and measuring commands; each subcommand lives in its module.
 #include <CLI/CLI.hpp>
 
-#include "emulator/command.hpp"
-#include "loadgen/command.hpp"
-#include "stack/command.hpp"
+#include "instrument/emulator/command.hpp"
+#include "instrument/loadgen/command.hpp"
+#include "instrument/stack/command.hpp"
 
 int main(int argc, char** argv) {
   CLI::App app{"rinhactl: operate and measure rinha"};

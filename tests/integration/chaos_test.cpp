@@ -11,7 +11,7 @@
 #include <thread>
 #include <vector>
 
-#include "http/http_client.hpp"
+#include "instrument/http/http_client.hpp"
 #include "support/fixture.hpp"
 #include "support/traffic.hpp"
 

@@ -12,8 +12,8 @@
 #include <set>
 #include <sstream>
 
-#include "stack/process.hpp"
-#include "stack/temp_dir.hpp"
+#include "instrument/stack/process.hpp"
+#include "instrument/stack/temp_dir.hpp"
 #include "support/fixture.hpp"
 
 using namespace rinha;

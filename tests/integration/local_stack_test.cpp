@@ -9,9 +9,9 @@
 #include <nlohmann/json.hpp>
 #include <thread>
 
-#include "http/http_client.hpp"
-#include "stack/components.hpp"
-#include "stack/net.hpp"
+#include "instrument/http/http_client.hpp"
+#include "instrument/stack/components.hpp"
+#include "instrument/stack/net.hpp"
 #include "support/fixture.hpp"
 
 using namespace rinha;

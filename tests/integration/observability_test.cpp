@@ -7,9 +7,9 @@
 #include <sstream>
 #include <thread>
 
-#include "http/http_client.hpp"
-#include "stack/components.hpp"
-#include "stack/net.hpp"
+#include "instrument/http/http_client.hpp"
+#include "instrument/stack/components.hpp"
+#include "instrument/stack/net.hpp"
 #include "support/fixture.hpp"
 #include "support/traffic.hpp"
 

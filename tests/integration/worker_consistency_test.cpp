@@ -16,10 +16,10 @@
 
 #include "common/time.hpp"
 #include "common/uuid.hpp"
-#include "http/http_client.hpp"
-#include "stack/components.hpp"
-#include "stack/net.hpp"
-#include "stack/process.hpp"
+#include "instrument/http/http_client.hpp"
+#include "instrument/stack/components.hpp"
+#include "instrument/stack/net.hpp"
+#include "instrument/stack/process.hpp"
 #include "support/fixture.hpp"
 
 using namespace rinha;

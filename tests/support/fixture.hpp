@@ -9,8 +9,8 @@
 
 #include <string>
 
-#include "stack/stack.hpp"
-#include "stack/temp_dir.hpp"
+#include "instrument/stack/stack.hpp"
+#include "instrument/stack/temp_dir.hpp"
 
 namespace rinha::testsupport {
 

@@ -7,7 +7,7 @@
 
 #include "common/time.hpp"
 #include "common/uuid.hpp"
-#include "http/http_client.hpp"
+#include "instrument/http/http_client.hpp"
 
 namespace rinha::testsupport {
 namespace {

@@ -9,7 +9,7 @@
 #include "api/request_parser.hpp"
 #include "api/server.hpp"
 #include "fake_sink.hpp"
-#include "http/http_client.hpp"
+#include "instrument/http/http_client.hpp"
 
 using namespace rinha;
 using namespace rinha::api;

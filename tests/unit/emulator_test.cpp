@@ -1,6 +1,6 @@
 // Processor emulator: the pure rules directly (limiters, store window, body parsing) and the
 // HTTP behaviour against an in-process emulator on a free loopback port, called with libcurl.
-#include "emulator/emulator.hpp"
+#include "instrument/emulator/emulator.hpp"
 
 #include <atomic>
 #include <catch2/catch.hpp>
@@ -8,10 +8,10 @@
 #include <future>
 #include <thread>
 
-#include "emulator/limiters.hpp"
-#include "emulator/payment_store.hpp"
-#include "emulator/request_parse.hpp"
-#include "http/http_client.hpp"
+#include "instrument/emulator/limiters.hpp"
+#include "instrument/emulator/payment_store.hpp"
+#include "instrument/emulator/request_parse.hpp"
+#include "instrument/http/http_client.hpp"
 
 using namespace rinha;
 using namespace rinha::emulator;

@@ -7,11 +7,11 @@
 #include <fstream>
 #include <sstream>
 
-#include "emulator/emulator.hpp"
-#include "http/http_client.hpp"
-#include "loadgen/load.hpp"
-#include "loadgen/profile.hpp"
-#include "loadgen/summaries.hpp"
+#include "instrument/emulator/emulator.hpp"
+#include "instrument/http/http_client.hpp"
+#include "instrument/loadgen/load.hpp"
+#include "instrument/loadgen/profile.hpp"
+#include "instrument/loadgen/summaries.hpp"
 
 using namespace rinha;
 using namespace rinha::loadgen;

@@ -1,10 +1,10 @@
 // Score: the worked examples of spec §4.5 to the last decimal, the bonus rounding, the two
 // inconsistency rules and the official JSON keys.
-#include "score/score.hpp"
+#include "instrument/score/score.hpp"
 
 #include <catch2/catch.hpp>
 
-#include "score/decimal.hpp"
+#include "instrument/score/decimal.hpp"
 
 using rinha::score::CheckCounts;
 using rinha::score::Decimal;

@@ -1,6 +1,6 @@
 // Process supervision: start/stop/reap, logs, exec errors, SIGKILL after the grace period,
 // detached processes stopped by pid, free ports, temp dirs, the pids file.
-#include "stack/stack.hpp"
+#include "instrument/stack/stack.hpp"
 
 #include <netinet/in.h>
 #include <signal.h>
@@ -13,9 +13,9 @@
 #include <fstream>
 #include <thread>
 
-#include "stack/net.hpp"
-#include "stack/process.hpp"
-#include "stack/temp_dir.hpp"
+#include "instrument/stack/net.hpp"
+#include "instrument/stack/process.hpp"
+#include "instrument/stack/temp_dir.hpp"
 
 using namespace rinha::stack;
 using namespace std::chrono_literals;

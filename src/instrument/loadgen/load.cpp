@@ -1,0 +1,384 @@
+// `rinhactl load` (see load.hpp). Reads only LoadOptions. Mirrors rinha.js / rinha-final.js:
+// setup (token, processor purge must succeed; backend purge errors ignored), three concurrent
+// scenarios (payments, payments_consistency, stage_NN), teardown over the last window, and
+// handleSummary's arithmetic (src/instrument/score). It adds a whole-run accounting with the
+// corrected inconsistency count; it never retries a request, as k6 does not.
+#include "instrument/loadgen/load.hpp"
+
+#include <unistd.h>
+
+#include <cstdio>
+#include <fstream>
+#include <mutex>
+#include <random>
+#include <thread>
+
+#include "common/time.hpp"
+#include "common/uuid.hpp"
+#include "instrument/http/http_client.hpp"
+#include "instrument/loadgen/latency.hpp"
+#include "instrument/loadgen/payments_driver.hpp"
+#include "instrument/loadgen/profile.hpp"
+#include "instrument/loadgen/summaries.hpp"
+#include "instrument/score/score.hpp"
+
+namespace rinha::loadgen {
+namespace {
+
+using http::HttpRequest;
+using http::HttpResponse;
+using std::chrono::milliseconds;
+using SteadyClock = std::chrono::steady_clock;
+
+struct Run {
+  LoadOptions opts;
+  Profile profile;
+  std::string token;
+  SystemClock clock;
+  LatencyRecorder latency;
+  PaymentsCounters counters;
+  std::atomic<bool> stop{false};
+  SteadyTime start;
+  UtcMillis start_wall;
+  std::mutex mu;
+  int checks = 0;             // GUARDED_BY(mu)
+  int64_t official_inc = 0;   // GUARDED_BY(mu)
+  int64_t corrected_inc = 0;  // GUARDED_BY(mu)
+  int admin_errors = 0;       // GUARDED_BY(mu)
+};
+
+Result<HttpResponse> call(Run& run, const HttpRequest& req) {
+  auto r = http::http_send(req);
+  if (r.is_ok()) run.latency.add_if_expected(r->status, r->duration);
+  return r;
+}
+
+std::vector<Result<HttpResponse>> call_parallel(Run& run, const std::vector<HttpRequest>& reqs) {
+  auto rs = http::http_parallel(reqs);
+  for (auto& r : rs)
+    if (r.is_ok()) run.latency.add_if_expected(r->status, r->duration);
+  return rs;
+}
+
+HttpRequest admin(const std::string& method, const std::string& url, const std::string& token,
+                  std::string body = {}) {
+  HttpRequest r;
+  r.method = method;
+  r.url = url;
+  r.body = std::move(body);
+  r.headers.emplace_back("X-Rinha-Token", token);
+  return r;
+}
+
+std::string describe(const Result<HttpResponse>& r) {
+  return r.is_ok() ? "HTTP " + std::to_string(r->status) : r.status().message();
+}
+
+// Waits until `t` or until the run is stopped; false when stopped.
+bool sleep_until(Run& run, SteadyTime t) {
+  while (SteadyClock::now() < t) {
+    if (run.stop.load()) return false;
+    auto left = t - SteadyClock::now();
+    std::this_thread::sleep_for(std::min<SteadyClock::duration>(left, milliseconds(50)));
+  }
+  return !run.stop.load();
+}
+
+std::string random_token() {
+  std::mt19937_64 rng{std::random_device{}()};
+  Uuid id;
+  for (auto& b : id.bytes) b = static_cast<uint8_t>(rng());
+  return format_uuid(id);
+}
+
+bool set_token(Run& run, const std::string& from, const std::string& to, bool record) {
+  for (const std::string* url : {&run.opts.default_url, &run.opts.fallback_url}) {
+    HttpRequest req =
+        admin("PUT", *url + "/admin/configurations/token", from, "{\"token\":\"" + to + "\"}");
+    auto r = record ? call(run, req) : http::http_send(req);
+    if (!r.is_ok() || r->status != 204) {
+      std::fprintf(stderr, "setup: token PUT on %s: %s (want 204)\n", url->c_str(),
+                   describe(r).c_str());
+      return false;
+    }
+  }
+  return true;
+}
+
+// The runner's readiness gate, shortened: the backend must answer GET /payments-summary at all
+// (3 tries, 1 s apart); a non-200 answer is only reported, as k6 would count it as zeros.
+bool backend_reachable(Run& run) {
+  for (int attempt = 0; attempt < 3; ++attempt) {
+    if (attempt > 0) std::this_thread::sleep_for(milliseconds(1000));
+    auto r = http::http_send(backend_summary_request(run.opts.target, std::nullopt, std::nullopt));
+    if (!r.is_ok()) continue;
+    if (r->status != 200)
+      std::fprintf(stderr, "load: %s/payments-summary answers HTTP %ld (the runner wants 200)\n",
+                   run.opts.target.c_str(), r->status);
+    return true;
+  }
+  std::fprintf(stderr, "load: backend %s does not answer\n", run.opts.target.c_str());
+  return false;
+}
+
+bool setup(Run& run) {
+  run.token = run.opts.token;
+  if (run.opts.rotate_token) {
+    std::string fresh = random_token();
+    if (!set_token(run, run.opts.token, fresh, true)) return false;
+    run.token = fresh;
+  }
+  for (const std::string* url : {&run.opts.default_url, &run.opts.fallback_url}) {
+    auto r = call(run, admin("POST", *url + "/admin/purge-payments", run.token));
+    if (!r.is_ok() || r->status != 200) {
+      std::fprintf(stderr, "setup: purge on %s: %s (want 200)\n", url->c_str(),
+                   describe(r).c_str());
+      return false;
+    }
+  }
+  HttpRequest purge;
+  purge.method = "POST";
+  purge.url = run.opts.target + "/purge-payments";
+  auto r = call(run, purge);  // optional endpoint: errors ignored, as in k6
+  if (!r.is_ok() || r->status >= 300)
+    std::fprintf(stderr, "setup: backend purge: %s (ignored)\n", describe(r).c_str());
+  return true;
+}
+
+// payments_consistency: one check per iteration, then sleep(10), while the scenario lasts.
+void checker(Run& run) {
+  const SteadyTime end = run.start + milliseconds(run.profile.duration_ms);
+  while (SteadyClock::now() < end && !run.stop.load()) {
+    UtcMillis now = run.clock.now_utc();
+    UtcMillis from{now.value - run.profile.check_from_ms};
+    UtcMillis to{now.value - run.profile.check_to_ms};
+    auto rs =
+        call_parallel(run, {processor_summary_request(run.opts.default_url, run.token, from, to),
+                            processor_summary_request(run.opts.fallback_url, run.token, from, to),
+                            backend_summary_request(run.opts.target, from, to)});
+    std::string p1, p2, p3;
+    ProcessorSummary d = processor_summary_or_zero(rs[0], &p1);
+    ProcessorSummary f = processor_summary_or_zero(rs[1], &p2);
+    BackendSummary b = backend_summary_or_zero(rs[2], &p3);
+    score::CheckCounts c{b.default_requests, b.fallback_requests, d.requests, f.requests};
+    int64_t off = score::official_inconsistencies(c);
+    int64_t cor = score::corrected_inconsistencies(c);
+    double t = std::chrono::duration<double>(SteadyClock::now() - run.start).count();
+    {
+      std::scoped_lock lock(run.mu);
+      ++run.checks;
+      run.official_inc += off;
+      run.corrected_inc += cor;
+    }
+    if (off > 0 || cor > 0 || !p1.empty() || !p2.empty() || !p3.empty()) {
+      std::fprintf(stderr,
+                   "\ncheck t=%.1fs: backend %lld/%lld vs processors %lld/%lld -> official %lld, "
+                   "corrected %lld%s%s%s%s%s%s\n",
+                   t, static_cast<long long>(b.default_requests),
+                   static_cast<long long>(b.fallback_requests), static_cast<long long>(d.requests),
+                   static_cast<long long>(f.requests), static_cast<long long>(off),
+                   static_cast<long long>(cor), p1.empty() ? "" : "; default: ", p1.c_str(),
+                   p2.empty() ? "" : "; fallback: ", p2.c_str(),
+                   p3.empty() ? "" : "; backend: ", p3.c_str());
+    }
+    if (!sleep_until(run, SteadyClock::now() + milliseconds(run.profile.check_sleep_ms))) return;
+  }
+}
+
+// stage_NN scenarios: four sequential admin calls at each stage's start time.
+void stages(Run& run) {
+  for (const Stage& s : run.profile.stages) {
+    if (s.at_ms >= run.profile.duration_ms) break;
+    if (!sleep_until(run, run.start + milliseconds(s.at_ms))) return;
+    auto put = [&](const std::string& url, const char* what, const std::string& body) {
+      auto r = call(run, admin("PUT", url + "/admin/configurations/" + what, run.token, body));
+      if (!r.is_ok() || r->status != 200) {
+        std::fprintf(stderr, "\nstage at %.1fs: %s %s: %s (want 200)\n", s.at_ms / 1000.0,
+                     url.c_str(), what, describe(r).c_str());
+        std::scoped_lock lock(run.mu);
+        ++run.admin_errors;
+      }
+    };
+    put(run.opts.default_url, "delay", "{\"delay\":" + std::to_string(s.default_delay_ms) + "}");
+    put(run.opts.fallback_url, "delay", "{\"delay\":" + std::to_string(s.fallback_delay_ms) + "}");
+    put(run.opts.default_url, "failure",
+        std::string("{\"failure\":") + (s.default_failure ? "true" : "false") + "}");
+    put(run.opts.fallback_url, "failure",
+        std::string("{\"failure\":") + (s.fallback_failure ? "true" : "false") + "}");
+  }
+}
+
+void progress(Run& run, bool tty) {
+  auto last = SteadyClock::now();
+  int64_t last_sent = 0;
+  auto next_line = last;
+  while (!run.stop.load()) {
+    std::this_thread::sleep_for(milliseconds(250));
+    auto now = SteadyClock::now();
+    if (now < next_line) continue;
+    next_line = now + (tty ? milliseconds(1000) : milliseconds(10000));
+    int64_t sent = run.counters.sent.load();
+    double dt = std::chrono::duration<double>(now - last).count();
+    double rate = dt > 0 ? (sent - last_sent) / dt : 0;
+    last = now;
+    last_sent = sent;
+    int checks, off, cor;
+    {
+      std::scoped_lock lock(run.mu);
+      checks = run.checks;
+      off = static_cast<int>(run.official_inc);
+      cor = static_cast<int>(run.corrected_inc);
+    }
+    std::fprintf(stderr,
+                 "%st=%5.1fs vus=%3d req/s=%5.0f ok=%lld fail=%lld timeouts=%lld inflight=%lld "
+                 "checks=%d incons=%d/%d%s",
+                 tty ? "\r" : "", std::chrono::duration<double>(now - run.start).count(),
+                 run.counters.vus.load(), rate, static_cast<long long>(run.counters.ok.load()),
+                 static_cast<long long>(run.counters.failed.load()),
+                 static_cast<long long>(run.counters.timeouts.load()),
+                 static_cast<long long>(run.counters.in_flight.load()), checks, off, cor,
+                 tty ? "   " : "\n");
+  }
+  if (tty) std::fprintf(stderr, "\n");
+}
+
+score::PaymentTotals totals(int64_t n, const score::Decimal& amount, const score::Decimal& fee) {
+  return score::PaymentTotals{n, amount, fee};
+}
+
+}  // namespace
+
+int run_load(const LoadOptions& opts) {
+  auto profile = make_profile(opts.profile);
+  if (!profile) {
+    std::fprintf(stderr, "load: unknown --profile '%s' (preview|final)\n", opts.profile.c_str());
+    return 2;
+  }
+  Run run;
+  run.opts = opts;
+  run.profile = *profile;
+  if (opts.duration_s)
+    run.profile = with_duration(run.profile, static_cast<int64_t>(*opts.duration_s * 1000));
+  if (opts.vus) run.profile.vus = *opts.vus;
+  if (opts.amount) run.profile.amount = *opts.amount;
+  if (opts.window_s) run.profile.teardown_window_ms = static_cast<int64_t>(*opts.window_s * 1000);
+  if (!opts.timeline) run.profile.stages.clear();
+  auto amount = score::Decimal::parse(run.profile.amount);
+  if (!amount.is_ok() || run.profile.vus < 1 || run.profile.duration_ms < 1000) {
+    std::fprintf(stderr, "load: need --vus >= 1, --duration >= 1 and a decimal --amount\n");
+    return 2;
+  }
+
+  if (!backend_reachable(run) || !setup(run)) return 1;
+  run.start = SteadyClock::now();
+  run.start_wall = run.clock.now_utc();
+  std::fprintf(stderr, "load: profile %s, %d VUs over %.0f s, amount %s, target %s\n",
+               run.profile.name.c_str(), run.profile.vus, run.profile.duration_ms / 1000.0,
+               amount->to_string().c_str(), opts.target.c_str());
+
+  PaymentsOptions po;
+  po.url = opts.target + "/payments";
+  po.amount_json = amount->to_string();  // JSON.stringify(19.90) writes 19.9
+  po.vus = run.profile.vus;
+  po.duration_ms = run.profile.duration_ms;
+  po.trace_path = opts.trace_path;
+  po.realtime = opts.realtime;
+  std::atomic<bool> no_stop{false};
+  std::thread progress_thread(progress, std::ref(run), isatty(STDERR_FILENO) == 1);
+  std::thread checker_thread(checker, std::ref(run));
+  std::thread stages_thread(stages, std::ref(run));
+  run_payments(po, run.start, run.latency, run.counters, no_stop);
+  checker_thread.join();
+  stages_thread.join();
+  run.stop.store(true);
+  progress_thread.join();
+
+  // teardown(): the official window, plus the whole run for the corrected accounting.
+  UtcMillis to = run.clock.now_utc();
+  UtcMillis from{to.value - run.profile.teardown_window_ms};
+  UtcMillis run_from{run.start_wall.value - 1000};
+  auto rs = call_parallel(run, {processor_summary_request(opts.default_url, run.token, from, to),
+                                processor_summary_request(opts.fallback_url, run.token, from, to),
+                                backend_summary_request(opts.target, from, to)});
+  auto whole =
+      http::http_parallel({processor_summary_request(opts.default_url, run.token, run_from, to),
+                           processor_summary_request(opts.fallback_url, run.token, run_from, to),
+                           backend_summary_request(opts.target, run_from, to)});
+  std::string problem;
+  ProcessorSummary pd = processor_summary_or_zero(rs[0], &problem);
+  if (!problem.empty()) std::fprintf(stderr, "teardown: default summary: %s\n", problem.c_str());
+  ProcessorSummary pf = processor_summary_or_zero(rs[1], &problem);
+  if (!problem.empty()) std::fprintf(stderr, "teardown: fallback summary: %s\n", problem.c_str());
+  BackendSummary bs = backend_summary_or_zero(rs[2], &problem);
+  if (!problem.empty()) std::fprintf(stderr, "teardown: backend summary: %s\n", problem.c_str());
+  ProcessorSummary wd = processor_summary_or_zero(whole[0], &problem);
+  ProcessorSummary wf = processor_summary_or_zero(whole[1], &problem);
+  BackendSummary wb = backend_summary_or_zero(whole[2], &problem);
+  if (opts.rotate_token) set_token(run, run.token, opts.token, false);
+
+  std::vector<double> sorted = run.latency.sorted_ms();
+  double p99 = percentile(sorted, 0.99);
+
+  score::ScoreInput official;
+  if (run.profile.money_from_backend) {
+    official.default_totals = totals(bs.default_requests, bs.default_amount, pd.fee);
+    official.fallback_totals = totals(bs.fallback_requests, bs.fallback_amount, pf.fee);
+  } else {
+    official.default_totals = totals(pd.requests, pd.amount, pd.fee);
+    official.fallback_totals = totals(pf.requests, pf.amount, pf.fee);
+  }
+  official.p99_ms = p99;
+  official.post_successes = run.counters.ok.load();
+  official.post_failures = run.counters.failed.load();
+  official.participant = opts.participant;
+  official.max_requests = std::to_string(run.profile.vus);
+  official.timestamp = format_iso8601(to);
+  score::ScoreInput corrected = official;
+  corrected.default_totals = totals(wd.requests, wd.amount, wd.fee);
+  corrected.fallback_totals = totals(wf.requests, wf.amount, wf.fee);
+  {
+    std::scoped_lock lock(run.mu);
+    official.inconsistencies = run.official_inc;
+    corrected.inconsistencies = run.corrected_inc;
+  }
+  auto off_result = score::compute_score(official);
+  auto cor_result = score::compute_score(corrected);
+
+  std::printf("\n%s", score::score_table(
+                          "OFFICIAL accounting (window " +
+                              std::to_string(run.profile.teardown_window_ms / 1000) + " s, " +
+                              (run.profile.money_from_backend ? "backend" : "processor") +
+                              " totals, |sum of differences|)",
+                          official, off_result)
+                          .c_str());
+  std::printf("\n%s", score::score_table("WHOLE-RUN accounting (processor totals over the run, "
+                                         "sum of |differences|)",
+                                         corrected, cor_result)
+                          .c_str());
+  int checks;
+  {
+    std::scoped_lock lock(run.mu);
+    checks = run.checks;
+  }
+  std::printf(
+      "\nrun: %lld POSTs sent, %lld ok, %lld failed (%lld timeouts); %d checks; "
+      "%zu latency samples (ms: p50 %.3f, p90 %.3f, p99 %.3f, max %.3f); "
+      "backend whole-run %lld/%lld\n",
+      static_cast<long long>(run.counters.sent.load()),
+      static_cast<long long>(run.counters.ok.load()),
+      static_cast<long long>(run.counters.failed.load()),
+      static_cast<long long>(run.counters.timeouts.load()), checks, sorted.size(),
+      percentile(sorted, 0.5), percentile(sorted, 0.9), p99, sorted.empty() ? 0.0 : sorted.back(),
+      static_cast<long long>(wb.default_requests), static_cast<long long>(wb.fallback_requests));
+  if (!opts.json_out.empty()) {
+    std::ofstream out(opts.json_out);
+    out << score::final_results_json(official, off_result);
+    if (!out) {
+      std::fprintf(stderr, "load: cannot write %s\n", opts.json_out.c_str());
+      return 1;
+    }
+  }
+  return run.counters.sent.load() > 0 ? 0 : 1;
+}
+
+}  // namespace rinha::loadgen

@@ -1,0 +1,183 @@
+// Postgres: initdb + server + createdb for a private cluster; pg_ctl stop -m fast.
+// Reads config/postgresql.conf (through PostgresOptions::conf_include) and nothing else.
+// Does not apply the schema: the worker owns sql/ and applies it when it connects.
+#include "instrument/stack/postgres.hpp"
+
+#include <pwd.h>
+#include <signal.h>
+#include <unistd.h>
+
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+#include <thread>
+
+#include "instrument/stack/net.hpp"
+
+namespace rinha::stack {
+namespace {
+
+namespace fs = std::filesystem;
+using std::chrono::milliseconds;
+
+Status chown_to(const std::string& path, const std::string& user) {
+  if (user.empty()) return Status::ok();
+  const passwd* pw = getpwnam(user.c_str());
+  if (!pw) return Status::not_found("unknown user " + user);
+  if (chown(path.c_str(), pw->pw_uid, pw->pw_gid) != 0)
+    return Status::io_error("chown " + path + " failed");
+  return Status::ok();
+}
+
+// Settings used when no config file is given: durability off, this is a throwaway cluster.
+const char* const kFallbackSettings[] = {"fsync=off", "synchronous_commit=off",
+                                         "full_page_writes=off"};
+
+}  // namespace
+
+Postgres::~Postgres() { stop(); }
+
+std::string Postgres::url() const {
+  return "postgresql://postgres@127.0.0.1:" + std::to_string(port_) + "/" + opts_.database;
+}
+
+Result<Postgres> Postgres::start(const PostgresOptions& opts) {
+  Postgres pg;
+  pg.opts_ = opts;
+  pg.run_as_ = geteuid() == 0 ? "postgres" : "";
+  pg.port_ = opts.port ? opts.port : free_port();
+  const std::string root = opts.base_dir + "/pg";
+  pg.data_dir_ = root + "/data";
+  pg.socket_dir_ = root + "/sock";
+  const std::string log = opts.base_dir + "/postgres.log";
+
+  std::error_code ec;
+  fs::remove_all(root, ec);
+  fs::create_directories(pg.socket_dir_, ec);
+  if (ec)
+    return Status::io_error("postgres: cannot create " + pg.socket_dir_ + ": " + ec.message());
+  fs::permissions(root, fs::perms::owner_all, ec);
+  for (const auto& d : {root, pg.socket_dir_}) {
+    Status s = chown_to(d, pg.run_as_);
+    if (!s.is_ok()) return Status::io_error("postgres: " + s.message());
+  }
+
+  const std::string bin = opts.bin_dir + "/";
+  auto rc = run_to_completion(pg.tool("initdb",
+                                      {"-D", pg.data_dir_, "-U", "postgres", "--auth=trust", "-E",
+                                       "UTF8", "--locale=C.UTF-8", "--no-sync"},
+                                      log),
+                              milliseconds(60000));
+  if (!rc.is_ok()) return rc.status();
+  if (*rc != 0)
+    return Status::internal("postgres: initdb exited " + std::to_string(*rc) + ":\n" +
+                            tail_file(log));
+
+  // clang-format off
+  std::vector<std::string> argv = {bin + "postgres", "-D", pg.data_dir_,
+                                   "-p", std::to_string(pg.port_), "-k", pg.socket_dir_,
+                                   "-c", "listen_addresses=127.0.0.1"};
+  // clang-format on
+  if (!opts.conf_include.empty()) {
+    const std::string abs = fs::absolute(opts.conf_include).string();
+    if (!fs::exists(abs)) return Status::not_found("postgres: no config file " + abs);
+    std::ofstream conf(pg.data_dir_ + "/postgresql.conf", std::ios::app);
+    conf << "\n# rinha: tuning shared with deploy/compose\ninclude '" << abs << "'\n";
+  } else {
+    for (const char* s : kFallbackSettings) {
+      argv.push_back("-c");
+      argv.push_back(s);
+    }
+  }
+  pg.server_argv_ = std::move(argv);
+  Status up = pg.launch();
+  if (!up.is_ok()) return up;
+
+  rc = run_to_completion(pg.tool("createdb",
+                                 {"-h", pg.socket_dir_, "-p", std::to_string(pg.port_), "-U",
+                                  "postgres", opts.database},
+                                 log),
+                         milliseconds(30000));
+  if (!rc.is_ok()) return rc.status();
+  if (*rc != 0)
+    return Status::internal("postgres: createdb " + opts.database + " exited " +
+                            std::to_string(*rc) + ":\n" + tail_file(log));
+  return pg;
+}
+
+ProcessSpec Postgres::tool(const std::string& program, std::vector<std::string> args,
+                           const std::string& log) const {
+  args.insert(args.begin(), opts_.bin_dir + "/" + program);
+  ProcessSpec s;
+  s.name = program;
+  s.argv = std::move(args);
+  s.log_path = log;
+  s.run_as_user = run_as_;
+  return s;
+}
+
+Status Postgres::launch() {
+  const std::string log = opts_.base_dir + "/postgres.log";
+  auto server = Process::start({"postgres", server_argv_, {}, log, run_as_, "", opts_.new_session});
+  if (!server.is_ok()) return server.status();
+  server_ = std::move(server).value();
+
+  // Ready = pg_isready says so; a server that exits (bad setting, port taken) fails at once.
+  const auto deadline = std::chrono::steady_clock::now() + opts_.ready_timeout;
+  const ProcessSpec ready =
+      tool("pg_isready",
+           {"-q", "-h", socket_dir_, "-p", std::to_string(port_), "-U", "postgres", "-t", "1"}, "");
+  while (true) {
+    if (!server_.alive())
+      return Status::unavailable("postgres exited (" + server_.exit_description() + "):\n" +
+                                 tail_file(log));
+    auto r = run_to_completion(ready, milliseconds(5000));
+    if (r.is_ok() && *r == 0) return Status::ok();
+    if (std::chrono::steady_clock::now() >= deadline)
+      return Status::timeout("postgres: not ready within " +
+                             std::to_string(opts_.ready_timeout.count()) + " ms:\n" +
+                             tail_file(log));
+    std::this_thread::sleep_for(milliseconds(50));
+  }
+}
+
+Status Postgres::resume() {
+  if (server_.owned() && server_.alive()) return Status::ok();
+  if (server_argv_.empty()) return Status::invalid_argument("postgres: never started");
+  return launch();
+}
+
+Result<std::string> Postgres::psql(const std::string& sql) const {
+  const std::string out = opts_.base_dir + "/psql.out";
+  std::error_code ec;
+  fs::remove(out, ec);
+  auto rc = run_to_completion(
+      tool("psql",
+           {"-X", "-q", "-A", "-t", "-v", "ON_ERROR_STOP=1", "-h", socket_dir_, "-p",
+            std::to_string(port_), "-U", "postgres", "-d", opts_.database, "-c", sql},
+           out),
+      milliseconds(30000));
+  if (!rc.is_ok()) return rc.status();
+  std::ifstream in(out);
+  std::stringstream text;
+  text << in.rdbuf();
+  if (*rc != 0) return Status::internal("psql exited " + std::to_string(*rc) + ": " + text.str());
+  std::string s = text.str();
+  while (!s.empty() && (s.back() == '\n' || s.back() == '\r')) s.pop_back();
+  return s;
+}
+
+void Postgres::stop() {
+  if (server_.pid() <= 0) return;
+  if (server_.alive()) {
+    auto rc =
+        run_to_completion(tool("pg_ctl", {"stop", "-D", data_dir_, "-m", "fast", "-w", "-t", "20"},
+                               opts_.base_dir + "/postgres.log"),
+                          milliseconds(30000));
+    (void)rc;  // whatever pg_ctl says, the reap below (with its signal fallback) finishes it
+    server_.wait_exit(milliseconds(5000));
+  }
+  server_.stop(milliseconds(5000), SIGINT);  // SIGINT = fast shutdown, if pg_ctl failed
+}
+
+}  // namespace rinha::stack

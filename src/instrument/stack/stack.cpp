@@ -1,0 +1,354 @@
+// Stack: start order, readiness waits, the pids file, reverse-order stop and the status table.
+// Reads no config; the parts read theirs (rinhad: config/rinhad.yaml + flags, PostgreSQL:
+// config/postgresql.conf, HAProxy: deploy/haproxy/haproxy.cfg + environment).
+#include "instrument/stack/stack.hpp"
+
+#include <signal.h>
+
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+#include <thread>
+
+#include "handoff/socket_util.hpp"
+#include "instrument/stack/net.hpp"
+
+namespace rinha::stack {
+namespace {
+
+namespace fs = std::filesystem;
+using std::chrono::milliseconds;
+
+// Polls until the worker's hand-off socket accepts a connection.
+Status wait_connectable(const std::string& address, milliseconds timeout,
+                        const std::function<bool()>& still_running) {
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  std::string last;
+  while (true) {
+    if (!still_running()) return Status::unavailable(address + ": the process behind it exited");
+    auto fd = handoff::connect_to(address);
+    if (fd.is_ok()) return Status::ok();
+    last = fd.status().message();
+    if (std::chrono::steady_clock::now() >= deadline)
+      return Status::timeout(address + ": not accepting within " + std::to_string(timeout.count()) +
+                             " ms (last: " + last + ")");
+    std::this_thread::sleep_for(milliseconds(50));
+  }
+}
+
+std::string failure(const std::string& name, pid_t pid, const std::string& how,
+                    const std::string& log) {
+  std::string msg = name + " (pid " + std::to_string(pid) + ") " + how;
+  if (!log.empty()) msg += "; last lines of " + log + ":\n" + tail_file(log);
+  return msg;
+}
+
+}  // namespace
+
+std::string pids_file(const std::string& run_dir) { return run_dir + "/pids"; }
+std::string env_file(const std::string& run_dir) { return run_dir + "/stack.env"; }
+
+Stack::~Stack() { down(); }
+
+std::string Stack::api_url(int i) const {
+  return "http://127.0.0.1:" + std::to_string(api_ports_[i == 0 ? 0 : 1]);
+}
+
+Status Stack::record(const PidEntry& e) {
+  entries_.push_back(e);
+  std::ofstream out(pids_file(opts_.run_dir), std::ios::app);
+  out << e.name << ' ' << e.pid << ' ' << e.stop_signal << ' ' << (e.group ? 1 : 0) << ' '
+      << e.log_path << '\n';
+  if (!out) return Status::io_error("cannot write " + pids_file(opts_.run_dir));
+  return Status::ok();
+}
+
+Status Stack::start_process(const ProcessSpec& spec) {
+  ProcessSpec s = spec;
+  s.new_session = opts_.new_session;
+  auto p = Process::start(s);
+  if (!p.is_ok()) return p.status();
+  procs_.push_back(std::move(p).value());
+  specs_.push_back(s);
+  return record({s.name, procs_.back().pid(), SIGTERM, true, s.log_path});
+}
+
+std::function<bool()> Stack::all_running() {
+  return [this] { return check_alive().is_ok(); };
+}
+
+Status Stack::check_alive() {
+  if (pg_ && pg_->process().owned() && !pg_->process().alive())  // owned: not kill()ed
+    return Status::unavailable(failure("postgres", entries_.front().pid,
+                                       "died: " + pg_->process().exit_description(),
+                                       pg_->process().log_path()));
+  for (auto& p : procs_) {
+    if (p.owned() && !p.alive())
+      return Status::unavailable(
+          failure(p.name(), p.pid(), "died: " + p.exit_description(), p.log_path()));
+  }
+  return Status::ok();
+}
+
+// A failed wait: if a process died, that is the story; else the wait's own error.
+Status Stack::died_or(Status waited) {
+  Status dead = check_alive();
+  if (!dead.is_ok()) return dead;
+  return waited;
+}
+
+Result<Stack> Stack::up(const StackOptions& requested) {
+  // Absolute: PostgreSQL resolves paths after chdir to its data dir, and the worker's socket
+  // path must mean the same to every process whatever its working directory.
+  StackOptions opts = requested;
+  std::error_code ec;
+  opts.run_dir = fs::absolute(requested.run_dir, ec).lexically_normal().string();
+  while (opts.run_dir.size() > 1 && opts.run_dir.back() == '/') opts.run_dir.pop_back();
+  Stack st;
+  st.opts_ = opts;
+  fs::create_directories(opts.run_dir, ec);
+  if (ec) return Status::io_error("cannot create " + opts.run_dir + ": " + ec.message());
+  if (fs::exists(pids_file(opts.run_dir)))
+    return Status::invalid_argument(pids_file(opts.run_dir) +
+                                    " exists: a stack may be running there (stack down first)");
+  fs::permissions(opts.run_dir,
+                  fs::perms::owner_all | fs::perms::group_read | fs::perms::group_exec |
+                      fs::perms::others_read | fs::perms::others_exec,
+                  ec);
+  const std::string dir = opts.run_dir + "/";
+  const auto t = opts.ready_timeout;
+  auto running = st.all_running();
+
+  if (opts.postgres) {
+    PostgresOptions po;
+    po.base_dir = opts.run_dir;
+    po.bin_dir = opts.loc.pg_bin_dir;
+    po.conf_include = fs::exists(opts.loc.postgres_config()) ? opts.loc.postgres_config() : "";
+    po.new_session = opts.new_session;
+    po.ready_timeout = t;
+    auto pg = Postgres::start(po);
+    if (!pg.is_ok()) return pg.status();
+    st.pg_ = std::move(pg).value();
+    st.database_url_ = st.pg_->url();
+    Status s = st.record(
+        {"postgres", st.pg_->process().pid(), SIGINT, false, st.pg_->process().log_path()});
+    if (!s.is_ok()) return s;
+  } else {
+    st.database_url_ = opts.database_url;
+  }
+
+  st.default_url_ = opts.default_url;
+  st.fallback_url_ = opts.fallback_url;
+  const bool external = !opts.default_url.empty() && !opts.fallback_url.empty();
+  if (opts.emulators && !external) {
+    auto fees = fees_for(opts.fees);
+    if (!fees.is_ok()) return fees.status();
+    for (const char* name : {"default", "fallback"}) {
+      const int wanted = std::string(name) == "default" ? opts.default_port : opts.fallback_port;
+      const int port = wanted ? wanted : free_port();
+      const std::string fee =
+          std::string(name) == "default" ? fees->default_fee : fees->fallback_fee;
+      Status s = st.start_process(
+          emulator_spec(opts.loc, name, port, fee, opts.token, dir + "processor-" + name + ".log"));
+      if (!s.is_ok()) return s;
+      const std::string url = "http://127.0.0.1:" + std::to_string(port);
+      // Any answer will do: the health endpoint is rate limited and must not be spent here.
+      s = wait_http_answer(url + "/", t, running);
+      if (!s.is_ok()) return st.died_or(s);
+      (std::string(name) == "default" ? st.default_url_ : st.fallback_url_) = url;
+    }
+  }
+
+  RinhadWiring wiring{st.worker_listen(), st.default_url_, st.fallback_url_, st.database_url_,
+                      dir + "journal"};
+  if (opts.worker) {
+    ProcessSpec spec = worker_spec(opts.loc, wiring, dir + "worker.log");
+    spec.argv.insert(spec.argv.end(), opts.worker_args.begin(), opts.worker_args.end());
+    Status s = st.start_process(spec);
+    if (!s.is_ok()) return s;
+    s = wait_connectable(st.worker_listen(), t, running);
+    if (!s.is_ok()) return st.died_or(s);
+  }
+
+  std::string backends[2] = {opts.api1_address, opts.api2_address};
+  if (opts.apis) {
+    for (int i = 0; i < 2; ++i) {
+      st.api_ports_[i] = free_port();
+      const std::string name = "api" + std::to_string(i + 1);
+      ProcessSpec spec = api_spec(opts.loc, wiring, name, st.api_ports_[i], dir + name + ".log");
+      spec.argv.insert(spec.argv.end(), opts.api_args.begin(), opts.api_args.end());
+      Status s = st.start_process(spec);
+      if (!s.is_ok()) return s;
+      backends[i] = loopback_address(st.api_ports_[i]);
+    }
+    for (int i = 0; i < 2; ++i) {
+      Status s = wait_http_ok(st.api_url(i) + "/healthcheck", t, running);
+      if (!s.is_ok()) return st.died_or(s);
+    }
+  }
+
+  if (opts.haproxy) {
+    st.lb_port_ = opts.lb_port ? opts.lb_port : free_port();
+    const std::string cfg =
+        opts.haproxy_config.empty() ? opts.loc.haproxy_config() : opts.haproxy_config;
+    Status s = st.start_process(haproxy_spec(opts.loc, cfg, loopback_address(st.lb_port_),
+                                             backends[0], backends[1], dir + "haproxy.log"));
+    if (!s.is_ok()) return s;
+    // With apis behind it, the official gate; a bare HAProxy (dummy backends) just answers.
+    s = opts.apis ? wait_http_ok(st.lb_url() + "/payments-summary", t, running)
+                  : wait_http_answer(st.lb_url() + "/", t, running);
+    if (!s.is_ok()) return st.died_or(s);
+  }
+  std::ofstream env(env_file(opts.run_dir), std::ios::trunc);
+  env << "RINHA_LB_URL=" << (st.lb_port_ ? st.lb_url() : "") << "\n"
+      << "RINHA_DEFAULT_URL=" << st.default_url_ << "\n"
+      << "RINHA_FALLBACK_URL=" << st.fallback_url_ << "\n"
+      << "RINHA_DATABASE_URL=" << st.database_url_ << "\n";
+  return st;
+}
+
+Status Stack::rewrite_pids_file() {
+  std::ofstream out(pids_file(opts_.run_dir), std::ios::trunc);
+  for (const auto& e : entries_)
+    out << e.name << ' ' << e.pid << ' ' << e.stop_signal << ' ' << (e.group ? 1 : 0) << ' '
+        << e.log_path << '\n';
+  if (!out) return Status::io_error("cannot write " + pids_file(opts_.run_dir));
+  return Status::ok();
+}
+
+// The readiness wait of up() for one (re)started process.
+Status Stack::wait_ready(const std::string& name) {
+  const auto t = opts_.ready_timeout;
+  auto running = all_running();
+  Status s = Status::ok();
+  if (name == "processor-default")
+    s = wait_http_answer(default_url_ + "/", t, running);
+  else if (name == "processor-fallback")
+    s = wait_http_answer(fallback_url_ + "/", t, running);
+  else if (name == "worker")
+    s = wait_connectable(worker_listen(), t, running);
+  else if (name == "api1" || name == "api2")
+    s = wait_http_ok(api_url(name == "api1" ? 0 : 1) + "/healthcheck", t, running);
+  else if (name == "haproxy")
+    s = opts_.apis ? wait_http_ok(lb_url() + "/payments-summary", t, running)
+                   : wait_http_answer(lb_url() + "/", t, running);
+  return s.is_ok() ? s : died_or(s);
+}
+
+Status Stack::kill(const std::string& name, int sig) {
+  if (name == "postgres") {
+    if (!pg_) return Status::not_found("postgres was not started here");
+    pg_->stop();
+    return Status::ok();
+  }
+  for (auto& p : procs_) {
+    if (p.name() != name) continue;
+    p.stop(std::chrono::milliseconds(10000), sig);
+    return Status::ok();
+  }
+  return Status::not_found("no process named " + name);
+}
+
+Status Stack::restart(const std::string& name) {
+  if (name == "postgres") {
+    if (!pg_) return Status::not_found("postgres was not started here");
+    Status s = pg_->resume();
+    if (!s.is_ok()) return s;
+    for (auto& e : entries_)
+      if (e.name == name) e.pid = pg_->process().pid();
+    return rewrite_pids_file();
+  }
+  for (size_t i = 0; i < procs_.size(); ++i) {
+    if (procs_[i].name() != name) continue;
+    procs_[i].stop(std::chrono::milliseconds(5000));  // no-op once killed
+    auto p = Process::start(specs_[i]);
+    if (!p.is_ok()) return p.status();
+    procs_[i] = std::move(p).value();
+    for (auto& e : entries_)
+      if (e.name == name) e.pid = procs_[i].pid();
+    Status s = rewrite_pids_file();
+    if (!s.is_ok()) return s;
+    return wait_ready(name);
+  }
+  return Status::not_found("no process named " + name);
+}
+
+void Stack::down() {
+  for (auto it = procs_.rbegin(); it != procs_.rend(); ++it) it->stop();
+  procs_.clear();
+  specs_.clear();
+  if (pg_) {
+    pg_->stop();
+    pg_.reset();
+  }
+  if (!entries_.empty()) {
+    std::error_code ec;
+    fs::remove(pids_file(opts_.run_dir), ec);
+    fs::remove(env_file(opts_.run_dir), ec);
+    entries_.clear();
+  }
+}
+
+void Stack::detach() {
+  for (auto& p : procs_) p.release();
+  procs_.clear();
+  specs_.clear();
+  if (pg_) {
+    pg_->release();
+    pg_.reset();
+  }
+  entries_.clear();
+}
+
+Result<std::vector<PidEntry>> read_pids_file(const std::string& run_dir) {
+  std::ifstream in(pids_file(run_dir));
+  if (!in) return Status::not_found("no " + pids_file(run_dir));
+  std::vector<PidEntry> out;
+  std::string line;
+  while (std::getline(in, line)) {
+    std::istringstream ls(line);
+    PidEntry e;
+    int group = 1;
+    if (!(ls >> e.name >> e.pid >> e.stop_signal >> group)) continue;
+    e.group = group != 0;
+    std::getline(ls >> std::ws, e.log_path);
+    out.push_back(e);
+  }
+  return out;
+}
+
+Status stop_from_pids_file(const std::string& run_dir, milliseconds grace) {
+  auto entries = read_pids_file(run_dir);
+  if (!entries.is_ok()) return Status::ok();
+  std::string stuck;
+  for (auto it = entries->rbegin(); it != entries->rend(); ++it) {
+    if (!stop_pid(it->pid, grace, it->stop_signal, it->group))
+      stuck += " " + it->name + "(" + std::to_string(it->pid) + ")";
+  }
+  if (!stuck.empty()) return Status::internal("still running:" + stuck);
+  std::error_code ec;
+  fs::remove(pids_file(run_dir), ec);
+  fs::remove(env_file(run_dir), ec);
+  return Status::ok();
+}
+
+std::string status_table(const std::vector<PidEntry>& entries) {
+  std::string out;
+  char line[512];
+  std::snprintf(line, sizeof line, "%-18s %8s %-5s %9s %9s %9s %5s  %s\n", "process", "pid",
+                "alive", "rss_mib", "pss_mib", "cpu_s", "procs", "log");
+  out += line;
+  for (const auto& e : entries) {
+    auto m = tree_memory(e.pid);
+    const bool alive = m.has_value();
+    std::snprintf(line, sizeof line, "%-18s %8d %-5s %9.1f %9.1f %9.2f %5d  %s\n", e.name.c_str(),
+                  e.pid, alive ? "yes" : "no", alive ? m->rss_kib / 1024.0 : 0.0,
+                  alive ? m->pss_kib / 1024.0 : 0.0, alive ? m->cpu_seconds : 0.0,
+                  alive ? m->processes : 0, e.log_path.c_str());
+    out += line;
+  }
+  return out;
+}
+
+}  // namespace rinha::stack

@@ -1,0 +1,132 @@
+// Stack: the whole local deployment, or any subset of it, started in dependency order:
+// PostgreSQL -> two processor emulators -> rinhad worker -> two rinhad apis -> HAProxy.
+// Each step waits until its process answers; if one dies or times out, the error names it,
+// gives its exit status and the tail of its log, and everything already started is stopped.
+//
+// Attached (tests): the Stack owns its processes; destruction stops them in reverse order.
+// Detached (`rinhactl stack up`): detach() releases them; <run_dir>/pids lists each one (written
+// as they start, so even a half-started stack can be taken down) and stop_from_pids_file()
+// stops exactly those, in reverse order. Once ready, <run_dir>/stack.env holds the URLs as
+// shell assignments (RINHA_LB_URL, RINHA_DEFAULT_URL, RINHA_FALLBACK_URL, RINHA_DATABASE_URL)
+// for scripts to source.
+//
+// Threading: one owner.
+#pragma once
+
+#include <chrono>
+#include <functional>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "common/status.hpp"
+#include "instrument/stack/components.hpp"
+#include "instrument/stack/postgres.hpp"
+#include "instrument/stack/process.hpp"
+
+namespace rinha::stack {
+
+struct StackOptions {
+  std::string run_dir;  // logs, pids, worker.sock, journal, pg/ (created)
+  Locations loc = Locations::defaults();
+
+  // Which parts to start. Parts not started are taken from the fields below.
+  bool postgres = true;
+  bool emulators = true;  // ignored when default_url and fallback_url are both given
+  bool worker = true;
+  bool apis = true;
+  bool haproxy = true;
+
+  int lb_port = 0;       // HAProxy on 127.0.0.1:<lb_port>; 0 = a free port
+  int default_port = 0;  // emulators' ports; 0 = a free port
+  int fallback_port = 0;
+  std::string default_url;       // external processors (any implementation of the
+  std::string fallback_url;      // contract); "" = the emulators' URLs
+  std::string fees = "preview";  // emulator fees: preview | final
+  std::string token = "123";     // emulators' admin token
+  std::string database_url;      // when postgres = false
+  std::string api1_address;      // HAProxy backends when apis = false (host:port)
+  std::string api2_address;
+  std::string haproxy_config;            // "" = loc.haproxy_config()
+  bool new_session = false;              // children in their own sessions (detached stacks)
+  std::vector<std::string> worker_args;  // extra rinhad flags for the worker
+  std::vector<std::string> api_args;     // extra rinhad flags for both apis
+  std::chrono::milliseconds ready_timeout{60000};  // per step
+};
+
+// One line of <run_dir>/pids.
+struct PidEntry {
+  std::string name;
+  pid_t pid = 0;
+  int stop_signal = 15;  // PostgreSQL: SIGINT = fast shutdown
+  bool group = true;     // signal the process group (PostgreSQL: the postmaster only)
+  std::string log_path;
+};
+
+class Stack {
+ public:
+  Stack() = default;
+  ~Stack();
+  Stack(Stack&&) = default;
+  Stack& operator=(Stack&&) = default;
+
+  // Starts the selected parts; fails (after stopping what started) naming the part at fault.
+  static Result<Stack> up(const StackOptions& opts);
+
+  // The official readiness gate: GET <lb>/payments-summary answers 200.
+  std::string lb_url() const { return "http://127.0.0.1:" + std::to_string(lb_port_); }
+  int lb_port() const { return lb_port_; }
+  std::string api_url(int i) const;  // i = 0 | 1
+  const std::string& default_url() const { return default_url_; }
+  const std::string& fallback_url() const { return fallback_url_; }
+  const std::string& database_url() const { return database_url_; }
+  std::string worker_listen() const { return "unix:" + opts_.run_dir + "/worker.sock"; }
+  Postgres* postgres() { return pg_ ? &*pg_ : nullptr; }
+  const std::vector<PidEntry>& entries() const { return entries_; }
+
+  // Ok while every started process runs; else names the first dead one with its log tail.
+  Status check_alive();
+
+  // Fault injection (chaos and outage tests). kill() sends sig to the named process ("worker",
+  // "api1", "default", "haproxy", ...; "postgres" is always stopped with pg_ctl stop -m fast,
+  // whatever sig) and reaps it. restart() starts it again from the spec it was first started
+  // with (PostgreSQL: same data dir and port) and waits until it answers as up() does; the new
+  // pid replaces the old one in entries() and the pids file.
+  Status kill(const std::string& name, int sig);
+  Status restart(const std::string& name);
+
+  // Stops everything in reverse start order and removes the pids file. Idempotent.
+  void down();
+  // Forgets the processes (they keep running); the pids file stays for stop_from_pids_file.
+  void detach();
+
+ private:
+  Status start_process(const ProcessSpec& spec);
+  Status record(const PidEntry& e);
+  std::function<bool()> all_running();
+  Status died_or(Status waited);
+  Status wait_ready(const std::string& name);
+  Status rewrite_pids_file();
+
+  StackOptions opts_;
+  std::optional<Postgres> pg_;
+  std::vector<Process> procs_;      // start order, PostgreSQL excluded
+  std::vector<ProcessSpec> specs_;  // what procs_[i] was started from (for restart)
+  std::vector<PidEntry> entries_;   // start order, PostgreSQL included
+  int lb_port_ = 0;
+  int api_ports_[2] = {0, 0};
+  std::string default_url_, fallback_url_, database_url_;
+};
+
+std::string pids_file(const std::string& run_dir);
+std::string env_file(const std::string& run_dir);
+Result<std::vector<PidEntry>> read_pids_file(const std::string& run_dir);
+
+// Stops every process listed in <run_dir>/pids, newest first; removes the file when all are
+// gone. Fails naming those that would not stop; ok (no-op) when there is no pids file.
+Status stop_from_pids_file(const std::string& run_dir, std::chrono::milliseconds grace);
+
+// A table: name, pid, alive, RSS and PSS (MiB) and CPU seconds of each process tree, log path.
+std::string status_table(const std::vector<PidEntry>& entries);
+
+}  // namespace rinha::stack
