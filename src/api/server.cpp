@@ -1,6 +1,7 @@
 // Pistache routes of the api role: POST /payments, GET /payments-summary, POST /purge-payments,
 // GET /healthcheck, GET /metrics. Reads config: api.listen, api.threads, api.max_request_bytes,
-// worker.listen, handoff.batch_max, handoff.reply_timeout_ms, handoff.durability.
+// api.purge_token, worker.listen, handoff.batch_max, handoff.reply_timeout_ms,
+// handoff.durability.
 #include "api/server.hpp"
 
 #include <pistache/endpoint.h>
@@ -30,6 +31,15 @@ void send(Http::ResponseWriter& w, bool keep_alive, Http::Code code, const std::
   } else {
     w.send(code, body, MIME(Application, Json));
   }
+}
+
+// Compares every byte whatever the first difference, so the answer time tells nothing about
+// how much of a guessed token was right.
+bool same_secret(const std::string& given, const std::string& secret) {
+  unsigned char diff = given.size() == secret.size() ? 0 : 1;
+  for (size_t i = 0; i < given.size(); ++i)
+    diff |= static_cast<unsigned char>(given[i] ^ secret[i % secret.size()]);
+  return diff == 0;
 }
 
 bool wants_keep_alive(const Rest::Request& req) {
@@ -168,6 +178,13 @@ struct ApiServer::Impl {
   }
 
   void post_purge(const Rest::Request& req, Http::ResponseWriter w) {
+    const std::string& token = cfg.api.purge_token;
+    if (!token.empty()) {
+      auto given = req.headers().tryGetRaw("X-Rinha-Token");
+      if (!given || !same_secret(given->value(), token))
+        return send(w, wants_keep_alive(req), Http::Code::Unauthorized,
+                    error_json("purge needs the X-Rinha-Token header (api.purge_token)"));
+    }
     stats.purges++;
     client.purge(new PurgeCompletion(std::move(w), wants_keep_alive(req)));
   }

@@ -32,6 +32,7 @@ struct Config {
     int threads = 1;                                      // Pistache reactor threads
     int max_request_bytes = 4096;                         // request line + headers + body
     std::string journal_path = "/tmp/rinha-api.journal";  // one per api instance
+    std::string purge_token;  // X-Rinha-Token POST /purge-payments needs; "" = none; secret
   } api;
 
   struct Worker {

@@ -95,6 +95,11 @@ std::vector<Knob> build() {
       "this api's journal of payments answered 2xx and not yet acked by the worker "
       "(unused with handoff.durability none); one file per api instance"));
   t.push_back(str_knob(
+      "api.purge_token", [](Config& c) -> std::string& { return c.api.purge_token; },
+      "X-Rinha-Token header POST /purge-payments must carry (401 otherwise); empty = no token "
+      "needed, as the contest's test calls it without one",
+      true, true));
+  t.push_back(str_knob(
       "worker.listen", [](Config& c) -> std::string& { return c.worker.listen; },
       "hand-off address the worker listens on and apis connect to: unix:/path or host:port"));
   t.push_back(str_knob(

@@ -4,7 +4,9 @@
 // invalid fields, 413 too large, 404/405 wrong path or method) with a {"error":...} body where
 // the api (or HAProxy's deny rule) produces it; a duplicate correlationId is charged once; an
 // oversized body cannot smuggle a request; a slow client still gets its answer; nothing a
-// rejected request carried is recorded anywhere, and every server stays up.
+// rejected request carried is recorded anywhere, and every server stays up. And what the public
+// port answers outside the contract: HAProxy's own 404 for every other path (GET /metrics
+// included), the purge token when one is set.
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <poll.h>
@@ -18,6 +20,7 @@
 #include <sstream>
 #include <thread>
 
+#include "instrument/http/http_client.hpp"
 #include "support/fixture.hpp"
 #include "support/traffic.hpp"
 
@@ -400,4 +403,83 @@ TEST_CASE("bad input through HAProxy: documented statuses, nothing recorded, ser
   Status alive = st.check_alive();
   INFO(alive.message());
   CHECK(alive.is_ok());
+}
+
+TEST_CASE("the public port: only the contract's routes reach an api; metrics stay internal") {
+  stack::StackOptions o = test_options(Parts::whole());
+  const std::string token = "purge-token-for-the-test";
+  o.api_args = {"--api.purge_token=" + token};
+  StackFixture f(o);
+  stack::Stack& st = f.stack();
+  const Endpoints ep{st.lb_url(), st.default_url(), st.fallback_url()};
+  uint64_t seed = 0x9999;
+  const std::string id = random_uuid(seed);
+  RawConn conn(st.lb_port());
+  REQUIRE(conn.exchange(http_request("POST", "/payments", payment(id, "19.90"))).status == 202);
+
+  // Every path outside the contract, in the spellings a client could try, gets HAProxy's 404
+  // JSON and no byte of an api's answer (no metric name, no health answer).
+  std::ostringstream table;
+  for (const auto& [m, p] : std::vector<std::pair<std::string, std::string>>{
+           {"GET", "/metrics"},
+           {"POST", "/metrics"},
+           {"GET", "/metrics?name=rinha_api_payments_total"},
+           {"GET", "/metrics/"},
+           {"GET", "/METRICS"},
+           {"GET", "//metrics"},
+           {"GET", "/%6detrics"},
+           {"GET", "/payments-summary/../metrics"},
+           {"GET", "/./metrics"},
+           {"GET", "http://localhost/metrics"},
+           {"GET", "/healthcheck"},
+           {"GET", "/"},
+           {"GET", "/nope"},
+           {"GET", "/payments/" + id},
+           {"GET", "/admin/payments-summary"},
+           {"POST", "/admin/purge-payments"},
+           {"GET", "/payments-summary/"},
+           {"POST", "/payments/"},
+       }) {
+    RawResponse r = conn.exchange(http_request(m, p, m == "POST" ? payment(id, "1.00") : ""));
+    table << "  " << r.status << "  " << m << " " << p << "\n";
+    INFO(m << " " << p << ": " << r.status << " " << r.headers << "\n" << r.body);
+    CHECK(r.status == 404);
+    CHECK(is_json_error(r.body));
+    CHECK(r.body.find("rinha_") == std::string::npos);
+  }
+  std::printf("public port, non-contract paths (status, request):\n%s", table.str().c_str());
+
+  // The apis still serve both on their own listeners (what a Prometheus inside the compose
+  // network scrapes, and what HAProxy health-checks).
+  for (int i = 0; i < 2; ++i) {
+    http::HttpRequest req;
+    req.url = st.api_url(i) + "/metrics";
+    auto r = http::http_send(req);
+    REQUIRE(r.is_ok());
+    CHECK(r->status == 200);
+    CHECK_THAT(r->body, Catch::Contains("rinha_api_payments_total"));
+    req.url = st.api_url(i) + "/healthcheck";
+    CHECK(http::http_send(req)->status == 204);
+  }
+
+  // POST /purge-payments with api.purge_token set: refused without the token, then done with it.
+  auto settled = wait_settled(ep, 1, 15s);
+  REQUIRE(settled.is_ok());
+  RawResponse no_token = conn.exchange(http_request("POST", "/purge-payments"));
+  CHECK(no_token.status == 401);
+  CHECK(is_json_error(no_token.body));
+  RawResponse wrong = conn.exchange(
+      http_request("POST", "/purge-payments", "", "application/json", "X-Rinha-Token: 123\r\n"));
+  CHECK(wrong.status == 401);
+  auto still = read_ledgers(ep);
+  REQUIRE(still.is_ok());
+  CHECK(still->ours_default.requests + still->ours_fallback.requests == 1);
+  RawResponse with = conn.exchange(http_request("POST", "/purge-payments", "", "application/json",
+                                                "X-Rinha-Token: " + token + "\r\n"));
+  CHECK(with.status == 200);
+  RawResponse summary = conn.exchange(http_request("GET", "/payments-summary"));
+  REQUIRE(summary.status == 200);
+  auto j = nlohmann::json::parse(summary.body);
+  CHECK(j["default"]["totalRequests"] == 0);
+  CHECK(j["fallback"]["totalRequests"] == 0);
 }

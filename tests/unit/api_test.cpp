@@ -104,8 +104,9 @@ struct ApiFixture {
   config::Config cfg;
   std::unique_ptr<ApiServer> api;
 
-  ApiFixture() {
+  explicit ApiFixture(std::string purge_token = "") {
     REQUIRE(worker_server.start().is_ok());
+    cfg.api.purge_token = std::move(purge_token);
     cfg.api.listen = "127.0.0.1:0";
     cfg.worker.listen = worker;
     cfg.api.max_request_bytes = 2048;
@@ -206,6 +207,29 @@ TEST_CASE("HTTP: summary, purge, healthcheck and metrics") {
   auto m = f.call("GET", "/metrics");
   CHECK(m.status == 200);
   CHECK_THAT(m.body, Catch::Contains("rinha_api_payments_total{outcome=\"accepted\"} 1"));
+}
+
+TEST_CASE("HTTP: with api.purge_token set, purge needs the X-Rinha-Token header") {
+  ApiFixture f("s3cret-token");
+  REQUIRE(f.call("POST", "/payments", body(kId, "19.90")).status == 202);
+  REQUIRE(f.worker_holds(1));
+  for (const auto& given : std::vector<std::vector<std::pair<std::string, std::string>>>{
+           {},
+           {{"X-Rinha-Token", ""}},
+           {{"X-Rinha-Token", "s3cret-toke"}},
+           {{"X-Rinha-Token", "s3cret-token2"}},
+           {{"X-Rinha-Token", "S3CRET-TOKEN"}},
+           {{"Authorization", "s3cret-token"}}}) {
+    auto r = f.call("POST", "/purge-payments", "", given);
+    INFO((given.empty() ? "no header" : given[0].first + ": " + given[0].second));
+    CHECK(r.status == 401);
+    CHECK_THAT(r.body, Catch::Contains("\"error\""));
+    CHECK(f.sink.size() == 1);  // nothing purged
+  }
+  CHECK(f.call("POST", "/purge-payments", "", {{"X-Rinha-Token", "s3cret-token"}}).status == 200);
+  CHECK(f.sink.size() == 0);
+  // Only the authorised purge is counted.
+  CHECK_THAT(f.call("GET", "/metrics").body, Catch::Contains("rinha_api_purges_total 1"));
 }
 
 TEST_CASE("HTTP: a 202 survives a refusing worker and a restart of the api") {
