@@ -158,7 +158,8 @@ std::string dump_yaml(const Config& cfg, bool annotate) {
           << (def.empty() ? "\"\" (off)" : def) << "\n";
     }
     std::string v = k.get(cfg);
-    if (k.secret) v = redact_url(v);
+    // A secret URL keeps everything but its password; any other secret shows only whether set.
+    if (k.secret) v = v.find("://") != std::string::npos ? redact_url(v) : (v.empty() ? v : "***");
     out << indent << parts.back() << ": " << yaml_scalar(k, v) << "\n";
   }
   return out.str();

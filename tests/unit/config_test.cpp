@@ -101,6 +101,10 @@ TEST_CASE("secrets are masked in dumps") {
   CHECK(out.find("s3cret") == std::string::npos);
   CHECK(out.find("postgresql://rinha:***@db:5432/rinha") != std::string::npos);
   CHECK(redact_url("postgresql://u@h/db") == "postgresql://u@h/db");
+  REQUIRE(set_value(c, "api.purge_token", "purge-s3cret").is_ok());
+  out = dump_yaml(c);
+  CHECK(out.find("purge-s3cret") == std::string::npos);
+  CHECK(out.find("purge_token: \"***\"") != std::string::npos);
 }
 
 TEST_CASE("config/rinhad.yaml is exactly the annotated defaults and loads to the defaults") {
