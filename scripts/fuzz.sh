@@ -7,24 +7,17 @@ cd "$(dirname "$0")/.."
 SECONDS_EACH=${1:-20}
 OUT=${FUZZ_DIR:-build-fuzz}
 mkdir -p "$OUT"
-CXX=${FUZZ_CXX:-clang++}
-FLAGS=(-std=c++20 -O1 -g -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined -Isrc)
-COMMON=(src/common/money.cpp src/common/time.cpp src/common/uuid.cpp src/summary/summary.cpp)
-build() {  # name sources...
-  local name=$1; shift
-  [ "$OUT/$name" -nt "tests/fuzz/$name.cpp" ] && [ -z "${FUZZ_REBUILD:-}" ] || \
-    "$CXX" "${FLAGS[@]}" "tests/fuzz/$name.cpp" "$@" "${COMMON[@]}" -o "$OUT/$name" -lsimdjson
-}
-build payment_fuzz src/api/request_parser.cpp
-build query_fuzz src/api/request_parser.cpp
-build handoff_fuzz src/handoff/handoff_format.cpp
+# The RINHA_FUZZ build of CMake (clang, libFuzzer, ASan + UBSan), only the three fuzz targets.
+cmake -S . -B "$OUT" -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCMAKE_CXX_COMPILER="${FUZZ_CXX:-clang++}" \
+  -DRINHA_FUZZ=ON -DRINHA_SANITIZE=address >/dev/null
+cmake --build "$OUT" -j"$(nproc)" --target payment_fuzz query_fuzz handoff_fuzz >/dev/null
 status=0
 for t in payment query handoff; do
   corpus="$OUT/corpus-$t"
   mkdir -p "$corpus"
   cp -n tests/fuzz/corpus/$t/* "$corpus/" 2>/dev/null || true
   log="$OUT/$t.log"
-  if "$OUT/${t}_fuzz" "$corpus" -max_total_time="$SECONDS_EACH" -max_len=4096 -timeout=5 \
+  if "$OUT/bin/${t}_fuzz" "$corpus" -max_total_time="$SECONDS_EACH" -max_len=4096 -timeout=5 \
        -artifact_prefix="$OUT/$t-" >"$log" 2>&1; then
     verdict=ok
   else

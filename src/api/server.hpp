@@ -1,7 +1,9 @@
 // The api role's HTTP server (Pistache): validates requests, hands payments to the worker and
 // answers without waiting for any processor. Owns the hand-off client.
-// Threading: handlers run on Pistache reactor threads and never block; replies that need the
-// worker are sent later from the hand-off client thread (Pistache queues writes to the reactor).
+// Threading: handlers run on Pistache reactor threads and never wait for the worker or a
+// processor; POST /payments does block on its journal append (one write(2), plus fdatasync with
+// handoff.durability machine). Replies that need the worker (summary, purge) are sent later from
+// the hand-off client thread (Pistache queues writes to the reactor).
 #pragma once
 
 #include <atomic>
@@ -19,7 +21,7 @@ namespace rinha::api {
 struct ApiStats {
   std::atomic<uint64_t> payments_accepted{0};
   std::atomic<uint64_t> payments_rejected{0};     // 4xx
-  std::atomic<uint64_t> payments_unavailable{0};  // 503: worker did not take them
+  std::atomic<uint64_t> payments_unavailable{0};  // 503: the api journal append failed
   std::atomic<uint64_t> summaries_ok{0};
   std::atomic<uint64_t> summaries_failed{0};  // 4xx and 503
   std::atomic<uint64_t> purges{0};

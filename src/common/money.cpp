@@ -1,7 +1,7 @@
 // Exact decimal parsing of amounts into cents (JSON number grammar, no floating point).
 #include "common/money.hpp"
 
-#include <cstdlib>
+#include <algorithm>
 
 namespace rinha {
 namespace {
@@ -10,30 +10,26 @@ bool is_digit(char c) { return c >= '0' && c <= '9'; }
 
 }  // namespace
 
-Result<Cents> parse_amount(std::string_view s, Rounding rounding) {
+Result<DecimalText> scan_json_number(std::string_view s) {
+  const Status bad = Status::malformed("not a JSON number");
+  DecimalText out;
   size_t i = 0;
-  // A minus sign is read like any JSON number (so "-Infinity" is malformed, not negative) and
-  // refused once the number is known to be well-formed.
-  bool negative = false;
   if (i < s.size() && s[i] == '-') {
-    negative = true;
+    out.negative = true;
     ++i;
   }
-  // Collect significant digits and the decimal exponent: value = digits x 10^exp10.
-  std::string digits;
-  int64_t exp10 = 0;
   size_t int_start = i;
-  while (i < s.size() && is_digit(s[i])) digits.push_back(s[i++]);
-  if (i == int_start) return Status::malformed("amount must be a number");
-  if (i - int_start > 1 && s[int_start] == '0') return Status::malformed("amount must be a number");
+  while (i < s.size() && is_digit(s[i])) out.digits.push_back(s[i++]);
+  if (i == int_start) return bad;
+  if (i - int_start > 1 && s[int_start] == '0') return bad;
   if (i < s.size() && s[i] == '.') {
     ++i;
     size_t frac_start = i;
     while (i < s.size() && is_digit(s[i])) {
-      digits.push_back(s[i++]);
-      --exp10;
+      out.digits.push_back(s[i++]);
+      --out.exp10;
     }
-    if (i == frac_start) return Status::malformed("amount must be a number");
+    if (i == frac_start) return bad;
   }
   if (i < s.size() && (s[i] == 'e' || s[i] == 'E')) {
     ++i;
@@ -45,16 +41,23 @@ Result<Cents> parse_amount(std::string_view s, Rounding rounding) {
       if (e < 100000) e = e * 10 + (s[i] - '0');
       ++i;
     }
-    if (i == exp_start) return Status::malformed("amount must be a number");
-    exp10 += neg ? -e : e;
+    if (i == exp_start) return bad;
+    out.exp10 += neg ? -e : e;
   }
-  if (i != s.size()) return Status::malformed("amount must be a number");
-  if (negative) return Status::invalid_argument("amount must be greater than 0");
+  if (i != s.size()) return bad;
+  out.digits.erase(0, std::min(out.digits.find_first_not_of('0'), out.digits.size()));
+  return out;
+}
 
-  // Strip leading zeros so the length check below bounds the magnitude.
-  size_t first = digits.find_first_not_of('0');
-  if (first == std::string::npos) return Status::invalid_argument("amount must be greater than 0");
-  digits.erase(0, first);
+Result<Cents> parse_amount(std::string_view s, Rounding rounding) {
+  // A minus sign is read like any JSON number (so "-Infinity" is malformed, not negative) and
+  // refused once the number is known to be well-formed.
+  auto number = scan_json_number(s);
+  if (!number.is_ok()) return Status::malformed("amount must be a number");
+  if (number->negative) return Status::invalid_argument("amount must be greater than 0");
+  if (number->digits.empty()) return Status::invalid_argument("amount must be greater than 0");
+  const std::string& digits = number->digits;
+  const int64_t exp10 = number->exp10;
 
   // Shift to cents: cents = digits x 10^(exp10 + 2).
   int64_t shift = exp10 + 2;

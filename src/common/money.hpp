@@ -24,6 +24,19 @@ struct Cents {
 // inside int64.
 inline constexpr int64_t kMaxAmountCents = 100'000'000'000LL;
 
+// A JSON number's text, split exactly: value = (negative ? -1 : 1) x digits x 10^exp10.
+// digits has no leading zeros ("" for zero); exp10 is clamped to +-100000 (far past any use).
+struct DecimalText {
+  bool negative = false;
+  std::string digits;
+  int64_t exp10 = 0;
+};
+
+// The one number grammar (RFC 8259 `number`: -?(0|[1-9][0-9]*)(.[0-9]+)?([eE][+-]?[0-9]+)?),
+// shared by amounts (below) and score::Decimal. Fails with kMalformed on anything else,
+// including "-Infinity", "NaN", "+1", "01", "1." and surrounding blanks.
+Result<DecimalText> scan_json_number(std::string_view text);
+
 enum class Rounding {
   kRejectExtraDecimals,  // 19.90 and 19.900 are fine; 19.901 is an error (api input policy)
   kHalfEven,             // round to 2 decimals, ties to even (what the processors do)

@@ -10,7 +10,8 @@
 
 namespace rinha {
 
-class Status {
+// [[nodiscard]]: a dropped Status is a dropped error; discard on purpose with (void).
+class [[nodiscard]] Status {
  public:
   // kMalformed: the input is not in the expected syntax at all (e.g. not JSON);
   // kInvalidArgument: well-formed, but a value breaks a rule.
@@ -49,7 +50,7 @@ class Status {
 
 // A value or the Status saying why there is none.
 template <typename T>
-class Result {
+class [[nodiscard]] Result {
  public:
   Result(T value) : v_(std::move(value)) {}  // NOLINT: implicit by design, like std::optional
   Result(Status status) : v_(std::move(status)) {}  // NOLINT

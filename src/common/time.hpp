@@ -12,7 +12,8 @@
 namespace rinha {
 
 // Microseconds since the Unix epoch, UTC. requestedAt values are whole milliseconds; query bounds
-// keep microseconds so that inclusive comparisons stay exact (see summary/window.hpp).
+// keep microseconds so that inclusive comparisons stay exact (see summary::Window in
+// summary/summary.hpp).
 struct UtcMicros {
   int64_t value = 0;
   friend auto operator<=>(UtcMicros, UtcMicros) = default;

@@ -41,8 +41,9 @@ struct Config {
   } worker;
 
   struct Handoff {
-    int batch_max = 256;                 // payments per frame from an api to the worker
-    int reply_timeout_ms = 1000;         // api gives up waiting for the worker after this (503)
+    int batch_max = 256;  // payments per frame from an api to the worker
+    int reply_timeout_ms =
+        1000;  // summary/purge: 503 after this; payment batch: re-sent after this
     std::string durability = "process";  // none | process | machine (see handoff/journal.hpp)
     std::string journal_path = "/tmp/rinha-journal";
   } handoff;

@@ -2,16 +2,22 @@
 // handoff/server.hpp in the worker). A persistent stream (Unix socket by default, TCP allowed)
 // carries length-prefixed frames; all integers little-endian.
 //
+// clang-format off
 //   frame   := u32 body_len | u8 type | body            (body_len <= kMaxFrameBody)
+//
+//   type            direction    body
 //   PAYMENTS        api->worker  u64 seq | u32 n | n x (16B uuid | i64 cents | i64 accepted_ms)
-//   PAYMENTS_ACK    worker->api  u64 seq | u8 status           (ack of every PAYMENTS frame, in
-//   order) SUMMARY_REQ     api->worker  u64 seq | i64 from_ms | i64 to_ms   (inclusive; see
-//   summary/window) SUMMARY_REPLY   worker->api  u64 seq | u8 status | i64 def_n | i64 def_cents |
-//   i64 fb_n | i64 fb_cents PURGE_REQ       api->worker  u64 seq PURGE_REPLY     worker->api  u64
-//   seq | u8 status
+//   PAYMENTS_ACK    worker->api  u64 seq | u8 status   (ack of every PAYMENTS frame, in order)
+//   SUMMARY_REQ     api->worker  u64 seq | i64 from_ms | i64 to_ms   (inclusive; see summary/)
+//   SUMMARY_REPLY   worker->api  u64 seq | u8 status | i64 def_n | i64 def_cents
+//                                | i64 fb_n | i64 fb_cents
+//   PURGE_REQ       api->worker  u64 seq
+//   PURGE_REPLY     worker->api  u64 seq | u8 status
+// clang-format on
 //
 // seq is chosen by the api and echoed, so replies can be matched without ordering assumptions.
-// status 0 = ok, anything else = the worker could not do it (the api answers 503).
+// status 0 = ok, anything else = the worker could not do it: a refused PAYMENTS batch is sent
+// again later, a failed summary or purge is answered 503.
 #pragma once
 
 #include <cstdint>

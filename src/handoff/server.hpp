@@ -21,7 +21,8 @@ class Sink {
  public:
   virtual ~Sink() = default;
   // Takes the batch. OK means the worker owns these payments now at the configured durability
-  // (the api then answers 2xx); an error makes the api answer 503 for the whole batch.
+  // (the api then marks them settled in its journal); an error makes the api send the whole
+  // batch again later (its clients already had their 202).
   // Duplicate ids (already accepted before) are answered OK and not processed again.
   virtual Status accept(const std::vector<AcceptedPayment>& batch) = 0;
   // Totals of settled payments whose requestedAt lies in the window.

@@ -459,7 +459,12 @@ void Dispatcher::forget(const Payment& pay) {
   }
   active_.erase(pay.p.id);
   // Given up (logged and counted): a restart must not bring it back.
-  if (journal_) journal_->append_settled({pay.p.id});
+  if (journal_) {
+    Status s = journal_->append_settled({pay.p.id});
+    if (!s.is_ok())
+      spdlog::warn("journal: settling a given-up payment failed ({}); a restart looks it up again",
+                   s.message());
+  }
 }
 
 int Dispatcher::wait_ms(SteadyTime now) const {

@@ -1,5 +1,6 @@
-// Dispatcher: the worker's one scheduling loop. It owns the payment queue, the processor client,
-// the health tracker and every outcome still open, and implements the hand-off Sink.
+// Dispatcher: the worker's one scheduling loop. It owns the payment queue, the health tracker and
+// every outcome still open, drives the processor client it is given (the caller owns it), and
+// implements the hand-off Sink.
 // Threading: run_loop() runs on one thread and is the only user of the client, the tracker and
 // the queue. Sink methods run on the hand-off server thread: accept() only appends to the inbox,
 // summarize() reads the ledger, purge() clears the ledger and bumps the epoch; the ledger and

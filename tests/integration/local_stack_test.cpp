@@ -3,6 +3,7 @@
 // health-checks them; the whole stack answers the contract through HAProxy and leaves no
 // process behind.
 #include <signal.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <catch2/catch.hpp>
@@ -76,6 +77,37 @@ TEST_CASE("PostgreSQL starts on a free port with the rinha database and stops cl
   }
   CHECK_FALSE(stack::pid_alive(pid));
   CHECK_FALSE(std::filesystem::exists(data_dir));  // the temp dir went with the fixture
+}
+
+TEST_CASE("PostgreSQL starts in a run dir under a 0700 parent (mktemp -d) when we are root") {
+  if (geteuid() != 0) {
+    WARN("not root: PostgreSQL runs as we are, the case does not arise");
+    return;
+  }
+  stack::TempDir parent("rinha-0700-");
+  REQUIRE(chmod(parent.path().c_str(), 0700) == 0);  // what mktemp -d makes
+  stack::PostgresOptions po;
+  po.base_dir = parent.file("stack");
+  std::filesystem::create_directories(po.base_dir);
+  po.conf_include = test_locations().postgres_config();
+  auto pg = stack::Postgres::start(po);
+  INFO(pg.status().message());
+  REQUIRE(pg.is_ok());
+  // The cluster lives where user postgres can reach it; the run dir links to it.
+  const std::string link = po.base_dir + "/pg";
+  REQUIRE(std::filesystem::is_symlink(link));
+  const std::string cluster = std::filesystem::read_symlink(link).string();
+  CHECK(pg->data_dir() == cluster + "/data");
+  CHECK(*pg->psql("select current_database()") == "rinha");
+  CHECK(*pg->psql("show autovacuum") == "off");  // config/postgresql.conf was applied
+  pg.value().stop();
+  // A second start in the same run dir replaces the first cluster, link target included.
+  auto again = stack::Postgres::start(po);
+  REQUIRE(again.is_ok());
+  CHECK_FALSE(std::filesystem::exists(cluster));
+  const std::string cluster2 = std::filesystem::read_symlink(link).string();
+  again.value().stop();
+  std::filesystem::remove_all(cluster2);
 }
 
 TEST_CASE("HAProxy with the deploy config balances over two backends and health-checks them") {

@@ -34,6 +34,24 @@ TEST_CASE("bad amounts are rejected with a reason", "[money]") {
   }
 }
 
+TEST_CASE("one JSON number grammar splits digits and exponent exactly", "[money]") {
+  auto n = scan_json_number("-0012.50e-1");
+  CHECK_FALSE(n.is_ok());  // leading zeros are not JSON
+  n = scan_json_number("-12.50e-1");
+  REQUIRE(n.is_ok());
+  CHECK(n->negative);
+  CHECK(n->digits == "1250");
+  CHECK(n->exp10 == -3);
+  n = scan_json_number("0.000");
+  REQUIRE(n.is_ok());
+  CHECK(n->digits.empty());
+  for (const char* bad :
+       {"", "-", "1.", ".5", "1e", "1e+", "+1", "NaN", "-Infinity", "1 ", "0x10"}) {
+    INFO(bad);
+    CHECK(scan_json_number(bad).status().code() == Status::Code::kMalformed);
+  }
+}
+
 TEST_CASE("half-even rounding matches .NET decimal.Round", "[money]") {
   struct Row {
     const char* text;

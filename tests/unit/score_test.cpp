@@ -29,6 +29,17 @@ TEST_CASE("decimal parses, multiplies and prints exactly") {
   CHECK_FALSE(Decimal::parse("abc").is_ok());
   CHECK_FALSE(Decimal::parse("").is_ok());
   CHECK(dec("20.05").to_cents().value == 2005);
+  // The amounts' JSON number grammar (common/money.hpp): no leading zeros, no '+', no blanks.
+  CHECK_FALSE(Decimal::parse("01").is_ok());
+  CHECK_FALSE(Decimal::parse("+1").is_ok());
+  CHECK_FALSE(Decimal::parse(" 1").is_ok());
+  CHECK(dec("0.0700").to_string() == "0.07");
+  CHECK(dec("-1.5E+1").to_string() == "-15");
+  // Bounds: 36 digits, 30 decimals; past them an error, never an overflow.
+  CHECK(dec("123456789012345678901234567890123456").to_string().size() == 36);
+  CHECK_FALSE(Decimal::parse("1234567890123456789012345678901234567890").is_ok());
+  CHECK_FALSE(Decimal::parse("1e40").is_ok());
+  CHECK_FALSE(Decimal::parse("1e-31").is_ok());
 }
 
 TEST_CASE("ogabriel-elixir, official #1: 790860.867615") {

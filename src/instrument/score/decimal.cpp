@@ -8,6 +8,7 @@ namespace rinha::score {
 namespace {
 
 constexpr int kMaxScale = 30;
+constexpr int kMaxDigits = 36;
 
 __int128 pow10(int n) {
   __int128 r = 1;
@@ -25,55 +26,19 @@ void align(const Decimal& a, const Decimal& b, __int128* ua, __int128* ub, int* 
 }  // namespace
 
 Result<Decimal> Decimal::parse(std::string_view s) {
-  size_t i = 0;
-  bool neg = false;
-  if (i < s.size() && s[i] == '-') {
-    neg = true;
-    ++i;
-  }
+  auto number = scan_json_number(s);  // the amounts' grammar (common/money.hpp)
+  if (!number.is_ok()) return Status::invalid_argument("not a decimal number");
+  const std::string& digits = number->digits;
+  const int64_t exp10 = number->exp10;
+  const int64_t scale = exp10 < 0 ? -exp10 : 0;
+  const int64_t width = static_cast<int64_t>(digits.size()) + (exp10 > 0 ? exp10 : 0);
+  if (digits.empty()) return Decimal(0, static_cast<int>(std::min<int64_t>(scale, kMaxScale)));
+  if (width > kMaxDigits || scale > kMaxScale)
+    return Status::invalid_argument("decimal out of range");
   __int128 units = 0;
-  int scale = 0;
-  int digits = 0;
-  size_t start = i;
-  auto take = [&](char c) {
-    if (digits > 0 || c != '0') ++digits;
-    units = units * 10 + (c - '0');
-  };
-  while (i < s.size() && s[i] >= '0' && s[i] <= '9') take(s[i++]);
-  if (i == start) return Status::invalid_argument("not a decimal number");
-  if (i < s.size() && s[i] == '.') {
-    ++i;
-    size_t fs = i;
-    while (i < s.size() && s[i] >= '0' && s[i] <= '9') {
-      take(s[i++]);
-      ++scale;
-    }
-    if (i == fs) return Status::invalid_argument("not a decimal number");
-  }
-  if (i < s.size() && (s[i] == 'e' || s[i] == 'E')) {
-    ++i;
-    bool eneg = false;
-    if (i < s.size() && (s[i] == '+' || s[i] == '-')) eneg = s[i++] == '-';
-    size_t es = i;
-    int e = 0;
-    while (i < s.size() && s[i] >= '0' && s[i] <= '9') {
-      e = std::min(e * 10 + (s[i++] - '0'), 1000);
-    }
-    if (i == es) return Status::invalid_argument("not a decimal number");
-    if (eneg) {
-      scale += e;
-    } else if (e <= scale) {
-      scale -= e;
-    } else {
-      if (digits + (e - scale) > 36) return Status::invalid_argument("decimal too large");
-      units *= pow10(e - scale);
-      digits += e - scale;
-      scale = 0;
-    }
-  }
-  if (i != s.size()) return Status::invalid_argument("not a decimal number");
-  if (digits > 36 || scale > kMaxScale) return Status::invalid_argument("decimal out of range");
-  return Decimal(neg ? -units : units, scale);
+  for (char c : digits) units = units * 10 + (c - '0');
+  if (exp10 > 0) units *= pow10(static_cast<int>(exp10));
+  return Decimal(number->negative ? -units : units, static_cast<int>(scale));
 }
 
 std::string Decimal::to_string() const {

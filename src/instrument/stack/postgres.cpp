@@ -5,8 +5,11 @@
 
 #include <pwd.h>
 #include <signal.h>
+#include <stdlib.h>
 #include <unistd.h>
 
+#include <cerrno>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
@@ -29,6 +32,24 @@ Status chown_to(const std::string& path, const std::string& user) {
   return Status::ok();
 }
 
+// Whether user can reach (search) dir: every ancestor must let it through. A run dir under a
+// 0700 parent owned by root (mktemp -d, /root) does not.
+bool reachable_by(const std::string& dir, const std::string& user) {
+  auto rc = run_to_completion({"test", {"/usr/bin/test", "-x", dir}, {}, "", user, "", false},
+                              std::chrono::milliseconds(10000));
+  return rc.is_ok() && *rc == 0;
+}
+
+// Removes a previous cluster at root: a directory, or a link to one (see start()).
+void remove_cluster(const std::string& root) {
+  std::error_code ec;
+  if (fs::is_symlink(root, ec)) {
+    const fs::path target = fs::read_symlink(root, ec);
+    if (!ec && target.string().rfind("/tmp/rinha-pg-", 0) == 0) fs::remove_all(target, ec);
+  }
+  fs::remove_all(root, ec);
+}
+
 // Settings used when no config file is given: durability off, this is a throwaway cluster.
 const char* const kFallbackSettings[] = {"fsync=off", "synchronous_commit=off",
                                          "full_page_writes=off"};
@@ -46,13 +67,26 @@ Result<Postgres> Postgres::start(const PostgresOptions& opts) {
   pg.opts_ = opts;
   pg.run_as_ = geteuid() == 0 ? "postgres" : "";
   pg.port_ = opts.port ? opts.port : free_port();
-  const std::string root = opts.base_dir + "/pg";
+  std::string root = opts.base_dir + "/pg";
+  const std::string log = opts.base_dir + "/postgres.log";
+  remove_cluster(root);
+  std::error_code ec;
+  // As root, PostgreSQL runs as `postgres`, which must reach its data dir. When base_dir is not
+  // reachable for it (a 0700 parent), the cluster lives in a private dir under /tmp instead and
+  // <base_dir>/pg links to it; logs stay in base_dir (we open them). The next start in the same
+  // base_dir removes it, like a cluster under base_dir.
+  if (!pg.run_as_.empty() && !reachable_by(opts.base_dir, pg.run_as_)) {
+    std::string tmpl = "/tmp/rinha-pg-XXXXXX";
+    if (!mkdtemp(tmpl.data()))
+      return Status::io_error("postgres: " + opts.base_dir + " is not reachable by user " +
+                              pg.run_as_ + " and mkdtemp " + tmpl + " failed: " +
+                              std::strerror(errno) + "; use a --run-dir outside 0700 dirs");
+    fs::create_directory_symlink(tmpl, root, ec);
+    if (ec) return Status::io_error("postgres: cannot link " + root + ": " + ec.message());
+    root = tmpl;
+  }
   pg.data_dir_ = root + "/data";
   pg.socket_dir_ = root + "/sock";
-  const std::string log = opts.base_dir + "/postgres.log";
-
-  std::error_code ec;
-  fs::remove_all(root, ec);
   fs::create_directories(pg.socket_dir_, ec);
   if (ec)
     return Status::io_error("postgres: cannot create " + pg.socket_dir_ + ": " + ec.message());
@@ -79,10 +113,14 @@ Result<Postgres> Postgres::start(const PostgresOptions& opts) {
                                    "-c", "listen_addresses=127.0.0.1"};
   // clang-format on
   if (!opts.conf_include.empty()) {
+    // Copied rather than included: the server (user postgres) may not reach the source tree.
     const std::string abs = fs::absolute(opts.conf_include).string();
-    if (!fs::exists(abs)) return Status::not_found("postgres: no config file " + abs);
+    std::ifstream in(abs);
+    if (!in) return Status::not_found("postgres: cannot read config file " + abs);
     std::ofstream conf(pg.data_dir_ + "/postgresql.conf", std::ios::app);
-    conf << "\n# rinha: tuning shared with deploy/compose\ninclude '" << abs << "'\n";
+    conf << "\n# rinha: tuning shared with deploy/compose, copied from " << abs << "\n"
+         << in.rdbuf();
+    if (!conf) return Status::io_error("postgres: cannot append " + abs + " to postgresql.conf");
   } else {
     for (const char* s : kFallbackSettings) {
       argv.push_back("-c");

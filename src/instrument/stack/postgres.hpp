@@ -2,8 +2,10 @@
 // Debian's binaries (/usr/lib/postgresql/15/bin) initdb a fresh data dir under the given base
 // dir; the server listens on 127.0.0.1:<port> and on a private socket dir (never the packaged
 // cluster's 5432 or /var/run/postgresql). As root, every PostgreSQL program runs as the
-// unprivileged `postgres` user (initdb and the server refuse root) and the dirs are chowned.
-// Tuning comes from config/postgresql.conf (included into the generated postgresql.conf), the
+// unprivileged `postgres` user (initdb and the server refuse root) and the dirs are chowned;
+// when that user cannot reach the base dir (a 0700 parent), the cluster goes to a private
+// /tmp/rinha-pg-* dir that <base dir>/pg links to.
+// Tuning comes from config/postgresql.conf (copied into the generated postgresql.conf), the
 // same file the compose deployment mounts; without it a crash-unsafe fast minimum is used.
 //
 // Threading: one owner. Destruction stops the server (pg_ctl stop -m fast) unless released.
