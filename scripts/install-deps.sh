@@ -4,7 +4,10 @@ set -euo pipefail
 PKGS=(build-essential cmake pkg-config git ca-certificates
       libpistache-dev libpqxx-dev libcli11-dev libyaml-cpp-dev libspdlog-dev catch2
       libcurl4-openssl-dev libsimdjson-dev nlohmann-json3-dev
-      postgresql haproxy docker-compose wrk procps iproute2 clang libclang-rt-14-dev clang-format clang-tidy)
+      postgresql haproxy docker-compose wrk procps iproute2 clang libclang-rt-14-dev clang-format clang-tidy
+      libjs-chart.js chromium fonts-dejavu-core)
+# libjs-chart.js: inlined into run reports (rinhactl load --report); chromium + a font: the
+# browser test that renders one headless.
 missing=()
 for p in "${PKGS[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The main command: install what is missing, build, start the whole stack locally (HAProxy on
 # :9999, two emulated processors on 8001/8002 unless external ones are given), run the
-# official-shaped load, print the score table, and always stop the stack again.
+# official-shaped load, print the score table, and always stop the stack again. Ends by
+# printing the path of the run report (one self-contained HTML page, next to the JSON).
 # Exit status: the load tool's (non-zero when a check or the run failed), or the first failure.
 #
 # Environment (all optional):
@@ -13,7 +14,9 @@
 #   DEFAULT_URL, FALLBACK_URL external payment processors (both or neither), e.g. the official
 #                             containers on http://127.0.0.1:8001 / :8002
 #   TOKEN=123                 the processors' admin token
-#   RESULTS=$RUN_DIR/final-results.json   where the official-format JSON goes
+#   RESULTS=$RUN_DIR/final-results.json   where the official-format JSON goes (plus the run
+#                             record under "rinha_run", for `rinhactl report a.json b.json`)
+#   REPORT=<RESULTS without .json>.html   the run report
 #   LOAD_ARGS="..."           extra arguments for `rinhactl load` (default --realtime: the load
 #                             tool's sending thread at real-time priority, so its own scheduling
 #                             stays out of the p99 on shared cores; ignored when not permitted)
@@ -27,6 +30,7 @@ RUN_DIR=${RUN_DIR:-run/stack}
 LB_PORT=${LB_PORT:-9999}
 TOKEN=${TOKEN:-123}
 RESULTS=${RESULTS:-$RUN_DIR/final-results.json}
+REPORT=${REPORT:-${RESULTS%.json}.html}
 DEFAULT_URL=${DEFAULT_URL:-}
 FALLBACK_URL=${FALLBACK_URL:-}
 if { [ -n "$DEFAULT_URL" ] && [ -z "$FALLBACK_URL" ]; } || { [ -z "$DEFAULT_URL" ] && [ -n "$FALLBACK_URL" ]; }; then
@@ -39,7 +43,9 @@ cmake -S . -B "$BUILD_DIR" -DCMAKE_BUILD_TYPE="${BUILD_TYPE:-RelWithDebInfo}" >/
 cmake --build "$BUILD_DIR" -j"$(nproc)" --target rinhad rinhactl
 RINHACTL="$BUILD_DIR/bin/rinhactl"
 
-# A stack left over by an interrupted run would hold the ports: stop it first.
+# A stack left over by an interrupted run would hold the ports: stop it first. An old report
+# must not pass for this run's.
+rm -f "$REPORT"
 "$RINHACTL" stack down --run-dir "$RUN_DIR" >/dev/null 2>&1 || true
 
 stop_stack() {
@@ -48,6 +54,7 @@ stop_stack() {
     [ "$rc" -eq 0 ] && rc=1
   fi
   if [ "$rc" -ne 0 ]; then echo "run.sh: failed (exit $rc); logs in $RUN_DIR" >&2; fi
+  if [ -f "$REPORT" ]; then echo "report: $(realpath "$REPORT")"; fi
   exit "$rc"
 }
 trap stop_stack EXIT
@@ -67,5 +74,5 @@ for a in ${RINHAD_ARGS:-}; do up_args+=("--rinhad-arg=$a"); done
 # shellcheck disable=SC2086  # LOAD_ARGS is a list of words by design
 "$RINHACTL" load --target "$RINHA_LB_URL" --default-url "$RINHA_DEFAULT_URL" \
   --fallback-url "$RINHA_FALLBACK_URL" --token "$TOKEN" --profile "$PROFILE" \
-  --json "$RESULTS" ${LOAD_ARGS---realtime}
+  --json "$RESULTS" --report "$REPORT" --stack-dir "$RUN_DIR" ${LOAD_ARGS---realtime}
 "$RINHACTL" stack status --run-dir "$RUN_DIR"

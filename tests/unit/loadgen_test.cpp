@@ -10,6 +10,7 @@
 #include "instrument/emulator/emulator.hpp"
 #include "instrument/http/http_client.hpp"
 #include "instrument/loadgen/load.hpp"
+#include "instrument/loadgen/post_series.hpp"
 #include "instrument/loadgen/profile.hpp"
 #include "instrument/loadgen/summaries.hpp"
 
@@ -106,6 +107,33 @@ TEST_CASE("summary requests carry toISOString() bounds and the token") {
         "http://h:1/payments-summary");
 }
 
+TEST_CASE("POSTs are bucketed by the second they were sent") {
+  PostSeries p;
+  p.on_sent(10);
+  p.on_sent(900);
+  p.on_sent(1500);
+  p.on_sent(3200);
+  p.on_done(10, true, false, 2.0);
+  p.on_done(900, true, false, 4.0);
+  p.on_done(1500, false, true, std::nullopt);
+  p.on_done(3200, false, false, std::nullopt);
+  CHECK(p.seconds() == 4);
+  CHECK(p.sent_since(0) == 4);
+  CHECK(p.sent_since(900) == 3);
+  CHECK(p.sent_since(901) == 2);
+  CHECK(p.sent_since(5000) == 0);
+  report::Series s;
+  s.resize(5);
+  p.fill(s);
+  CHECK(s.sent == std::vector<int64_t>{2, 1, 0, 1, 0});
+  CHECK(s.ok == std::vector<int64_t>{2, 0, 0, 0, 0});
+  CHECK(s.failed == std::vector<int64_t>{0, 1, 0, 1, 0});
+  CHECK(s.timeouts == std::vector<int64_t>{0, 1, 0, 0, 0});
+  CHECK(s.p50[0] == 3.0);  // k6's interpolation between 2 and 4
+  CHECK(s.max[0] == 4.0);
+  CHECK_FALSE(s.p99[1]);
+}
+
 TEST_CASE("a short run against emulators completes, applies the timeline and writes the JSON") {
   emulator::EmulatorOptions o;
   o.fee = "0.07";
@@ -146,6 +174,7 @@ TEST_CASE("a short run against emulators completes, applies the timeline and wri
   json << in.rdbuf();
   CHECK(json.str().find("\"qtd_sucesso\": 0") != std::string::npos);
   CHECK(json.str().find("\"max_requests\": \"4\"") != std::string::npos);
+  CHECK(json.str().find("\"rinha_run\": {\"schema\":\"rinha-run/1\"") != std::string::npos);
   std::remove(path);
 }
 

@@ -129,6 +129,15 @@ void add_load_command(CLI::App& app) {
   cmd->add_option("--json", o->json_out, "write final-results.json (official accounting) here");
   cmd->add_option("--participant", o->participant, "name in the JSON")->capture_default_str();
   cmd->add_option("--trace", o->trace_path, "write 't_us duration_us connect_us status' per POST");
+  cmd->add_option("--report", o->report_out,
+                  "write the run report here: one self-contained HTML page (score, per-second "
+                  "charts, checks, configuration, machine)");
+  cmd->add_option("--stack-dir", o->stack_dir,
+                  "run dir of `rinhactl stack up`: the worker's /metrics and the configuration "
+                  "that ran go into the report");
+  cmd->add_option("--worker-metrics", o->worker_metrics_url,
+                  "worker's /metrics URL, scraped each second for the report");
+  cmd->add_option("--label", o->label, "the run's name in reports (default: --participant)");
   cmd->add_flag("--realtime", o->realtime,
                 "SCHED_FIFO for the payments thread: keeps the tool's own scheduling delays out "
                 "of p99 on shared cores (needs root)");

@@ -7,10 +7,13 @@
 
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdio>
+#include <filesystem>
 #include <fstream>
 #include <mutex>
 #include <random>
+#include <sstream>
 #include <thread>
 
 #include "common/time.hpp"
@@ -18,8 +21,13 @@
 #include "instrument/http/http_client.hpp"
 #include "instrument/loadgen/latency.hpp"
 #include "instrument/loadgen/payments_driver.hpp"
+#include "instrument/loadgen/post_series.hpp"
 #include "instrument/loadgen/profile.hpp"
 #include "instrument/loadgen/summaries.hpp"
+#include "instrument/report/machine.hpp"
+#include "instrument/report/page.hpp"
+#include "instrument/report/run_record.hpp"
+#include "instrument/report/sampler.hpp"
 #include "instrument/score/score.hpp"
 
 namespace rinha::loadgen {
@@ -37,14 +45,16 @@ struct Run {
   SystemClock clock;
   LatencyRecorder latency;
   PaymentsCounters counters;
+  PostSeries posts;  // written by the payments thread, read after it ends
   std::atomic<bool> stop{false};
   SteadyTime start;
   UtcMillis start_wall;
   std::mutex mu;
-  int checks = 0;             // GUARDED_BY(mu)
-  int64_t official_inc = 0;   // GUARDED_BY(mu)
-  int64_t corrected_inc = 0;  // GUARDED_BY(mu)
-  int admin_errors = 0;       // GUARDED_BY(mu)
+  int checks = 0;                                  // GUARDED_BY(mu)
+  int64_t official_inc = 0;                        // GUARDED_BY(mu)
+  int64_t corrected_inc = 0;                       // GUARDED_BY(mu)
+  int admin_errors = 0;                            // GUARDED_BY(mu)
+  std::vector<report::CheckRecord> check_records;  // GUARDED_BY(mu)
 };
 
 Result<HttpResponse> call(Run& run, const HttpRequest& req) {
@@ -164,11 +174,15 @@ void checker(Run& run) {
     int64_t off = score::official_inconsistencies(c);
     int64_t cor = score::corrected_inconsistencies(c);
     double t = std::chrono::duration<double>(SteadyClock::now() - run.start).count();
+    report::CheckRecord rec{t, format_iso8601(from), format_iso8601(to), c, off, cor, {}};
+    for (const auto& [who, p] : {std::pair{"default", &p1}, {"fallback", &p2}, {"backend", &p3}})
+      if (!p->empty()) rec.problem += (rec.problem.empty() ? "" : "; ") + (who + (": " + *p));
     {
       std::scoped_lock lock(run.mu);
       ++run.checks;
       run.official_inc += off;
       run.corrected_inc += cor;
+      run.check_records.push_back(std::move(rec));
     }
     if (off > 0 || cor > 0 || !p1.empty() || !p2.empty() || !p3.empty()) {
       std::fprintf(stderr,
@@ -246,6 +260,140 @@ score::PaymentTotals totals(int64_t n, const score::Decimal& amount, const score
   return score::PaymentTotals{n, amount, fee};
 }
 
+constexpr const char* kWholeRunTitle = "processor totals over the run, sum of |differences|";
+
+std::string official_title(const Profile& p) {
+  return "window " + std::to_string(p.teardown_window_ms / 1000) + " s, " +
+         (p.money_from_backend ? "backend" : "processor") + " totals, |sum of differences|";
+}
+
+// The value of KEY in a stack.env text (KEY=VALUE lines); "" when absent.
+std::string env_value(const std::string& text, const std::string& key) {
+  std::istringstream in(text);
+  for (std::string line; std::getline(in, line);)
+    if (line.rfind(key + "=", 0) == 0) return line.substr(key.size() + 1);
+  return {};
+}
+
+// A processor's rows per second of the run by requestedAt (whole milliseconds): second k is
+// [start_wall + k s, start_wall + k s + 999 ms]. Asked after teardown, 20 windows at a time, so
+// that none of it weighs on the run. Seconds whose answer failed count 0 and are named in
+// `problem`.
+std::vector<int64_t> per_second_payments(const Run& run, const std::string& url, size_t n,
+                                         std::string* problem) {
+  std::vector<int64_t> out(n, 0);
+  size_t failed = 0;
+  for (size_t k0 = 0; k0 < n; k0 += 20) {
+    std::vector<HttpRequest> reqs;
+    for (size_t k = k0; k < std::min(n, k0 + 20); ++k) {
+      UtcMillis from{run.start_wall.value + static_cast<int64_t>(k) * 1000};
+      reqs.push_back(processor_summary_request(url, run.token, from, UtcMillis{from.value + 999}));
+    }
+    auto rs = http::http_parallel(reqs);
+    for (size_t i = 0; i < rs.size(); ++i) {
+      std::string p;
+      out[k0 + i] = processor_summary_or_zero(rs[i], &p).requests;
+      if (!p.empty()) ++failed;
+    }
+  }
+  if (failed > 0)
+    *problem = url + ": " + std::to_string(failed) + " of " + std::to_string(n) +
+               " per-second summaries failed (counted as 0)";
+  return out;
+}
+
+report::StageRecord stage_record(const Stage& s) {
+  return {s.at_ms, s.default_delay_ms, s.default_failure, s.fallback_delay_ms, s.fallback_failure};
+}
+
+// What the report needs beyond the score: profile, series, checks, configuration, machine.
+struct RecordParts {
+  std::vector<report::Accounting> accountings;
+  std::vector<double> sorted_latency;
+  UtcMillis finished;
+  report::MachineRecord machine;
+  const report::Sampler* sampler = nullptr;
+  int64_t whole_default = 0, whole_fallback = 0;  // processors' rows over the whole run
+};
+
+report::RunRecord build_record(Run& run, RecordParts parts) {
+  const LoadOptions& o = run.opts;
+  report::RunRecord r;
+  r.label = o.label.empty() ? o.participant : o.label;
+  r.started_at = format_iso8601(run.start_wall);
+  r.finished_at = format_iso8601(parts.finished);
+  r.target = o.target;
+  r.default_url = o.default_url;
+  r.fallback_url = o.fallback_url;
+  const Profile& p = run.profile;
+  r.profile = {p.name, p.vus, p.duration_ms, p.amount, p.teardown_window_ms, p.money_from_backend,
+               {}};
+  for (const Stage& s : p.stages)
+    if (s.at_ms < p.duration_ms) r.profile.stages.push_back(stage_record(s));
+  r.accountings = std::move(parts.accountings);
+  r.sent = run.counters.sent.load();
+  r.ok = run.counters.ok.load();
+  r.failed = run.counters.failed.load();
+  r.timeouts = run.counters.timeouts.load();
+  const auto& sorted = parts.sorted_latency;
+  r.latency_samples = static_cast<int64_t>(sorted.size());
+  r.p50_ms = percentile(sorted, 0.5);
+  r.p90_ms = percentile(sorted, 0.9);
+  r.p99_ms = percentile(sorted, 0.99);
+  r.max_ms = sorted.empty() ? 0.0 : sorted.back();
+
+  // Seconds up to the teardown: POSTs, samples and processor rows all fit in them.
+  const int64_t elapsed_ms = parts.finished.value - run.start_wall.value;
+  const size_t n =
+      std::max<size_t>(run.posts.seconds(), static_cast<size_t>(elapsed_ms / 1000 + 1));
+  r.series.resize(n);
+  run.posts.fill(r.series);
+  if (parts.sampler) parts.sampler->fill(r.series);
+  std::string problem;
+  r.series.default_payments = per_second_payments(run, o.default_url, n, &problem);
+  if (!problem.empty()) r.notes.push_back(problem);
+  problem.clear();
+  r.series.fallback_payments = per_second_payments(run, o.fallback_url, n, &problem);
+  if (!problem.empty()) r.notes.push_back(problem);
+  int64_t d = 0, f = 0;
+  for (size_t k = 0; k < n; ++k) {
+    d += r.series.default_payments[k];
+    f += r.series.fallback_payments[k];
+  }
+  if (d != parts.whole_default || f != parts.whole_fallback)
+    r.notes.push_back("per-second processor rows add up to " + std::to_string(d) + " default / " +
+                      std::to_string(f) + " fallback, the whole-run summaries say " +
+                      std::to_string(parts.whole_default) + " / " +
+                      std::to_string(parts.whole_fallback));
+  {
+    std::scoped_lock lock(run.mu);
+    r.checks = run.check_records;
+  }
+
+  r.worker_metrics_url = o.worker_metrics_url;
+  if (!o.stack_dir.empty()) {
+    for (const char* role : {"worker", "api1", "api2"}) {
+      std::string text = report::read_text_file(o.stack_dir + "/config-" + role + ".yaml");
+      if (!text.empty()) r.configs.emplace_back(role, text);
+    }
+    if (r.configs.empty())
+      r.notes.push_back("no config-<role>.yaml in " + o.stack_dir +
+                        " (a stack from an older "
+                        "rinhactl?): the configuration that ran is not recorded");
+  }
+  if (parts.sampler) r.worker_scrapes_ok = parts.sampler->scrapes_ok();
+  if (r.worker_metrics_url.empty())
+    r.notes.push_back(
+        "worker queue and in-flight not measured: no worker /metrics URL (--stack-dir "
+        "or --worker-metrics)");
+  else if (r.worker_scrapes_ok == 0)
+    r.notes.push_back("worker queue and in-flight not measured: " + r.worker_metrics_url +
+                      " never answered");
+  r.machine = std::move(parts.machine);
+  r.machine.load_after = report::parse_loadavg(report::read_text_file("/proc/loadavg"));
+  return r;
+}
+
 }  // namespace
 
 int run_load(const LoadOptions& opts) {
@@ -269,9 +417,17 @@ int run_load(const LoadOptions& opts) {
     return 2;
   }
 
+  if (run.opts.worker_metrics_url.empty() && !opts.stack_dir.empty())
+    run.opts.worker_metrics_url = env_value(report::read_text_file(opts.stack_dir + "/stack.env"),
+                                            "RINHA_WORKER_METRICS_URL");
+  const bool recording = !opts.json_out.empty() || !opts.report_out.empty();
+  report::MachineRecord machine = report::read_machine();
+
   if (!backend_reachable(run) || !setup(run)) return 1;
   run.start = SteadyClock::now();
   run.start_wall = run.clock.now_utc();
+  report::Sampler sampler(run.opts.worker_metrics_url, run.start);
+  if (recording) sampler.start();
   std::fprintf(stderr, "load: profile %s, %d VUs over %.0f s, amount %s, target %s\n",
                run.profile.name.c_str(), run.profile.vus, run.profile.duration_ms / 1000.0,
                amount->to_string().c_str(), opts.target.c_str());
@@ -287,7 +443,7 @@ int run_load(const LoadOptions& opts) {
   std::thread progress_thread(progress, std::ref(run), isatty(STDERR_FILENO) == 1);
   std::thread checker_thread(checker, std::ref(run));
   std::thread stages_thread(stages, std::ref(run));
-  run_payments(po, run.start, run.latency, run.counters, no_stop);
+  run_payments(po, run.start, run.latency, run.counters, no_stop, &run.posts);
   checker_thread.join();
   stages_thread.join();
   run.stop.store(true);
@@ -314,7 +470,7 @@ int run_load(const LoadOptions& opts) {
   ProcessorSummary wd = processor_summary_or_zero(whole[0], &problem);
   ProcessorSummary wf = processor_summary_or_zero(whole[1], &problem);
   BackendSummary wb = backend_summary_or_zero(whole[2], &problem);
-  if (opts.rotate_token) set_token(run, run.token, opts.token, false);
+  sampler.stop();
 
   std::vector<double> sorted = run.latency.sorted_ms();
   double p99 = percentile(sorted, 0.99);
@@ -344,17 +500,14 @@ int run_load(const LoadOptions& opts) {
   auto off_result = score::compute_score(official);
   auto cor_result = score::compute_score(corrected);
 
-  std::printf("\n%s", score::score_table(
-                          "OFFICIAL accounting (window " +
-                              std::to_string(run.profile.teardown_window_ms / 1000) + " s, " +
-                              (run.profile.money_from_backend ? "backend" : "processor") +
-                              " totals, |sum of differences|)",
-                          official, off_result)
-                          .c_str());
-  std::printf("\n%s", score::score_table("WHOLE-RUN accounting (processor totals over the run, "
-                                         "sum of |differences|)",
-                                         corrected, cor_result)
-                          .c_str());
+  std::printf("\n%s",
+              score::score_table("OFFICIAL accounting (" + official_title(run.profile) + ")",
+                                 official, off_result)
+                  .c_str());
+  std::printf("\n%s",
+              score::score_table("WHOLE-RUN accounting (" + std::string(kWholeRunTitle) + ")",
+                                 corrected, cor_result)
+                  .c_str());
   int checks;
   {
     std::scoped_lock lock(run.mu);
@@ -370,15 +523,47 @@ int run_load(const LoadOptions& opts) {
       static_cast<long long>(run.counters.timeouts.load()), checks, sorted.size(),
       percentile(sorted, 0.5), percentile(sorted, 0.9), p99, sorted.empty() ? 0.0 : sorted.back(),
       static_cast<long long>(wb.default_requests), static_cast<long long>(wb.fallback_requests));
+  const std::string official_json = score::final_results_json(official, off_result);
+  std::string record;
+  if (recording) {
+    // The best a window could earn: every POST sent in it paid through the cheaper processor.
+    const int64_t window_from_ms = from.value - run.start_wall.value;
+    RecordParts parts;
+    parts.accountings = {
+        {"official", official_title(run.profile), official, off_result,
+         run.posts.sent_since(window_from_ms), *amount},
+        {"whole_run", kWholeRunTitle, corrected, cor_result, run.posts.sent_since(0), *amount}};
+    parts.sorted_latency = std::move(sorted);
+    parts.finished = to;
+    parts.machine = std::move(machine);
+    parts.sampler = &sampler;
+    parts.whole_default = wd.requests;
+    parts.whole_fallback = wf.requests;
+    record = report::record_json(build_record(run, std::move(parts)));
+  }
+  // The token goes back only now: the per-second summaries above still need the run's token.
+  if (opts.rotate_token) set_token(run, run.token, opts.token, false);
+  int rc = run.counters.sent.load() > 0 ? 0 : 1;
   if (!opts.json_out.empty()) {
+    auto text = report::embed_record(official_json, record);
     std::ofstream out(opts.json_out);
-    out << score::final_results_json(official, off_result);
+    out << (text.is_ok() ? *text : official_json);
     if (!out) {
       std::fprintf(stderr, "load: cannot write %s\n", opts.json_out.c_str());
-      return 1;
+      rc = 1;
     }
   }
-  return run.counters.sent.load() > 0 ? 0 : 1;
+  if (!opts.report_out.empty()) {
+    Status s =
+        report::write_report(opts.report_out, "rinha run report: " + run.profile.name, {record});
+    if (s.is_ok()) {
+      std::printf("report: %s\n", opts.report_out.c_str());
+    } else {
+      std::fprintf(stderr, "load: report: %s\n", s.message().c_str());
+      rc = 1;
+    }
+  }
+  return rc;
 }
 
 }  // namespace rinha::loadgen

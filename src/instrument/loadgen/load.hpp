@@ -1,6 +1,8 @@
 // `rinhactl load`: one run of the official test shape against a backend and two processors
 // (spec §5): setup, the payments ramp, the consistency checker, the processor timeline,
 // teardown, then the score under the official accounting and the corrected whole-run one.
+// With --json, final-results.json also carries the run record (per-second series, checks,
+// configuration, machine) that --report draws and `rinhactl report` overlays.
 // Threading: run_load() blocks; it starts and joins its own threads.
 #pragma once
 
@@ -25,6 +27,12 @@ struct LoadOptions {
   std::string participant = "rinha";
   bool realtime = false;   // SCHED_FIFO for the payments thread
   std::string trace_path;  // per-POST timing lines, for diagnosing latency
+  std::string report_out;  // the HTML run report (src/instrument/report); empty: none
+  // A `rinhactl stack` run dir: its stack.env names the worker's /metrics and its
+  // config-<role>.yaml files the configuration that ran; both go into the run record.
+  std::string stack_dir;
+  std::string worker_metrics_url;  // scraped each second for the record; overrides stack_dir's
+  std::string label;               // the run's name in reports; default: participant
 };
 
 // Exit status: 0 when the run completed (inconsistencies included), 1 when setup failed or

@@ -28,6 +28,7 @@ struct Vu {
   CURL* easy = nullptr;
   std::string body;
   bool started = false;
+  int64_t sent_ms = 0;  // of the request in flight, after the start
 };
 
 std::string uuid_v4(std::mt19937_64& rng) {
@@ -48,7 +49,7 @@ bool is_success(long status) {
 }  // namespace
 
 void run_payments(const PaymentsOptions& opts, SteadyTime start, LatencyRecorder& latency,
-                  PaymentsCounters& counters, const std::atomic<bool>& stop) {
+                  PaymentsCounters& counters, const std::atomic<bool>& stop, PostSeries* series) {
   using Clock = std::chrono::steady_clock;
   if (opts.realtime) {
     sched_param sp{};
@@ -97,6 +98,9 @@ void run_payments(const PaymentsOptions& opts, SteadyTime start, LatencyRecorder
     curl_easy_setopt(vu.easy, CURLOPT_POSTFIELDS, vu.body.c_str());
     curl_easy_setopt(vu.easy, CURLOPT_POSTFIELDSIZE, static_cast<long>(vu.body.size()));
     curl_multi_add_handle(multi, vu.easy);
+    vu.sent_ms =
+        std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - start).count();
+    if (series) series->on_sent(vu.sent_ms);
     counters.sent.fetch_add(1);
     counters.in_flight.fetch_add(1);
   };
@@ -130,11 +134,13 @@ void run_payments(const PaymentsOptions& opts, SteadyTime start, LatencyRecorder
       } else {
         counters.failed.fetch_add(1);
       }
+      std::optional<double> took_ms;
       if (m->data.result == CURLE_OK) {
         curl_off_t total = 0, connect = 0;
         curl_easy_getinfo(e, CURLINFO_TOTAL_TIME_T, &total);
         curl_easy_getinfo(e, CURLINFO_CONNECT_TIME_T, &connect);
         latency.add_if_expected(status, std::chrono::microseconds(total - connect));
+        took_ms = static_cast<double>(total - connect) / 1000.0;
         if (trace)
           std::fprintf(
               trace, "%lld %lld %lld %ld\n",
@@ -143,6 +149,9 @@ void run_payments(const PaymentsOptions& opts, SteadyTime start, LatencyRecorder
                       .count()),
               static_cast<long long>(total - connect), static_cast<long long>(connect), status);
       }
+      if (series)
+        series->on_done(vus[reinterpret_cast<size_t>(priv)].sent_ms, is_success(status),
+                        m->data.result == CURLE_OPERATION_TIMEDOUT, took_ms);
       curl_multi_remove_handle(multi, e);
       --in_flight;
       counters.in_flight.fetch_sub(1);

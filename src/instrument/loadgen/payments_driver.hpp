@@ -13,6 +13,7 @@
 
 #include "common/time.hpp"
 #include "instrument/loadgen/latency.hpp"
+#include "instrument/loadgen/post_series.hpp"
 
 namespace rinha::loadgen {
 
@@ -39,8 +40,10 @@ struct PaymentsOptions {
 };
 
 // Runs the scenario starting at `start`. Iterations begun before the end finish; none begins
-// after. `stop` set by another thread ends it early.
+// after. `stop` set by another thread ends it early. `series`, when given, gets every POST by
+// the second it was sent (this thread writes it; read it after the return).
 void run_payments(const PaymentsOptions& opts, SteadyTime start, LatencyRecorder& latency,
-                  PaymentsCounters& counters, const std::atomic<bool>& stop);
+                  PaymentsCounters& counters, const std::atomic<bool>& stop,
+                  PostSeries* series = nullptr);
 
 }  // namespace rinha::loadgen

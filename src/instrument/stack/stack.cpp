@@ -20,6 +20,26 @@ namespace {
 namespace fs = std::filesystem;
 using std::chrono::milliseconds;
 
+// True when args hold `flag value` or `flag=value`.
+bool sets_flag(const std::vector<std::string>& args, const std::string& flag) {
+  for (const auto& a : args)
+    if (a == flag || a.rfind(flag + "=", 0) == 0) return true;
+  return false;
+}
+
+// `<spec's argv> --print-config` into <run_dir>/config-<name>.yaml, for run reports. Best effort:
+// a failure leaves no file (the process itself then fails to start with the real message).
+void save_effective_config(const ProcessSpec& spec, const std::string& run_dir) {
+  ProcessSpec dump = spec;
+  dump.argv.push_back("--print-config");
+  dump.log_path = effective_config_file(run_dir, spec.name);
+  dump.new_session = false;
+  std::error_code ec;
+  fs::remove(dump.log_path, ec);
+  auto rc = run_to_completion(dump, milliseconds(10000));
+  if (!rc.is_ok() || *rc != 0) fs::remove(dump.log_path, ec);
+}
+
 // Polls until the worker's hand-off socket accepts a connection.
 Status wait_connectable(const std::string& address, milliseconds timeout,
                         const std::function<bool()>& still_running) {
@@ -48,6 +68,10 @@ std::string failure(const std::string& name, pid_t pid, const std::string& how,
 
 std::string pids_file(const std::string& run_dir) { return run_dir + "/pids"; }
 std::string env_file(const std::string& run_dir) { return run_dir + "/stack.env"; }
+
+std::string effective_config_file(const std::string& run_dir, const std::string& name) {
+  return run_dir + "/config-" + name + ".yaml";
+}
 
 Stack::~Stack() { down(); }
 
@@ -164,7 +188,13 @@ Result<Stack> Stack::up(const StackOptions& requested) {
                       dir + "journal"};
   if (opts.worker) {
     ProcessSpec spec = worker_spec(opts.loc, wiring, dir + "worker.log");
+    if (opts.worker_metrics && !sets_flag(opts.worker_args, "--worker.metrics_listen")) {
+      const std::string listen = loopback_address(free_port());
+      spec.argv.insert(spec.argv.end(), {"--worker.metrics_listen", listen});
+      st.worker_metrics_url_ = "http://" + listen + "/metrics";
+    }
     spec.argv.insert(spec.argv.end(), opts.worker_args.begin(), opts.worker_args.end());
+    save_effective_config(spec, opts.run_dir);
     Status s = st.start_process(spec);
     if (!s.is_ok()) return s;
     s = wait_connectable(st.worker_listen(), t, running);
@@ -178,6 +208,7 @@ Result<Stack> Stack::up(const StackOptions& requested) {
       const std::string name = "api" + std::to_string(i + 1);
       ProcessSpec spec = api_spec(opts.loc, wiring, name, st.api_ports_[i], dir + name + ".log");
       spec.argv.insert(spec.argv.end(), opts.api_args.begin(), opts.api_args.end());
+      save_effective_config(spec, opts.run_dir);
       Status s = st.start_process(spec);
       if (!s.is_ok()) return s;
       backends[i] = loopback_address(st.api_ports_[i]);
@@ -204,7 +235,8 @@ Result<Stack> Stack::up(const StackOptions& requested) {
   env << "RINHA_LB_URL=" << (st.lb_port_ ? st.lb_url() : "") << "\n"
       << "RINHA_DEFAULT_URL=" << st.default_url_ << "\n"
       << "RINHA_FALLBACK_URL=" << st.fallback_url_ << "\n"
-      << "RINHA_DATABASE_URL=" << st.database_url_ << "\n";
+      << "RINHA_DATABASE_URL=" << st.database_url_ << "\n"
+      << "RINHA_WORKER_METRICS_URL=" << st.worker_metrics_url_ << "\n";
   return st;
 }
 

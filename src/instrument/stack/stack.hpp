@@ -7,8 +7,10 @@
 // Detached (`rinhactl stack up`): detach() releases them; <run_dir>/pids lists each one (written
 // as they start, so even a half-started stack can be taken down) and stop_from_pids_file()
 // stops exactly those, in reverse order. Once ready, <run_dir>/stack.env holds the URLs as
-// shell assignments (RINHA_LB_URL, RINHA_DEFAULT_URL, RINHA_FALLBACK_URL, RINHA_DATABASE_URL)
-// for scripts to source.
+// shell assignments (RINHA_LB_URL, RINHA_DEFAULT_URL, RINHA_FALLBACK_URL, RINHA_DATABASE_URL,
+// RINHA_WORKER_METRICS_URL) for scripts to source, and <run_dir>/config-<worker|api1|api2>.yaml
+// the effective configuration of each rinhad (`rinhad ... --print-config`, secrets masked), for
+// run reports.
 //
 // Threading: one owner.
 #pragma once
@@ -51,6 +53,9 @@ struct StackOptions {
   bool new_session = false;              // children in their own sessions (detached stacks)
   std::vector<std::string> worker_args;  // extra rinhad flags for the worker
   std::vector<std::string> api_args;     // extra rinhad flags for both apis
+  // The worker serves GET /metrics on a free loopback port (published as
+  // RINHA_WORKER_METRICS_URL), unless worker_args already set --worker.metrics_listen.
+  bool worker_metrics = true;
   std::chrono::milliseconds ready_timeout{60000};  // per step
 };
 
@@ -80,6 +85,8 @@ class Stack {
   const std::string& default_url() const { return default_url_; }
   const std::string& fallback_url() const { return fallback_url_; }
   const std::string& database_url() const { return database_url_; }
+  // http://127.0.0.1:<port>/metrics of the worker, "" when it serves none (or was not started).
+  const std::string& worker_metrics_url() const { return worker_metrics_url_; }
   std::string worker_listen() const { return "unix:" + opts_.run_dir + "/worker.sock"; }
   Postgres* postgres() { return pg_ ? &*pg_ : nullptr; }
   const std::vector<PidEntry>& entries() const { return entries_; }
@@ -115,8 +122,11 @@ class Stack {
   std::vector<PidEntry> entries_;   // start order, PostgreSQL included
   int lb_port_ = 0;
   int api_ports_[2] = {0, 0};
-  std::string default_url_, fallback_url_, database_url_;
+  std::string default_url_, fallback_url_, database_url_, worker_metrics_url_;
 };
+
+// <run_dir>/config-<name>.yaml: where up() leaves the effective configuration of rinhad <name>.
+std::string effective_config_file(const std::string& run_dir, const std::string& name);
 
 std::string pids_file(const std::string& run_dir);
 std::string env_file(const std::string& run_dir);
