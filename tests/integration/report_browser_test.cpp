@@ -96,6 +96,7 @@ std::string chromium(const stack::TempDir& dir, const std::string& name, const s
   const std::string cmd =
       "timeout 180 chromium --headless --no-sandbox --disable-gpu --disable-background-networking"
       " --disable-component-update --disable-sync --no-first-run --hide-scrollbars"
+      " --disable-dev-shm-usage"
       " --user-data-dir=" +
       profile + " --window-size=1280,3600 " + what + " 'file://" + page + "' >" +
       dir.file(name + ".out") + " 2>" + dir.file(name + ".err");
