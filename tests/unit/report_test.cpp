@@ -12,7 +12,7 @@ using namespace rinha;
 using namespace rinha::report;
 using score::Decimal;
 
-TEST_CASE("loadavg and cpu lines parse; malformed ones give nothing") {
+TEST_CASE("loadavg and cpu lines parse and malformed ones give nothing") {
   CHECK(parse_loadavg("0.52 1.25 3.00 2/345 6789\n") == std::vector<double>{0.52, 1.25, 3.0});
   CHECK(parse_loadavg("garbage").empty());
   auto a = parse_cpu_times("cpu  100 0 50 800 50 0 0 0 0 0\ncpu0 1 2 3 4\n");
