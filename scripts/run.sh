@@ -21,6 +21,10 @@
 #                             tool's sending thread at real-time priority, so its own scheduling
 #                             stays out of the p99 on shared cores; ignored when not permitted)
 #   RINHAD_ARGS="..."         extra flags for every rinhad (e.g. --handoff.durability=none)
+#   LIMITS=1                  each of postgres, worker, apis, HAProxy inside a cgroup with its
+#                             service's deploy.resources.limits from the compose file; prints
+#                             the limits, and after the load each one's peak memory charged,
+#                             CPU throttling and OOM kills (needs writable cgroups: root)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -67,6 +71,7 @@ if [ -n "$DEFAULT_URL" ]; then
   up_args+=(--default-url "$DEFAULT_URL" --fallback-url "$FALLBACK_URL")
 fi
 for a in ${RINHAD_ARGS:-}; do up_args+=("--rinhad-arg=$a"); done
+if [ -n "${LIMITS:-}" ]; then up_args+=(--limits); fi
 "$RINHACTL" stack up "${up_args[@]}"
 # shellcheck source=/dev/null
 . "$RUN_DIR/stack.env"

@@ -7,10 +7,13 @@
 #include <unistd.h>
 
 #include <catch2/catch.hpp>
+#include <filesystem>
+#include <fstream>
 #include <nlohmann/json.hpp>
 #include <thread>
 
 #include "instrument/http/http_client.hpp"
+#include "instrument/stack/cgroup.hpp"
 #include "instrument/stack/components.hpp"
 #include "instrument/stack/net.hpp"
 #include "support/fixture.hpp"
@@ -243,4 +246,73 @@ TEST_CASE("rinhactl stack up detaches, status lists it, down stops exactly what 
   CHECK_FALSE(std::filesystem::exists(stack::pids_file(run)));
   CHECK_FALSE(std::filesystem::exists(stack::env_file(run)));
   CHECK(*rinhactl({"stack", "status", "--run-dir", run}, "status2.log") != 0);
+}
+
+TEST_CASE("stack up --limits: each service starts inside a cgroup with its compose limits") {
+  stack::TempDir dir("rinha-limits-");
+  const std::string run = dir.file("run");
+  struct Guard {
+    std::string run;
+    ~Guard() { (void)stack::stop_from_pids_file(run, 2s); }
+  } guard{run};
+  auto rinhactl = [&](std::vector<std::string> args, const std::string& log) {
+    args.insert(args.begin(), RINHACTL_PATH);
+    auto rc = stack::run_to_completion({"rinhactl", args, {}, dir.file(log), "", "", false}, 90s);
+    INFO(stack::tail_file(dir.file(log), 40));
+    REQUIRE(rc.is_ok());
+    return *rc;
+  };
+  REQUIRE(rinhactl({"stack", "up", "--run-dir", run, "--lb-port", "0", "--default-port", "0",
+                    "--fallback-port", "0", "--timeout", "30", "--limits"},
+                   "up.log") == 0);
+  const std::string up_log = stack::tail_file(dir.file("up.log"), 60);
+  CHECK_THAT(up_log, Catch::Contains("quota/100ms"));  // the limits table
+
+  auto limits = stack::compose_limits_file(std::string(RINHA_SOURCE_DIR) +
+                                           "/deploy/compose/docker-compose.yml");
+  REQUIRE(limits.is_ok());
+  auto entries = stack::read_pids_file(run);
+  REQUIRE(entries.is_ok());
+  std::vector<std::pair<std::string, pid_t>> processes;
+  int limited = 0;
+  for (const auto& e : *entries) {
+    INFO(e.name);
+    processes.emplace_back(e.name, e.pid);
+    auto u = stack::cgroup_usage_of(e.pid);
+    auto l = limits->find(e.name);
+    if (l == limits->end()) {  // the emulators stand for the processors: no budget of ours
+      CHECK_FALSE(u.has_value());
+      continue;
+    }
+    // The main process is in its group (it joined before exec), with the compose limits.
+    REQUIRE(u.has_value());
+    CHECK(u->memory_limit == l->second.memory_bytes);
+    CHECK(u->cpu_quota_us == l->second.cpu_quota_us);
+    CHECK(u->cpu_period_us == 100000);
+    CHECK(u->memory_peak > 0);  // its memory was charged there
+    CHECK(u->memory_peak < u->memory_limit);
+    CHECK(u->oom_kills == 0);
+    ++limited;
+  }
+  CHECK(limited == 5);
+  // PostgreSQL's backends, forked later, are in the postmaster's group too.
+  std::ifstream groups(stack::cgroups_file(run));
+  std::vector<std::string> dirs;
+  for (std::string d; std::getline(groups, d);) dirs.push_back(d);
+  REQUIRE(dirs.size() >= 5);
+  for (const auto& d : dirs) CHECK(std::filesystem::is_directory(d));
+  REQUIRE_THAT(dirs[0], Catch::EndsWith("/postgres"));
+  std::ifstream procs(dirs[0] + "/cgroup.procs");
+  int in_group = 0;
+  for (std::string pid; std::getline(procs, pid);) ++in_group;
+  CHECK(in_group >= 4);  // postmaster, checkpointer, background writer, walwriter, ...
+  CHECK(rinhactl({"stack", "status", "--run-dir", run}, "status.log") == 0);
+  const std::string status = stack::tail_file(dir.file("status.log"), 40);
+  CHECK_THAT(status, Catch::Contains("peak_MiB"));
+  CHECK_THAT(status, Catch::Contains("throttled"));
+  CHECK(stack::usage_table(processes).find("worker") != std::string::npos);
+
+  REQUIRE(rinhactl({"stack", "down", "--run-dir", run}, "down.log") == 0);
+  for (const auto& d : dirs) CHECK_FALSE(std::filesystem::exists(d));
+  CHECK_FALSE(std::filesystem::exists(stack::cgroups_file(run)));
 }

@@ -1,5 +1,6 @@
 // Process supervision: start/stop/reap, logs, exec errors, SIGKILL after the grace period,
-// detached processes stopped by pid, free ports, temp dirs, the pids file.
+// detached processes stopped by pid, free ports, temp dirs, the pids file; compose limits parsed
+// into cgroup quotas and sizes.
 #include "instrument/stack/stack.hpp"
 
 #include <netinet/in.h>
@@ -13,6 +14,7 @@
 #include <fstream>
 #include <thread>
 
+#include "instrument/stack/cgroup.hpp"
 #include "instrument/stack/net.hpp"
 #include "instrument/stack/process.hpp"
 #include "instrument/stack/temp_dir.hpp"
@@ -183,4 +185,79 @@ TEST_CASE("the emulator fees follow the official test shapes") {
   CHECK(fees_for("final")->default_fee == "0.07");
   CHECK(fees_for("final")->fallback_fee == "0.10");
   CHECK_FALSE(fees_for("other").is_ok());
+}
+
+TEST_CASE("compose limits: cpus to a CFS quota and sizes to bytes, exactly, as Docker reads them") {
+  CHECK(*cpu_quota_us("0.25") == 25000);
+  CHECK(*cpu_quota_us("0.55") == 55000);
+  CHECK(*cpu_quota_us("1.5") == 150000);
+  CHECK(*cpu_quota_us("2") == 200000);
+  CHECK(*cpu_quota_us("0.125") == 12500);
+  CHECK(*cpu_quota_us("0.25", 50000) == 12500);
+  for (const char* bad : {"", "0", "0.0", "-1", "1e-1", ".5", "0.2500", "abc", "1,5"}) {
+    INFO(bad);
+    CHECK_FALSE(cpu_quota_us(bad).is_ok());
+  }
+  CHECK(*memory_bytes("40MB") == 40LL << 20);
+  CHECK(*memory_bytes("110MB") == 110LL << 20);
+  CHECK(*memory_bytes("40m") == 40LL << 20);
+  CHECK(*memory_bytes("512k") == 512LL << 10);
+  CHECK(*memory_bytes("1g") == 1LL << 30);
+  CHECK(*memory_bytes("1GB") == 1LL << 30);
+  CHECK(*memory_bytes("1048576") == 1048576);
+  for (const char* bad : {"", "0", "0MB", "40MiB", "40 XB", "-40MB", "40.5MB", "MB"}) {
+    INFO(bad);
+    CHECK_FALSE(memory_bytes(bad).is_ok());
+  }
+}
+
+TEST_CASE("compose limits: every service's, merge keys resolved; a service without is an error") {
+  const std::string yaml = R"(
+x-base: &base
+  image: x
+services:
+  api1: &api
+    <<: *base
+    deploy: {resources: {limits: {cpus: "0.25", memory: "40MB"}}}
+  api2:
+    <<: *api
+    command: [--other]
+  db:
+    deploy:
+      resources:
+        limits:
+          cpus: "0.5"
+          memory: "100MB"
+)";
+  auto l = compose_limits(yaml);
+  REQUIRE(l.is_ok());
+  REQUIRE(l->size() == 3);
+  CHECK(l->at("api2").cpu_quota_us == 25000);  // inherited through <<: *api
+  CHECK(l->at("api2").memory_bytes == 40LL << 20);
+  CHECK(l->at("db").cpu_quota_us == 50000);
+  CHECK(l->at("db").cpu_period_us == 100000);
+  auto missing = compose_limits("services:\n  a:\n    image: x\n");
+  REQUIRE_FALSE(missing.is_ok());
+  CHECK_THAT(missing.status().message(), Catch::Contains("a lacks"));
+  CHECK_FALSE(compose_limits("services: [").is_ok());
+  auto bad =
+      compose_limits("services:\n  a:\n    deploy: {resources: {limits: {cpus: x, memory: 1m}}}\n");
+  REQUIRE_FALSE(bad.is_ok());
+  CHECK_THAT(bad.status().message(), Catch::Contains("a: cpus"));
+
+  // The real compose file: the contest's budget, the same numbers tests/integration/deploy_test
+  // checks, now as the cgroups will carry them.
+  auto real =
+      compose_limits_file(std::string(RINHA_SOURCE_DIR) + "/deploy/compose/docker-compose.yml");
+  REQUIRE(real.is_ok());
+  int64_t quota = 0, bytes = 0;
+  for (const auto& [name, lim] : *real) {
+    quota += lim.cpu_quota_us;
+    bytes += lim.memory_bytes;
+  }
+  CHECK(quota <= 150000);
+  CHECK(bytes <= 350LL << 20);
+  const std::string table = limits_table(*real);
+  CHECK_THAT(table, Catch::Contains("worker"));
+  CHECK_THAT(table, Catch::Contains("total"));
 }

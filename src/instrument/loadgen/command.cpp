@@ -9,6 +9,8 @@
 #include "instrument/http/http_client.hpp"
 #include "instrument/loadgen/load.hpp"
 #include "instrument/loadgen/summaries.hpp"
+#include "instrument/stack/cgroup.hpp"
+#include "instrument/stack/stack.hpp"
 
 namespace rinha::loadgen {
 namespace {
@@ -134,7 +136,8 @@ void add_load_command(CLI::App& app) {
                   "charts, checks, configuration, machine)");
   cmd->add_option("--stack-dir", o->stack_dir,
                   "run dir of `rinhactl stack up`: the worker's /metrics and the configuration "
-                  "that ran go into the report");
+                  "that ran go into the report; with `stack up --limits`, each service's peak "
+                  "memory / limit, CPU throttling and OOM kills follow the score");
   cmd->add_option("--worker-metrics", o->worker_metrics_url,
                   "worker's /metrics URL, scraped each second for the report");
   cmd->add_option("--label", o->label, "the run's name in reports (default: --participant)");
@@ -150,7 +153,18 @@ void add_load_command(CLI::App& app) {
     if (!amount->empty()) o->amount = *amount;
     if (*window > 0) o->window_s = *window;
     o->timeline = !*no_timeline;
-    std::exit(run_load(*o));
+    const int rc = run_load(*o);
+    // A stack started with --limits: each service's cgroup usage after the score.
+    if (!o->stack_dir.empty()) {
+      auto entries = stack::read_pids_file(o->stack_dir);
+      std::vector<std::pair<std::string, pid_t>> processes;
+      if (entries.is_ok())
+        for (const auto& e : *entries) processes.emplace_back(e.name, e.pid);
+      const std::string table = stack::usage_table(processes);
+      if (!table.empty())
+        std::printf("\nper service, under the compose limits:\n%s", table.c_str());
+    }
+    std::exit(rc);
   });
 }
 

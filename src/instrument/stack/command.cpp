@@ -7,6 +7,7 @@
 #include <filesystem>
 #include <memory>
 
+#include "instrument/stack/cgroup.hpp"
 #include "instrument/stack/stack.hpp"
 
 namespace rinha::stack {
@@ -26,6 +27,8 @@ struct UpArgs {
   std::string rinhactl;
   std::string source_dir;
   std::vector<std::string> rinhad_args;  // given to every rinhad (worker and apis)
+  bool limits = false;
+  std::string compose_file;
 };
 
 [[noreturn]] void fail(const std::string& msg, int code = 1) {
@@ -53,6 +56,17 @@ void run_up(const UpArgs& a) {
   o.ready_timeout = std::chrono::seconds(a.timeout_s);
   o.worker_args = a.rinhad_args;
   o.api_args = a.rinhad_args;
+  o.limits = a.limits;
+  o.compose_file = a.compose_file;
+  if (a.limits) {
+    const std::string compose = a.compose_file.empty()
+                                    ? o.loc.source_dir + "/deploy/compose/docker-compose.yml"
+                                    : a.compose_file;
+    auto limits = compose_limits_file(compose);
+    if (!limits.is_ok()) fail(limits.status().message(), 2);
+    std::printf("limits from %s (each process starts inside its service's cgroup):\n%s",
+                compose.c_str(), limits_table(*limits).c_str());
+  }
   auto st = Stack::up(o);
   if (!st.is_ok()) fail("up failed: " + st.status().message());
   Stack stack = std::move(st).value();
@@ -114,6 +128,11 @@ void add_stack_command(CLI::App& app) {
         "--rinhad-arg", up_args->rinhad_args,
         "extra flag for every rinhad, repeatable, e.g. --rinhad-arg=--handoff.durability=none")
       ->allow_extra_args(false);
+  up->add_flag("--limits", up_args->limits,
+               "start postgres, worker, api1, api2 and haproxy each inside a cgroup with its "
+               "service's deploy.resources.limits from the compose file (needs writable cgroups)");
+  up->add_option("--compose", up_args->compose_file,
+                 "compose file the limits come from (default: deploy/compose/docker-compose.yml)");
   up->callback([up_args] { run_up(*up_args); });
 
   auto run_dir = std::make_shared<std::string>("run/stack");
@@ -123,7 +142,10 @@ void add_stack_command(CLI::App& app) {
   down->add_option("--grace", *grace, "seconds before SIGKILL")->capture_default_str();
   down->callback([run_dir, grace] { run_down(*run_dir, *grace); });
 
-  CLI::App* status = stack->add_subcommand("status", "each process: pid, alive, memory");
+  CLI::App* status = stack->add_subcommand(
+      "status",
+      "each process: pid, alive, memory; with --limits also each group's peak memory charged "
+      "against its limit, CPU throttling and OOM kills");
   status->add_option("--run-dir", *run_dir)->capture_default_str();
   status->callback([run_dir] { run_status(*run_dir); });
 }

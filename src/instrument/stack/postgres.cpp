@@ -156,7 +156,8 @@ ProcessSpec Postgres::tool(const std::string& program, std::vector<std::string> 
 
 Status Postgres::launch() {
   const std::string log = opts_.base_dir + "/postgres.log";
-  auto server = Process::start({"postgres", server_argv_, {}, log, run_as_, "", opts_.new_session});
+  auto server = Process::start({"postgres", server_argv_, {}, log, run_as_, "", opts_.new_session},
+                               opts_.cgroup_procs);
   if (!server.is_ok()) return server.status();
   server_ = std::move(server).value();
 

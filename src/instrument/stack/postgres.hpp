@@ -24,9 +24,10 @@ struct PostgresOptions {
   std::string base_dir;  // data/, sock/ and postgres.log go here
   int port = 0;          // 0 = a free loopback port
   std::string bin_dir = "/usr/lib/postgresql/15/bin";
-  std::string conf_include;        // e.g. <src>/config/postgresql.conf; "" = none
-  std::string database = "rinha";  // created after start
-  bool new_session = false;        // detached (`rinhactl stack up`)
+  std::string conf_include;               // e.g. <src>/config/postgresql.conf; "" = none
+  std::string database = "rinha";         // created after start
+  bool new_session = false;               // detached (`rinhactl stack up`)
+  std::vector<std::string> cgroup_procs;  // the server joins these groups (cgroup.hpp)
   std::chrono::milliseconds ready_timeout{30000};
 };
 

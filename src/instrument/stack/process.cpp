@@ -78,8 +78,11 @@ std::optional<long> proc_status_kib(pid_t pid, const char* key) {
 // Child side of start(): only async-signal-safe calls from here to exec.
 [[noreturn]] void exec_child(char* const* argv, char* const* envp, int log_fd, int err_fd,
                              bool new_session, uid_t uid, gid_t gid, bool set_user,
-                             const char* work_dir) {
+                             const char* work_dir, const std::vector<int>& cgroup_fds) {
   auto fail = [err_fd](int err) { child_fail(err_fd, err); };
+  // "0" moves the writing process; first, before anything is allocated.
+  for (int fd : cgroup_fds)
+    if (write(fd, "0", 1) != 1) fail(errno);
   if (new_session) {
     if (setsid() < 0) fail(errno);
   } else if (setpgid(0, 0) < 0) {
@@ -126,7 +129,8 @@ Process& Process::operator=(Process&& o) noexcept {
   return *this;
 }
 
-Result<Process> Process::start(const ProcessSpec& spec) {
+Result<Process> Process::start(const ProcessSpec& spec,
+                               const std::vector<std::string>& cgroup_procs) {
   if (spec.argv.empty()) return Status::invalid_argument(spec.name + ": empty command line");
   if (access(spec.argv[0].c_str(), X_OK) != 0)
     return Status::not_found(spec.name + ": " + errno_text(spec.argv[0], errno));
@@ -154,6 +158,21 @@ Result<Process> Process::start(const ProcessSpec& spec) {
     }
   }
 
+  std::vector<int> cgroup_fds;
+  auto close_cgroup_fds = [&cgroup_fds] {
+    for (int fd : cgroup_fds) close(fd);
+  };
+  for (const auto& f : cgroup_procs) {
+    int fd = open(f.c_str(), O_WRONLY | O_CLOEXEC);
+    if (fd < 0) {
+      int err = errno;
+      close_cgroup_fds();
+      if (log_fd >= 0) close(log_fd);
+      return Status::io_error(spec.name + ": " + errno_text(f, err));
+    }
+    cgroup_fds.push_back(fd);
+  }
+
   std::vector<std::string> argv_s = spec.argv;
   std::vector<std::string> env_s = child_environment(spec.env);
   std::vector<char*> argv = c_array(argv_s);
@@ -164,6 +183,7 @@ Result<Process> Process::start(const ProcessSpec& spec) {
   if (pipe2(err_pipe, O_CLOEXEC) != 0) {
     int err = errno;
     if (log_fd >= 0) close(log_fd);
+    close_cgroup_fds();
     return Status::io_error(errno_text("pipe", err));
   }
 
@@ -171,11 +191,12 @@ Result<Process> Process::start(const ProcessSpec& spec) {
   if (pid == 0) {
     close(err_pipe[0]);
     exec_child(argv.data(), envp.data(), log_fd, err_pipe[1], spec.new_session, uid, gid, set_user,
-               work_dir);
+               work_dir, cgroup_fds);
   }
   int fork_err = errno;
   close(err_pipe[1]);
   if (log_fd >= 0) close(log_fd);
+  close_cgroup_fds();
   if (pid < 0) {
     close(err_pipe[0]);
     return Status::io_error(spec.name + ": " + errno_text("fork", fork_err));

@@ -48,7 +48,10 @@ class Process {
   // the log file cannot be opened (checked before fork), or if exec fails in the child
   // (reported back through a CLOEXEC pipe, so a typo in a path is an error here, not a silent
   // exit 127 later).
-  static Result<Process> start(const ProcessSpec& spec);
+  // cgroup_procs: cgroup.procs files the child joins before exec (cgroup.hpp), so that all
+  // it and its descendants allocate is charged to those groups.
+  static Result<Process> start(const ProcessSpec& spec,
+                               const std::vector<std::string>& cgroup_procs = {});
 
   const std::string& name() const { return name_; }
   const std::string& log_path() const { return log_path_; }

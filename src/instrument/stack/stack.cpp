@@ -8,10 +8,12 @@
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <set>
 #include <sstream>
 #include <thread>
 
 #include "handoff/socket_util.hpp"
+#include "instrument/stack/cgroup.hpp"
 #include "instrument/stack/net.hpp"
 
 namespace rinha::stack {
@@ -68,6 +70,7 @@ std::string failure(const std::string& name, pid_t pid, const std::string& how,
 
 std::string pids_file(const std::string& run_dir) { return run_dir + "/pids"; }
 std::string env_file(const std::string& run_dir) { return run_dir + "/stack.env"; }
+std::string cgroups_file(const std::string& run_dir) { return run_dir + "/cgroups"; }
 
 std::string effective_config_file(const std::string& run_dir, const std::string& name) {
   return run_dir + "/config-" + name + ".yaml";
@@ -88,10 +91,53 @@ Status Stack::record(const PidEntry& e) {
   return Status::ok();
 }
 
+// One group per service under rinha-stack-<our pid>, limits from the compose file; the list
+// of directories goes to <run_dir>/cgroups before any process joins one.
+Status Stack::make_cgroups() {
+  const std::string compose = opts_.compose_file.empty()
+                                  ? opts_.loc.source_dir + "/deploy/compose/docker-compose.yml"
+                                  : opts_.compose_file;
+  auto limits = compose_limits_file(compose);
+  if (!limits.is_ok()) return limits.status();
+  const std::string parent = "rinha-stack-" + std::to_string(getpid());
+  std::set<std::string> parents;
+  for (const char* service : {"postgres", "worker", "api1", "api2", "haproxy"}) {
+    auto l = limits->find(service);
+    if (l == limits->end())
+      return Status::invalid_argument(compose + ": no service " + service + " to take limits from");
+    auto g = Cgroup::create(parent, service, l->second);
+    if (!g.is_ok()) return g.status();
+    cgroup_procs_[service] = g->procs_files();
+    for (const auto& d : g->dirs()) {
+      cgroup_dirs_.push_back(d);
+      parents.insert(fs::path(d).parent_path().string());
+    }
+  }
+  cgroup_dirs_.insert(cgroup_dirs_.end(), parents.begin(), parents.end());
+  std::ofstream out(cgroups_file(opts_.run_dir), std::ios::trunc);
+  for (const auto& d : cgroup_dirs_) out << d << '\n';
+  if (!out) return Status::io_error("cannot write " + cgroups_file(opts_.run_dir));
+  return Status::ok();
+}
+
+std::vector<std::string> Stack::cgroup_of(const std::string& name) const {
+  auto g = cgroup_procs_.find(name);
+  return g == cgroup_procs_.end() ? std::vector<std::string>{} : g->second;
+}
+
+void Stack::remove_cgroups() {
+  if (cgroup_dirs_.empty()) return;
+  (void)remove_cgroup_dirs(cgroup_dirs_);
+  cgroup_dirs_.clear();
+  cgroup_procs_.clear();
+  std::error_code ec;
+  fs::remove(cgroups_file(opts_.run_dir), ec);
+}
+
 Status Stack::start_process(const ProcessSpec& spec) {
   ProcessSpec s = spec;
   s.new_session = opts_.new_session;
-  auto p = Process::start(s);
+  auto p = Process::start(s, cgroup_of(s.name));
   if (!p.is_ok()) return p.status();
   procs_.push_back(std::move(p).value());
   specs_.push_back(s);
@@ -144,8 +190,14 @@ Result<Stack> Stack::up(const StackOptions& requested) {
   const auto t = opts.ready_timeout;
   auto running = st.all_running();
 
+  if (opts.limits) {
+    Status s = st.make_cgroups();
+    if (!s.is_ok()) return s;
+  }
+
   if (opts.postgres) {
     PostgresOptions po;
+    po.cgroup_procs = st.cgroup_of("postgres");
     po.base_dir = opts.run_dir;
     po.bin_dir = opts.loc.pg_bin_dir;
     po.conf_include = fs::exists(opts.loc.postgres_config()) ? opts.loc.postgres_config() : "";
@@ -294,7 +346,7 @@ Status Stack::restart(const std::string& name) {
   for (size_t i = 0; i < procs_.size(); ++i) {
     if (procs_[i].name() != name) continue;
     procs_[i].stop(std::chrono::milliseconds(5000));  // no-op once killed
-    auto p = Process::start(specs_[i]);
+    auto p = Process::start(specs_[i], cgroup_of(specs_[i].name));
     if (!p.is_ok()) return p.status();
     procs_[i] = std::move(p).value();
     for (auto& e : entries_)
@@ -320,6 +372,7 @@ void Stack::down() {
     fs::remove(env_file(opts_.run_dir), ec);
     entries_.clear();
   }
+  remove_cgroups();
 }
 
 void Stack::detach() {
@@ -331,6 +384,8 @@ void Stack::detach() {
     pg_.reset();
   }
   entries_.clear();
+  cgroup_dirs_.clear();  // `stack down` removes them (<run_dir>/cgroups)
+  cgroup_procs_.clear();
 }
 
 Result<std::vector<PidEntry>> read_pids_file(const std::string& run_dir) {
@@ -362,7 +417,14 @@ Status stop_from_pids_file(const std::string& run_dir, milliseconds grace) {
   std::error_code ec;
   fs::remove(pids_file(run_dir), ec);
   fs::remove(env_file(run_dir), ec);
-  return Status::ok();
+  std::ifstream groups(cgroups_file(run_dir));
+  std::vector<std::string> dirs;
+  for (std::string d; std::getline(groups, d);)
+    if (!d.empty()) dirs.push_back(d);
+  if (dirs.empty()) return Status::ok();
+  Status s = remove_cgroup_dirs(dirs);
+  if (s.is_ok()) fs::remove(cgroups_file(run_dir), ec);
+  return s;
 }
 
 std::string status_table(const std::vector<PidEntry>& entries) {
@@ -380,7 +442,9 @@ std::string status_table(const std::vector<PidEntry>& entries) {
                   alive ? m->processes : 0, e.log_path.c_str());
     out += line;
   }
-  return out;
+  std::vector<std::pair<std::string, pid_t>> processes;
+  for (const auto& e : entries) processes.emplace_back(e.name, e.pid);
+  return out + usage_table(processes);
 }
 
 }  // namespace rinha::stack

@@ -17,6 +17,7 @@
 
 #include <chrono>
 #include <functional>
+#include <map>
 #include <optional>
 #include <string>
 #include <vector>
@@ -57,6 +58,10 @@ struct StackOptions {
   // RINHA_WORKER_METRICS_URL), unless worker_args already set --worker.metrics_listen.
   bool worker_metrics = true;
   std::chrono::milliseconds ready_timeout{60000};  // per step
+  // Each of postgres, worker, api1, api2 and haproxy in its own cgroup carrying that service's
+  // deploy.resources.limits from compose_file ("" = <source>/deploy/compose/docker-compose.yml).
+  bool limits = false;
+  std::string compose_file;
 };
 
 // One line of <run_dir>/pids.
@@ -115,7 +120,13 @@ class Stack {
   Status wait_ready(const std::string& name);
   Status rewrite_pids_file();
 
+  Status make_cgroups();
+  std::vector<std::string> cgroup_of(const std::string& name) const;  // its cgroup.procs files
+  void remove_cgroups();
+
   StackOptions opts_;
+  std::map<std::string, std::vector<std::string>> cgroup_procs_;  // service -> cgroup.procs
+  std::vector<std::string> cgroup_dirs_;                          // leaves first
   std::optional<Postgres> pg_;
   std::vector<Process> procs_;      // start order, PostgreSQL excluded
   std::vector<ProcessSpec> specs_;  // what procs_[i] was started from (for restart)
@@ -129,14 +140,18 @@ class Stack {
 std::string effective_config_file(const std::string& run_dir, const std::string& name);
 
 std::string pids_file(const std::string& run_dir);
+// The cgroup directories of a stack started with limits, one a line, removed by down.
+std::string cgroups_file(const std::string& run_dir);
 std::string env_file(const std::string& run_dir);
 Result<std::vector<PidEntry>> read_pids_file(const std::string& run_dir);
 
-// Stops every process listed in <run_dir>/pids, newest first; removes the file when all are
-// gone. Fails naming those that would not stop; ok (no-op) when there is no pids file.
+// Stops every process listed in <run_dir>/pids, newest first; removes the file (and the
+// cgroups of a limited stack) when all are gone. Fails naming those that would not stop; ok (no-op)
+// when there is no pids file.
 Status stop_from_pids_file(const std::string& run_dir, std::chrono::milliseconds grace);
 
-// A table: name, pid, alive, RSS and PSS (MiB) and CPU seconds of each process tree, log path.
+// A table: name, pid, alive, RSS and PSS (MiB) and CPU seconds of each process tree, log path;
+// then, for processes in a limited cgroup, what the group saw (cgroup.hpp usage_table).
 std::string status_table(const std::vector<PidEntry>& entries);
 
 }  // namespace rinha::stack
