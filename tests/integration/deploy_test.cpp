@@ -12,6 +12,7 @@
 #include <set>
 #include <sstream>
 
+#include "instrument/stack/cgroup.hpp"
 #include "instrument/stack/process.hpp"
 #include "instrument/stack/temp_dir.hpp"
 #include "support/fixture.hpp"
@@ -48,20 +49,11 @@ int megabytes(const std::string& text) {
   return std::stoi(m[1].str());
 }
 
-// yaml-cpp 0.7 keeps YAML merge keys ("<<: *anchor") as plain keys; compose resolves them.
-// Resolves them the same way (own keys win), recursively, for one service map.
-YAML::Node merged(const YAML::Node& node) {
-  if (!node.IsMap() || !node["<<"]) return node;
-  YAML::Node out = YAML::Clone(merged(node["<<"]));
-  for (const auto& kv : node)
-    if (kv.first.as<std::string>() != "<<") out[kv.first.as<std::string>()] = kv.second;
-  return out;
-}
-
 // A compose file with every service's merge keys resolved.
 YAML::Node load_compose(const std::string& path = kCompose) {
   YAML::Node doc = YAML::LoadFile(path);
-  for (auto kv : doc["services"]) doc["services"][kv.first.as<std::string>()] = merged(kv.second);
+  for (auto kv : doc["services"])
+    doc["services"][kv.first.as<std::string>()] = stack::resolve_merge_keys(kv.second);
   return doc;
 }
 

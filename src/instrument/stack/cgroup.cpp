@@ -19,16 +19,6 @@ namespace rinha::stack {
 namespace fs = std::filesystem;
 namespace {
 
-// yaml-cpp 0.7 keeps merge keys ("<<: *anchor") as plain keys; compose resolves them, own keys
-// winning, recursively.
-YAML::Node resolve_merges(const YAML::Node& node) {
-  if (!node.IsMap() || !node["<<"]) return node;
-  YAML::Node out = YAML::Clone(resolve_merges(node["<<"]));
-  for (const auto& kv : node)
-    if (kv.first.as<std::string>() != "<<") out[kv.first.as<std::string>()] = kv.second;
-  return out;
-}
-
 std::optional<std::string> read_text(const std::string& path) {
   std::ifstream in(path);
   if (!in) return std::nullopt;
@@ -151,6 +141,14 @@ std::string cpus_text(int64_t quota, int64_t period) {
 
 }  // namespace
 
+YAML::Node resolve_merge_keys(const YAML::Node& node) {
+  if (!node.IsMap() || !node["<<"]) return node;
+  YAML::Node out = YAML::Clone(resolve_merge_keys(node["<<"]));
+  for (const auto& kv : node)
+    if (kv.first.as<std::string>() != "<<") out[kv.first.as<std::string>()] = kv.second;
+  return out;
+}
+
 Result<int64_t> cpu_quota_us(const std::string& cpus, int64_t period_us) {
   std::smatch m;
   if (!std::regex_match(cpus, m, std::regex(R"((\d{1,3})(?:\.(\d{1,3}))?)")))
@@ -196,7 +194,7 @@ Result<std::map<std::string, ServiceLimits>> compose_limits(const std::string& y
   std::map<std::string, ServiceLimits> out;
   for (const auto& kv : doc["services"]) {
     const std::string name = kv.first.as<std::string>();
-    const YAML::Node limits = resolve_merges(kv.second)["deploy"]["resources"]["limits"];
+    const YAML::Node limits = resolve_merge_keys(kv.second)["deploy"]["resources"]["limits"];
     if (!limits || !limits["cpus"] || !limits["memory"])
       return Status::invalid_argument("compose file: service " + name +
                                       " lacks deploy.resources.limits cpus and memory");

@@ -19,7 +19,15 @@
 
 #include "common/status.hpp"
 
+namespace YAML {
+class Node;
+}
+
 namespace rinha::stack {
+
+// yaml-cpp 0.7 keeps YAML merge keys ("<<: *anchor") as plain keys; compose resolves them, own
+// keys winning, recursively. Returns node with its merges applied (callers include yaml-cpp).
+YAML::Node resolve_merge_keys(const YAML::Node& node);
 
 struct ServiceLimits {
   int64_t cpu_quota_us = 0;  // CFS quota per cpu_period_us: cpus x period, exactly
