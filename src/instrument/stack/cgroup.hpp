@@ -10,6 +10,7 @@
 #pragma once
 
 #include <sys/types.h>
+#include <yaml-cpp/node/node.h>
 
 #include <cstdint>
 #include <map>
@@ -19,14 +20,10 @@
 
 #include "common/status.hpp"
 
-namespace YAML {
-class Node;
-}
-
 namespace rinha::stack {
 
 // yaml-cpp 0.7 keeps YAML merge keys ("<<: *anchor") as plain keys; compose resolves them, own
-// keys winning, recursively. Returns node with its merges applied (callers include yaml-cpp).
+// keys winning, recursively. Returns node with its merges applied.
 YAML::Node resolve_merge_keys(const YAML::Node& node);
 
 struct ServiceLimits {
