@@ -3,6 +3,7 @@
 
 #include "instrument/emulator/command.hpp"
 #include "instrument/loadgen/command.hpp"
+#include "instrument/noop/command.hpp"
 #include "instrument/report/command.hpp"
 #include "instrument/stack/command.hpp"
 
@@ -12,6 +13,7 @@ int main(int argc, char** argv) {
   rinha::emulator::add_processor_command(app);
   rinha::loadgen::add_load_command(app);
   rinha::loadgen::add_ops_commands(app);
+  rinha::noop::add_noop_command(app);
   rinha::report::add_report_command(app);
   rinha::stack::add_stack_command(app);
   CLI11_PARSE(app, argc, argv);

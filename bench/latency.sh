@@ -1,0 +1,142 @@
+#!/usr/bin/env bash
+# Latency bench: POST latency of rinha beside a do-nothing backend (`rinhactl noop`, answering
+# 202 at once), both on the same core, in one invocation. The whole stack (HAProxy, apis,
+# worker, PostgreSQL) runs under `taskset -c $STACK_CPU`, the load tool and the processor
+# emulators under `taskset -c $LOAD_CPU`; the floor is the noop backend alone on STACK_CPU with
+# nothing in front of it. Each round runs the floor, then every variant; compare rows of one
+# invocation only (shared machine).
+#
+# Usage: bench/latency.sh [rounds]          (default 1)
+# Environment (all optional):
+#   PROFILE=final            load shape (final: 603 VUs, fees 7 %/10 %; preview)
+#   DURATION=60              seconds, the profile's timeline compressed; "full" = the profile's own
+#   VARIANTS="rinha="        ';'-separated label=rinhad flags, e.g.
+#                            "rinha=;t1=--api.threads=1" (flags go to every rinhad)
+#   TRACE=1                  per rinha run: the seconds holding the slowest POSTs and each stack
+#                            process's CPU in them (sampled every 100 ms from /proc)
+#   STACK_CPU=1 LOAD_CPU=0   cores; BUILD_DIR=build; OUT=run/bench-latency
+# Prints one row per run: POSTs ok, p50 p90 p99 p99.9 max (ms, 2xx POSTs from `load --trace`),
+# p99 over the same round's floor, and for rinha the whole-run inconsistencies, lag, failures.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+ROUNDS=${1:-1}
+PROFILE=${PROFILE:-final}
+DURATION=${DURATION:-60}
+VARIANTS=${VARIANTS:-rinha=}
+STACK_CPU=${STACK_CPU:-1}
+LOAD_CPU=${LOAD_CPU:-0}
+BUILD_DIR=${BUILD_DIR:-build}
+OUT=${OUT:-run/bench-latency}
+RINHACTL="$BUILD_DIR/bin/rinhactl"
+STATS=bench/latency_stats.py
+TOKEN=123
+if [ "$PROFILE" = final ]; then fees=(0.07 0.10); else fees=(0.05 0.15); fi
+dur_args=()
+[ "$DURATION" = full ] || dur_args=(--duration "$DURATION")
+
+rm -rf "$OUT"
+mkdir -p "$OUT"
+pids=()
+stacks=()
+cleanup() {
+  for s in "${stacks[@]}"; do "$RINHACTL" stack down --run-dir "$s" >/dev/null 2>&1 || true; done
+  for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
+  wait 2>/dev/null || true
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+mono_ms() { python3 -c 'import time; print(int(time.monotonic()*1000))'; }
+
+# Emulators for one run on LOAD_CPU; sets du/fu.
+start_emulators() {
+  local dir=$1 pd pf
+  pd=$(port)
+  pf=$(port)
+  taskset -c "$LOAD_CPU" "$RINHACTL" processor --name default --listen "127.0.0.1:$pd" \
+    --fee "${fees[0]}" --token "$TOKEN" >"$dir/default.log" 2>&1 &
+  pids+=($!)
+  taskset -c "$LOAD_CPU" "$RINHACTL" processor --name fallback --listen "127.0.0.1:$pf" \
+    --fee "${fees[1]}" --token "$TOKEN" >"$dir/fallback.log" 2>&1 &
+  pids+=($!)
+  du=http://127.0.0.1:$pd
+  fu=http://127.0.0.1:$pf
+}
+
+stop_started() {
+  for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
+  wait 2>/dev/null || true
+  pids=()
+}
+
+# load TARGET DIR: the load on LOAD_CPU with a trace.
+load() {
+  taskset -c "$LOAD_CPU" "$RINHACTL" load --target "$1" --default-url "$du" --fallback-url "$fu" \
+    --token "$TOKEN" --profile "$PROFILE" "${dur_args[@]}" --trace "$2/trace" \
+    ${LOAD_ARGS---realtime} >"$2/load.log" 2>&1 || echo "load exited $? (see $2/load.log)" >&2
+}
+
+declare -A floor_p99
+row() {  # label round dir
+  local label=$1 r=$2 dir=$3 stats ratio extra=""
+  stats=$(python3 $STATS pct "$dir/trace")
+  read -r n p50 p90 p99 p999 max <<<"$stats"
+  if [ "$label" = floor ]; then floor_p99[$r]=$p99; fi
+  ratio=$(python3 -c "print('%.2f' % ($p99 / ${floor_p99[$r]:-0})) if ${floor_p99[$r]:-0} else print('-')")
+  if [ "$label" != floor ]; then
+    extra=$(grep -A14 '^WHOLE-RUN' "$dir/load.log" | grep -E '^ *(inconsistencies|lag) ' |
+      awk '{print $1"="$2}' | tr '\n' ' ')
+    extra="$extra$(grep -o 'ok, [0-9]* failed' "$dir/load.log" | head -1 | sed 's/ok, /failed=/; s/ failed//')"
+  fi
+  printf '%-10s %5s %7s %7s %7s %7s %7s %8s %6s  %s\n' "$label" "$r" "$n" "$p50" "$p90" "$p99" \
+    "$p999" "$max" "$ratio" "$extra" | tee -a "$OUT/table"
+}
+
+printf '%-10s %5s %7s %7s %7s %7s %7s %8s %6s  %s\n' run round POSTs p50 p90 p99 p99.9 max \
+  "/floor" "(ms; whole run)" | tee "$OUT/table"
+IFS=';' read -r -a variants <<<"$VARIANTS"
+for r in $(seq 1 "$ROUNDS"); do
+  # The floor: noop backend alone on the stack's core.
+  d="$OUT/$r-floor"
+  mkdir -p "$d"
+  start_emulators "$d"
+  np=$(port)
+  taskset -c "$STACK_CPU" "$RINHACTL" noop --listen "127.0.0.1:$np" >"$d/noop.log" 2>&1 &
+  pids+=($!)
+  sleep 1
+  load "http://127.0.0.1:$np" "$d"
+  stop_started
+  row floor "$r" "$d"
+
+  for v in "${variants[@]}"; do
+    label=${v%%=*}
+    args=${v#*=}
+    d="$OUT/$r-$label"
+    mkdir -p "$d"
+    start_emulators "$d"
+    up=(stack up --run-dir "$d/stack" --lb-port "$(port)" --default-url "$du" --fallback-url "$fu"
+        --fees "$PROFILE" --token "$TOKEN")
+    for a in $args; do up+=("--rinhad-arg=$a"); done
+    stacks+=("$d/stack")
+    if ! taskset -c "$STACK_CPU" "$RINHACTL" "${up[@]}" >"$d/up.log" 2>&1; then
+      echo "$label: stack up failed (see $d/up.log)" >&2
+      stop_started
+      continue
+    fi
+    lb=$(grep '^RINHA_LB_URL=' "$d/stack/stack.env" | cut -d= -f2-)
+    if [ -n "${TRACE:-}" ]; then
+      taskset -c "$LOAD_CPU" python3 $STATS sample "$d/stack/pids" "$d/cpu" &
+      pids+=($!)
+    fi
+    launch=$(mono_ms)
+    load "$lb" "$d"
+    "$RINHACTL" stack down --run-dir "$d/stack" >/dev/null 2>&1 || echo "$label: stack down failed" >&2
+    stop_started
+    row "$label" "$r" "$d"
+    if [ -n "${TRACE:-}" ]; then python3 $STATS attribute "$d/trace" "$d/cpu" "$launch" >"$d/attribution"; fi
+  done
+done
+if [ -n "${TRACE:-}" ]; then
+  for f in "$OUT"/*/attribution; do echo "== $f"; cat "$f"; done
+fi
