@@ -111,6 +111,10 @@ Status validate(const Config& cfg) {
   }
   if (cfg.retry.backoff_base_ms > cfg.retry.backoff_cap_ms)
     return Status::invalid_argument("retry.backoff_base_ms: must not exceed retry.backoff_cap_ms");
+  // A window within the horizon then never cuts a bucket holding folded payments, so recent
+  // summaries stay in memory.
+  if (cfg.ledger.horizon_ms < 2 * static_cast<int64_t>(cfg.ledger.bucket_ms))
+    return Status::invalid_argument("ledger.horizon_ms: must be at least twice ledger.bucket_ms");
   if (!starts_with(cfg.database.url, "postgresql://") &&
       !starts_with(cfg.database.url, "postgres://"))
     return Status::invalid_argument("database.url: expected a postgresql:// URI");

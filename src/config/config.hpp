@@ -74,6 +74,8 @@ struct Config {
   struct Ledger {
     int batch_size = 500;        // rows per INSERT
     int flush_interval_ms = 50;  // longest a confirmed payment waits before its INSERT
+    int horizon_ms = 120000;     // payments kept in detail: this recent (requestedAt) or newer
+    int bucket_ms = 10000;       // older payments: exact totals per bucket of this width
   } ledger;
 
   struct Database {

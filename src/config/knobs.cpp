@@ -166,6 +166,14 @@ std::vector<Knob> build() {
   t.push_back(int_knob(
       "ledger.flush_interval_ms", [](Config& c) -> int& { return c.ledger.flush_interval_ms; }, 1,
       60000, "ms, longest a settled payment waits before its INSERT"));
+  t.push_back(int_knob(
+      "ledger.horizon_ms", [](Config& c) -> int& { return c.ledger.horizon_ms; }, 1000, 2000000000,
+      "ms, the worker keeps per-payment detail for payments this recent (requestedAt behind the "
+      "newest); older ones are folded into bucket totals, bounding memory and restart time"));
+  t.push_back(int_knob(
+      "ledger.bucket_ms", [](Config& c) -> int& { return c.ledger.bucket_ms; }, 100, 86400000,
+      "ms, width of the exact per-processor totals kept for payments older than the horizon; a "
+      "summary edge inside such a bucket is answered by an indexed PostgreSQL range query"));
   t.push_back(str_knob(
       "database.url", [](Config& c) -> std::string& { return c.database.url; },
       "PostgreSQL libpq URI (password masked in dumps)", true));

@@ -1,13 +1,26 @@
-// Ledger (PURE): every payment confirmed by a processor (correlationId, cents, processor, the
+// Ledger (PURE): the payments confirmed by a processor (correlationId, cents, processor, the
 // exact requestedAt sent), authoritative for /payments-summary; plus the set of payments whose
 // outcome is still open (in flight or awaiting a lookup), to measure ambiguous summaries.
+//
+// Memory is bounded by configuration, not by history: a payment is kept in detail while its
+// requestedAt lies within `horizon_ms` of the newest one seen (where the checks' windows and
+// the open outcomes live). Once older than that AND persisted, it is folded into exact
+// per-processor totals of its time bucket (`bucket_ms` wide) and its id is forgotten. A summary
+// window then adds whole buckets, the detail it covers, and, for a window edge that cuts a
+// bucket holding folded payments, an EdgeQuery the caller answers from the store.
+//
+// Duplicates: an id still in detail is refused here. A payment whose requestedAt is not newer
+// than every folded one may repeat a forgotten id, so add() does not count it: it waits until
+// the store's primary key has decided (arbitrated()), and counts only if the row was new.
+//
 // Threading: not thread-safe; the worker guards one Ledger with one mutex.
 #pragma once
 
 #include <cstddef>
 #include <cstdint>
+#include <deque>
+#include <map>
 #include <unordered_map>
-#include <unordered_set>
 #include <vector>
 
 #include "common/money.hpp"
@@ -26,35 +39,99 @@ struct Entry {
   friend bool operator==(const Entry&, const Entry&) = default;
 };
 
+struct LedgerConfig {
+  int64_t horizon_ms = 120000;  // detail kept for payments this much older than the newest
+  int64_t bucket_ms = 10000;    // width of the aggregate buckets of older payments
+};
+
+// Part of a window the ledger cannot total alone: [from_ms, to_ms] lies inside one bucket
+// holding folded payments. The answer is the store's rows in that range whose id is not in
+// `exclude` (those are counted from detail already).
+struct EdgeQuery {
+  int64_t from_ms = 0;
+  int64_t to_ms = 0;
+  std::vector<Uuid> exclude;
+};
+
 struct SummaryResult {
   summary::SummaryTotals totals;
-  // Open payments whose requestedAt lies in the window: the processor may or may not have
-  // committed them at this instant, so the answer could disagree with its summary.
+  // Open payments whose requestedAt lies in the window, plus payments waiting for the store's
+  // arbitration: the processor may or may not count them at this instant.
   int64_t ambiguous = 0;
+  // To be added to totals (from the store) before the answer is exact. Empty for any window
+  // whose edges fall in buckets with no folded payment, e.g. every window within the horizon.
+  std::vector<EdgeQuery> edges;
+};
+
+enum class AddResult {
+  kAdded,      // counted now
+  kDuplicate,  // already counted (or already waiting for arbitration): nothing changed
+  kArbiter,    // may repeat a forgotten id: persist it, then report the store's verdict
 };
 
 class Ledger {
  public:
-  // Records a confirmed payment. Returns false (and changes nothing) if the id is already
-  // recorded: a payment is counted once, whatever the number of confirmations.
-  bool add(const Entry& e);
-  bool contains(const Uuid& id) const { return ids_.count(id) != 0; }
-  size_t size() const { return entries_.size(); }
-  const std::vector<Entry>& entries() const { return entries_; }
+  explicit Ledger(LedgerConfig cfg = {});
+
+  // Records a confirmed payment and closes its outcome. See AddResult.
+  AddResult add(const Entry& e);
+  // Whether the id is known in memory (detail or awaiting arbitration). An id folded away is
+  // no longer known: only the store can tell.
+  bool contains(const Uuid& id) const;
+
+  // Called once the store has committed a batch of entries given by add() (in that order);
+  // inserted[i] tells whether entry i was a new row (false: the key existed). Marks detail as
+  // persisted, counts the arbitrated entries that were new, then folds what is old enough.
+  void persisted(const std::vector<Entry>& batch, const std::vector<bool>& inserted);
+
+  // Restart: the store's folded state. restore_bucket() adds one bucket's totals (bucket_start
+  // a multiple of bucket_ms, older than `until`); restore_recent() adds a persisted payment
+  // with requestedAt >= until; restore_folded_until() says every payment older than `until` is
+  // in the buckets (so an older id may be a duplicate). Call before any add().
+  void restore_bucket(int64_t bucket_start_ms, router::Processor p, int64_t count, Cents amount);
+  void restore_recent(const Entry& e);
+  void restore_folded_until(UtcMillis until);
 
   // An outcome becomes open (sent with this requestedAt) or closed (settled or proven absent).
   void open(const Uuid& id, UtcMillis requested_at) { open_[id] = requested_at.value; }
   void close(const Uuid& id) { open_.erase(id); }
   size_t open_count() const { return open_.size(); }
 
-  // O(n) over entries: ~100 us for 100k entries, well inside a summary's budget.
+  // Payments counted (detail + folded).
+  int64_t size() const { return static_cast<int64_t>(detail_.size()) + folded_count_; }
+  // Payments held in detail (bounded by rate x horizon while the store keeps up).
+  size_t detail_size() const { return detail_.size(); }
+  size_t bucket_count() const { return buckets_.size(); }
+  size_t arbiter_count() const { return arbiter_.size(); }
+  const LedgerConfig& config() const { return cfg_; }
+
+  // Cost: the detail (bounded by the horizon) plus the buckets the window covers.
   SummaryResult summarize(const summary::Window& w) const;
 
   void clear();
 
  private:
-  std::vector<Entry> entries_;
-  std::unordered_set<Uuid, UuidHash> ids_;
+  struct Slot {
+    Entry e;
+    bool persisted = false;
+  };
+  using Totals = summary::SummaryTotals;
+
+  void fold_old();
+  void fold(const Entry& e);
+  static void count(Totals& t, router::Processor p, int64_t n, Cents amount);
+
+  LedgerConfig cfg_;
+  // Detail in add() order; slot i has sequence number first_seq_ + i.
+  std::deque<Slot> detail_;
+  uint64_t first_seq_ = 0;
+  std::unordered_map<Uuid, uint64_t, UuidHash> ids_;  // detail id -> sequence number
+  int64_t newest_ms_;                                 // newest requestedAt in detail so far
+  int64_t folded_until_ms_;            // every forgotten id had requestedAt below this
+  std::map<int64_t, Totals> buckets_;  // bucket index (requestedAt / bucket_ms) -> folded
+  Totals folded_;                      // every bucket summed
+  int64_t folded_count_ = 0;
+  std::unordered_map<Uuid, Entry, UuidHash> arbiter_;  // waiting for the store's verdict
   std::unordered_map<Uuid, int64_t, UuidHash> open_;
 };
 

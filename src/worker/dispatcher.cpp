@@ -444,7 +444,7 @@ void Dispatcher::settle(uint64_t epoch, const Payment& pay, Processor p, Cents a
   {
     std::scoped_lock lock(ledger_mu_);
     if (epoch_.load() != epoch) return;  // purged since the reply's check
-    added = ledger_.add(e);
+    added = ledger_.add(e) != ledger::AddResult::kDuplicate;
   }
   active_.erase(pay.p.id);
   if (!added) return;

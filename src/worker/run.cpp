@@ -91,7 +91,7 @@ int run(const config::Config& cfg) {
 
   // The ledger must be loaded before any summary is answered, so PostgreSQL is waited for.
   ledger::PostgresStore store(cfg.database.url);
-  ledger::Ledger ledger;
+  ledger::Ledger ledger(ledger::LedgerConfig{cfg.ledger.horizon_ms, cfg.ledger.bucket_ms});
   for (int attempt = 0;; ++attempt) {
     Status s = store.open();
     if (s.is_ok()) {

@@ -68,6 +68,8 @@ TEST_CASE("each kind of bad value is rejected naming its key") {
            {"api:\n  listen: nowhere\n", "api.listen"},
            {"retry:\n  backoff_base_ms: 900\n  backoff_cap_ms: 100\n", "retry.backoff_base_ms"},
            {"database:\n  url: mysql://x\n", "database.url"},
+           {"ledger:\n  horizon_ms: 10000\n  bucket_ms: 6000\n", "ledger.horizon_ms"},
+           {"ledger:\n  bucket_ms: 50\n", "ledger.bucket_ms"},
            {"api: [1, 2]\n", "api"},
            {"api:\n  threads:\n", "api.threads"},
            {"mode: [api]\n", "mode"},
