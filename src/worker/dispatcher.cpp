@@ -63,12 +63,12 @@ int64_t ms_between(SteadyTime a, SteadyTime b) {
 
 }  // namespace
 
-Dispatcher::Dispatcher(DispatcherConfig cfg, const Clock& clock, processor::Client& client,
+Dispatcher::Dispatcher(DispatcherConfig cfg, const Clock& clock, processor::Transport& transport,
                        ledger::Ledger& ledger, std::mutex& ledger_mu, ledger::LedgerWriter& writer,
                        Stats& stats, handoff::Journal* journal)
     : cfg_(cfg),
       clock_(clock),
-      client_(client),
+      client_(transport),
       ledger_(ledger),
       ledger_mu_(ledger_mu),
       writer_(writer),
@@ -483,32 +483,37 @@ int Dispatcher::wait_ms(SteadyTime now) const {
   return static_cast<int>(std::max<int64_t>(0, ms_between(now, next)));
 }
 
+int Dispatcher::step() {
+  const SteadyTime now = clock_.now_steady();
+  if (!next_stats_) next_stats_ = now + milliseconds(cfg_.stats_log_ms);
+  apply_purge_if_any();
+  drain_inbox(now);
+  poll_health(now);
+  start_lookups(now);
+  dispatch(now);
+  backlog_.store(active_.size());
+  stats_.backlog.store(static_cast<int64_t>(active_.size()));
+  for (Processor p : kBoth)
+    stats_.in_flight[router::index(p)].store(static_cast<int64_t>(client_.in_flight(p)));
+  if (cfg_.stats_log_ms > 0 && now >= *next_stats_) {
+    next_stats_ = now + milliseconds(cfg_.stats_log_ms);
+    spdlog::info("worker stats: {} backlog={} in_flight={}/{} db_pending={}", stats_.to_string(),
+                 active_.size(), client_.in_flight(Processor::kDefault),
+                 client_.in_flight(Processor::kFallback), writer_.pending());
+  }
+  return wait_ms(clock_.now_steady());
+}
+
 void Dispatcher::run_loop() {
-  next_stats_ = clock_.now_steady() + milliseconds(cfg_.stats_log_ms);
   std::optional<SteadyTime> drain_deadline;
   while (true) {
-    SteadyTime now = clock_.now_steady();
-    apply_purge_if_any();
+    const SteadyTime now = clock_.now_steady();
     if (stop_.load() && !drain_deadline) {
       drain_deadline = now + milliseconds(cfg_.drain_ms);
       spdlog::info("worker: stopping; {} payments queued or open", active_.size());
     }
     if (drain_deadline && (active_.empty() || now >= *drain_deadline)) break;
-    drain_inbox(now);
-    poll_health(now);
-    start_lookups(now);
-    dispatch(now);
-    backlog_.store(active_.size());
-    stats_.backlog.store(static_cast<int64_t>(active_.size()));
-    for (Processor p : {Processor::kDefault, Processor::kFallback})
-      stats_.in_flight[router::index(p)].store(static_cast<int64_t>(client_.in_flight(p)));
-    if (cfg_.stats_log_ms > 0 && now >= next_stats_) {
-      next_stats_ = now + milliseconds(cfg_.stats_log_ms);
-      spdlog::info("worker stats: {} backlog={} in_flight={}/{} db_pending={}", stats_.to_string(),
-                   active_.size(), client_.in_flight(Processor::kDefault),
-                   client_.in_flight(Processor::kFallback), writer_.pending());
-    }
-    client_.run_once(wait_ms(clock_.now_steady()));
+    client_.run_once(step());
   }
   if (!active_.empty())
     spdlog::warn("worker: stopped with {} payments queued or open", active_.size());

@@ -1,10 +1,11 @@
 // Dispatcher: the worker's one scheduling loop. It owns the payment queue, the health tracker and
-// every outcome still open, drives the processor client it is given (the caller owns it), and
-// implements the hand-off Sink.
-// Threading: run_loop() runs on one thread and is the only user of the client, the tracker and
-// the queue. Sink methods run on the hand-off server thread: accept() only appends to the inbox,
-// summarize() reads the ledger, purge() clears the ledger and bumps the epoch; the ledger and
-// the inbox are each guarded by a mutex. request_stop() may be called from any thread.
+// every outcome still open, drives the processor transport it is given (the caller owns it), and
+// implements the hand-off Sink. The processors are reached through processor::Transport and
+// time read from the Clock given, so tests drive step() on a ManualClock with a scripted fake.
+// Threading: run_loop() (or step()) runs on one thread and is the only user of the transport,
+// the tracker and the queue. Sink methods run on the hand-off server thread: accept() only appends
+// to the inbox, summarize() reads the ledger, purge() clears the ledger and bumps the epoch; the
+// ledger and the inbox are each guarded by a mutex. request_stop() may be called from any thread.
 #pragma once
 
 #include <atomic>
@@ -25,7 +26,7 @@
 #include "health/tracker.hpp"
 #include "ledger/ledger.hpp"
 #include "ledger/writer.hpp"
-#include "processor/client.hpp"
+#include "processor/transport.hpp"
 #include "router/router.hpp"
 #include "worker/stats.hpp"
 
@@ -52,7 +53,7 @@ class Dispatcher final : public handoff::Sink {
   // persists every entry this dispatcher settles. journal may be null (durability none): else
   // accept() appends to it before answering, and purge() clears it; marking payments settled
   // there is the writer's job (after their rows are committed).
-  Dispatcher(DispatcherConfig cfg, const Clock& clock, processor::Client& client,
+  Dispatcher(DispatcherConfig cfg, const Clock& clock, processor::Transport& transport,
              ledger::Ledger& ledger, std::mutex& ledger_mu, ledger::LedgerWriter& writer,
              Stats& stats, handoff::Journal* journal = nullptr);
 
@@ -65,8 +66,12 @@ class Dispatcher final : public handoff::Sink {
   // processors before it may be sent (never re-sent blindly). Call before run_loop().
   void reconcile(const std::vector<handoff::AcceptedPayment>& replayed);
 
-  // Runs until request_stop(), then lets open payments settle for at most drain_ms.
+  // Runs until request_stop(), then lets open payments settle for at most drain_ms:
+  // step() and the transport's run_once() in turn.
   void run_loop();
+  // One turn of the loop at clock.now_steady() (purge, inbox, health polls, due lookups,
+  // dispatch); returns how long the caller may wait for the transport before the next turn.
+  int step();
   void request_stop();
 
   // For tests: queued + open payments.
@@ -115,7 +120,7 @@ class Dispatcher final : public handoff::Sink {
 
   const DispatcherConfig cfg_;
   const Clock& clock_;
-  processor::Client& client_;
+  processor::Transport& client_;
   ledger::Ledger& ledger_;
   std::mutex& ledger_mu_;
   ledger::LedgerWriter& writer_;
@@ -145,7 +150,7 @@ class Dispatcher final : public handoff::Sink {
   // When each processor last became usable: requests sent before (while it failed, e.g. held
   // by a 2 s delay before their 500) say nothing about its latency now.
   std::array<SteadyTime, 2> usable_since_{};
-  SteadyTime next_stats_{};
+  std::optional<SteadyTime> next_stats_;
 };
 
 }  // namespace rinha::worker

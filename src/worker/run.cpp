@@ -10,6 +10,7 @@
 #include <thread>
 
 #include "ledger/postgres_store.hpp"
+#include "processor/client.hpp"
 #include "worker/dispatcher.hpp"
 #include "worker/metrics.hpp"
 
