@@ -8,11 +8,11 @@
 #include <pistache/router.h>
 #include <spdlog/spdlog.h>
 
-#include <csignal>
-
 #include "api/request_parser.hpp"
 #include "handoff/client.hpp"
 #include "handoff/journal.hpp"
+#include "net/address.hpp"
+#include "net/signals.hpp"
 
 namespace rinha::api {
 
@@ -91,13 +91,10 @@ class PurgeCompletion final : public handoff::Completion {
 Result<Address> parse_listen(const std::string& listen) {
   if (listen.rfind("unix:", 0) == 0)
     return Status::invalid_argument("api.listen: Pistache serves TCP only; use host:port");
-  auto colon = listen.rfind(':');
-  std::string host = listen.substr(0, colon);
-  int port = std::atoi(listen.c_str() + colon + 1);
-  if (host == "localhost") host = "127.0.0.1";
-  if (host == "*" || host.empty()) host = "0.0.0.0";
+  auto hp = net::parse_host_port(listen);
+  if (!hp.is_ok()) return Status::invalid_argument("api.listen: " + hp.status().message());
   try {
-    return Address(host, Port(static_cast<uint16_t>(port)));
+    return Address(hp->host, Port(hp->port));
   } catch (const std::exception& e) {
     return Status::invalid_argument("api.listen: " + std::string(e.what()));
   }
@@ -306,13 +303,8 @@ uint16_t ApiServer::port() const {
 const ApiStats& ApiServer::stats() const { return impl_->stats; }
 
 int run(const config::Config& cfg) {
-  // Block the signals before Pistache starts its threads so they inherit the mask.
-  sigset_t sigs;
-  sigemptyset(&sigs);
-  sigaddset(&sigs, SIGINT);
-  sigaddset(&sigs, SIGTERM);
-  pthread_sigmask(SIG_BLOCK, &sigs, nullptr);
-  std::signal(SIGPIPE, SIG_IGN);
+  // Before Pistache starts its threads, so they inherit the blocked mask.
+  const net::TerminationSignals signals;
   SystemClock clock;
   ApiServer server(cfg, clock);
   Status s = server.start();
@@ -323,8 +315,7 @@ int run(const config::Config& cfg) {
   spdlog::info("rinhad api: listening on {} (port {}), {} threads, worker {}, durability {}",
                cfg.api.listen, server.port(), cfg.api.threads, cfg.worker.listen,
                cfg.handoff.durability);
-  int sig = 0;
-  sigwait(&sigs, &sig);
+  const int sig = signals.wait();
   spdlog::info("rinhad api: signal {}, stopping", sig);
   server.stop();
   return 0;

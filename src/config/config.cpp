@@ -7,6 +7,7 @@
 #include <sstream>
 
 #include "config/knobs.hpp"
+#include "net/address.hpp"
 
 namespace rinha::config {
 namespace {
@@ -39,17 +40,8 @@ Status apply_node(Config& cfg, const YAML::Node& node, const std::string& prefix
 bool starts_with(const std::string& s, const char* p) { return s.rfind(p, 0) == 0; }
 
 Status check_address(const std::string& key, const std::string& v) {
-  if (starts_with(v, "unix:")) {
-    if (v.size() <= 5) return Status::invalid_argument(key + ": unix: needs a path");
-    if (v.size() - 5 >= 108) return Status::invalid_argument(key + ": unix socket path too long");
-    return Status::ok();
-  }
-  auto colon = v.rfind(':');
-  if (colon == std::string::npos || colon == 0 || colon + 1 >= v.size())
-    return Status::invalid_argument(key + ": expected host:port or unix:/path, got '" + v + "'");
-  for (size_t i = colon + 1; i < v.size(); ++i)
-    if (v[i] < '0' || v[i] > '9')
-      return Status::invalid_argument(key + ": bad port in '" + v + "'");
+  auto e = net::parse_endpoint(v);
+  if (!e.is_ok()) return Status::invalid_argument(key + ": " + e.status().message());
   return Status::ok();
 }
 

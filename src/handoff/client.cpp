@@ -18,7 +18,7 @@
 #include <thread>
 #include <variant>
 
-#include "handoff/socket_util.hpp"
+#include "net/socket.hpp"
 
 namespace rinha::handoff {
 
@@ -65,12 +65,12 @@ struct Client::Impl {
   ClientOptions opts;
   std::mutex mu;
   std::vector<Request> incoming;  // guarded by mu
-  Fd wake{::eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC)};
+  net::Fd wake{::eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC)};
   std::atomic<bool> stopping{false};
   std::thread thread;
 
   // Client-thread state.
-  Fd sock;
+  net::Fd sock;
   FrameDecoder decoder;
   std::string out;
   size_t out_pos = 0;
@@ -121,7 +121,7 @@ struct Client::Impl {
   }
 
   void try_connect(Clock::time_point now) {
-    auto fd = connect_to(opts.address);
+    auto fd = net::connect_to(opts.address);
     if (!fd.is_ok()) {
       if (!warned)
         spdlog::warn("handoff: worker unreachable at {}: {}", opts.address, fd.status().message());

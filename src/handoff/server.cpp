@@ -14,19 +14,19 @@
 #include <cerrno>
 #include <unordered_map>
 
-#include "handoff/socket_util.hpp"
+#include "net/socket.hpp"
 
 namespace rinha::handoff {
 
 struct Server::Impl {
   std::string address;
   Sink& sink;
-  Fd listener, epoll, wake;
+  net::Fd listener, epoll, wake;
   std::thread thread;
   std::atomic<bool> stopping{false};
 
   struct Conn {
-    Fd fd;
+    net::Fd fd;
     FrameDecoder decoder;
     std::string out;
     size_t out_pos = 0;
@@ -64,7 +64,7 @@ struct Server::Impl {
       int one = 1;
       ::setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);  // fails harmlessly on AF_UNIX
       Conn c;
-      c.fd = Fd(fd);
+      c.fd = net::Fd(fd);
       epoll_event ev{};
       ev.events = EPOLLIN;
       ev.data.fd = fd;
@@ -163,11 +163,11 @@ Server::Server(std::string address, Sink& sink)
 Server::~Server() { stop(); }
 
 Status Server::start() {
-  auto l = listen_on(impl_->address);
+  auto l = net::listen_on(impl_->address);
   if (!l.is_ok()) return l.status();
   impl_->listener = std::move(l).value();
-  impl_->epoll = Fd(::epoll_create1(EPOLL_CLOEXEC));
-  impl_->wake = Fd(::eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC));
+  impl_->epoll = net::Fd(::epoll_create1(EPOLL_CLOEXEC));
+  impl_->wake = net::Fd(::eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC));
   for (int fd : {impl_->listener.get(), impl_->wake.get()}) {
     epoll_event ev{};
     ev.events = EPOLLIN;

@@ -5,6 +5,8 @@
 #include <pistache/endpoint.h>
 #include <pistache/router.h>
 
+#include "net/address.hpp"
+
 namespace rinha::worker {
 namespace {
 
@@ -125,20 +127,15 @@ MetricsServer::MetricsServer(std::string listen, Render render) : impl_(std::mak
 MetricsServer::~MetricsServer() { stop(); }
 
 Status MetricsServer::start() {
-  const auto colon = impl_->listen.rfind(':');
-  if (colon == std::string::npos || impl_->listen.rfind("unix:", 0) == 0)
+  auto hp = net::parse_host_port(impl_->listen);
+  if (!hp.is_ok() || impl_->listen.rfind("unix:", 0) == 0)
     return Status::invalid_argument("worker.metrics_listen: use host:port, got '" + impl_->listen +
                                     "'");
-  std::string host = impl_->listen.substr(0, colon);
-  if (host.empty() || host == "*") host = "0.0.0.0";
-  if (host == "localhost") host = "127.0.0.1";
-  const int port = std::atoi(impl_->listen.c_str() + colon + 1);
   try {
     auto* i = impl_.get();
     Rest::Routes::Get(i->router, "/metrics", Rest::Routes::bind(&Impl::get_metrics, i));
     Rest::Routes::NotFound(i->router, Rest::Routes::bind(&Impl::not_found, i));
-    i->endpoint =
-        std::make_unique<Http::Endpoint>(Address(host, Port(static_cast<uint16_t>(port))));
+    i->endpoint = std::make_unique<Http::Endpoint>(Address(hp->host, Port(hp->port)));
     i->endpoint->init(Http::Endpoint::options().threads(1).flags(Tcp::Options::ReuseAddr));
     i->endpoint->setHandler(i->router.handler());
     i->endpoint->serveThreaded();

@@ -3,13 +3,13 @@
 // processors.*, router.*, retry.*, health.*, ledger.*, worker.metrics_listen.
 #include "worker/run.hpp"
 
-#include <signal.h>
 #include <spdlog/spdlog.h>
 
 #include <chrono>
 #include <thread>
 
 #include "ledger/postgres_store.hpp"
+#include "net/signals.hpp"
 #include "processor/client.hpp"
 #include "worker/dispatcher.hpp"
 #include "worker/metrics.hpp"
@@ -36,19 +36,14 @@ DispatcherConfig dispatcher_config(const config::Config& cfg) {
   return d;
 }
 
-// Waits for SIGTERM/SIGINT (blocked in every thread) and calls on_signal once.
+// Calls on_signal once when SIGTERM/SIGINT arrives; polls so that destruction can stop it.
 class SignalWatcher {
  public:
   template <typename F>
-  explicit SignalWatcher(F on_signal) {
-    thread_ = std::thread([this, on_signal] {
-      sigset_t set;
-      sigemptyset(&set);
-      sigaddset(&set, SIGTERM);
-      sigaddset(&set, SIGINT);
-      timespec tick{0, 100'000'000};
+  SignalWatcher(const net::TerminationSignals& signals, F on_signal) {
+    thread_ = std::thread([this, &signals, on_signal] {
       while (!done_.load()) {
-        if (sigtimedwait(&set, nullptr, &tick) > 0) {
+        if (signals.wait_for(std::chrono::milliseconds(100))) {
           signalled_.store(true);
           on_signal();
           return;
@@ -71,19 +66,14 @@ class SignalWatcher {
 }  // namespace
 
 int run(const config::Config& cfg) {
-  sigset_t set;
-  sigemptyset(&set);
-  sigaddset(&set, SIGTERM);
-  sigaddset(&set, SIGINT);
-  pthread_sigmask(SIG_BLOCK, &set, nullptr);
-  signal(SIGPIPE, SIG_IGN);
+  const net::TerminationSignals termination;  // before any thread starts
 
   SystemClock clock;
   std::atomic<bool> stopping{false};
   Dispatcher* dispatcher = nullptr;
   handoff::Server* server = nullptr;
   std::mutex wiring_mu;
-  SignalWatcher signals([&] {
+  SignalWatcher signals(termination, [&] {
     stopping.store(true);
     std::scoped_lock lock(wiring_mu);
     if (server) server->stop();  // no new payments while open ones settle

@@ -3,24 +3,19 @@
 // RATE_LIMIT_SECONDS) plus the limiter sizes, which tests shrink.
 #include "instrument/emulator/command.hpp"
 
-#include <csignal>
 #include <cstdio>
 #include <cstdlib>
 #include <memory>
 
 #include "instrument/emulator/emulator.hpp"
+#include "net/address.hpp"
+#include "net/signals.hpp"
 
 namespace rinha::emulator {
 namespace {
 
 int run(const EmulatorOptions& opts) {
-  // Blocked before the server threads exist so that they inherit the mask and sigwait() below
-  // is the only receiver.
-  sigset_t set;
-  sigemptyset(&set);
-  sigaddset(&set, SIGINT);
-  sigaddset(&set, SIGTERM);
-  pthread_sigmask(SIG_BLOCK, &set, nullptr);
+  const net::TerminationSignals signals;  // before the server threads exist
   Emulator emu(opts);
   Status st = emu.start();
   if (!st.is_ok()) {
@@ -29,8 +24,7 @@ int run(const EmulatorOptions& opts) {
   }
   std::fprintf(stderr, "processor '%s' listening on %s:%u (fee %s, token %s)\n", opts.name.c_str(),
                opts.host.c_str(), emu.port(), opts.fee.c_str(), opts.token.c_str());
-  int sig = 0;
-  sigwait(&set, &sig);
+  signals.wait();
   emu.stop();
   return 0;
 }
@@ -56,10 +50,10 @@ void add_processor_command(CLI::App& app) {
   cmd->add_option("--permits", opts->permits, "concurrency limiter permits")->capture_default_str();
   cmd->add_option("--queue", opts->queue, "concurrency limiter FIFO queue")->capture_default_str();
   cmd->callback([opts, listen] {
-    auto colon = listen->rfind(':');
-    if (colon == std::string::npos) throw CLI::ValidationError("--listen", "expected host:port");
-    opts->host = listen->substr(0, colon);
-    opts->port = static_cast<uint16_t>(std::atoi(listen->c_str() + colon + 1));
+    auto hp = net::parse_host_port(*listen);
+    if (!hp.is_ok()) throw CLI::ValidationError("--listen", hp.status().message());
+    opts->host = hp->host;
+    opts->port = hp->port;
     std::exit(run(*opts));
   });
 }

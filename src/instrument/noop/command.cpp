@@ -1,23 +1,19 @@
 // CLI wiring of the do-nothing backend: --listen host:port -> NoopServer until a signal.
 #include "instrument/noop/command.hpp"
 
-#include <csignal>
 #include <cstdio>
 #include <cstdlib>
 #include <memory>
 
 #include "instrument/noop/server.hpp"
+#include "net/address.hpp"
+#include "net/signals.hpp"
 
 namespace rinha::noop {
 namespace {
 
 int run(const std::string& host, uint16_t port) {
-  // Blocked before the loop thread exists so that sigwait() below is the only receiver.
-  sigset_t set;
-  sigemptyset(&set);
-  sigaddset(&set, SIGINT);
-  sigaddset(&set, SIGTERM);
-  pthread_sigmask(SIG_BLOCK, &set, nullptr);
+  const net::TerminationSignals signals;  // before the loop thread exists
   NoopServer server;
   Status st = server.start(host, port);
   if (!st.is_ok()) {
@@ -25,8 +21,7 @@ int run(const std::string& host, uint16_t port) {
     return 2;
   }
   std::fprintf(stderr, "noop backend listening on %s:%u\n", host.c_str(), server.port());
-  int sig = 0;
-  sigwait(&set, &sig);
+  signals.wait();
   server.stop();
   return 0;
 }
@@ -40,10 +35,9 @@ void add_noop_command(CLI::App& app) {
   cmd->add_option("--listen", *listen, "host:port to listen on (port 0: any free)")
       ->capture_default_str();
   cmd->callback([listen] {
-    auto colon = listen->rfind(':');
-    if (colon == std::string::npos) throw CLI::ValidationError("--listen", "expected host:port");
-    std::exit(run(listen->substr(0, colon),
-                  static_cast<uint16_t>(std::atoi(listen->c_str() + colon + 1))));
+    auto hp = net::parse_host_port(*listen);
+    if (!hp.is_ok()) throw CLI::ValidationError("--listen", hp.status().message());
+    std::exit(run(hp->host, hp->port));
   });
 }
 

@@ -12,9 +12,9 @@
 #include <sstream>
 #include <thread>
 
-#include "handoff/socket_util.hpp"
 #include "instrument/stack/cgroup.hpp"
 #include "instrument/stack/net.hpp"
+#include "net/socket.hpp"
 
 namespace rinha::stack {
 namespace {
@@ -49,7 +49,7 @@ Status wait_connectable(const std::string& address, milliseconds timeout,
   std::string last;
   while (true) {
     if (!still_running()) return Status::unavailable(address + ": the process behind it exited");
-    auto fd = handoff::connect_to(address);
+    auto fd = net::connect_to(address);
     if (fd.is_ok()) return Status::ok();
     last = fd.status().message();
     if (std::chrono::steady_clock::now() >= deadline)

@@ -1,5 +1,4 @@
-// Unix/TCP stream socket helpers for the hand-off.
-#include "handoff/socket_util.hpp"
+#include "net/socket.hpp"
 
 #include <arpa/inet.h>
 #include <fcntl.h>
@@ -12,7 +11,9 @@
 #include <cerrno>
 #include <cstring>
 
-namespace rinha::handoff {
+#include "net/address.hpp"
+
+namespace rinha::net {
 namespace {
 
 struct Target {
@@ -23,27 +24,22 @@ struct Target {
 };
 
 Result<Target> resolve(const std::string& address) {
+  auto e = parse_endpoint(address);
+  if (!e.is_ok()) return e.status();
   Target t;
-  if (address.rfind("unix:", 0) == 0) {
-    t.unix_path = address.substr(5);
+  if (e->is_unix()) {
+    t.unix_path = e->unix_path;
     auto* sun = reinterpret_cast<sockaddr_un*>(&t.addr);
-    if (t.unix_path.empty() || t.unix_path.size() >= sizeof(sun->sun_path))
-      return Status::invalid_argument("bad unix socket path in " + address);
     sun->sun_family = AF_UNIX;
     std::memcpy(sun->sun_path, t.unix_path.c_str(), t.unix_path.size() + 1);
     t.len = sizeof(sockaddr_un);
     t.family = AF_UNIX;
     return t;
   }
-  auto colon = address.rfind(':');
-  if (colon == std::string::npos)
-    return Status::invalid_argument("expected host:port, got " + address);
-  std::string host = address.substr(0, colon);
-  if (host == "localhost") host = "127.0.0.1";
   auto* sin = reinterpret_cast<sockaddr_in*>(&t.addr);
   sin->sin_family = AF_INET;
-  sin->sin_port = htons(static_cast<uint16_t>(std::atoi(address.c_str() + colon + 1)));
-  if (inet_pton(AF_INET, host.c_str(), &sin->sin_addr) != 1)
+  sin->sin_port = htons(e->tcp.port);
+  if (inet_pton(AF_INET, e->tcp.host.c_str(), &sin->sin_addr) != 1)
     return Status::invalid_argument("expected an IPv4 address in " + address);
   t.len = sizeof(sockaddr_in);
   t.family = AF_INET;
@@ -55,11 +51,6 @@ Status errno_status(const std::string& what) {
 }
 
 }  // namespace
-
-void Fd::reset() {
-  if (fd_ >= 0) ::close(fd_);
-  fd_ = -1;
-}
 
 Result<Fd> listen_on(const std::string& address) {
   auto t = resolve(address);
@@ -94,4 +85,4 @@ Result<Fd> connect_to(const std::string& address) {
   return fd;
 }
 
-}  // namespace rinha::handoff
+}  // namespace rinha::net
