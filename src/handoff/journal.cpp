@@ -17,6 +17,8 @@ namespace {
 
 constexpr uint8_t kAccepted = 1;
 constexpr uint8_t kSettled = 2;
+constexpr uint8_t kSent = 3;
+constexpr size_t kSentWire = 16 + 1 + 8;
 constexpr uint64_t kCompactMinBytes = 8u << 20;
 
 // FNV-1a, 32 bit: detects torn and garbage tails; not a defence against tampering.
@@ -44,6 +46,17 @@ std::string accepted_body(const std::vector<AcceptedPayment>& batch) {
     body.append(reinterpret_cast<const char*>(p.id.bytes.data()), 16);
     put_i64(body, p.amount.value);
     put_i64(body, p.accepted_at.value);
+  }
+  return body;
+}
+
+std::string sent_body(const std::vector<SentRecord>& sends) {
+  std::string body;
+  body.reserve(sends.size() * kSentWire);
+  for (const auto& s : sends) {
+    body.append(reinterpret_cast<const char*>(s.id.bytes.data()), 16);
+    body.push_back(static_cast<char>(s.processor));
+    put_i64(body, s.requested_at.value);
   }
   return body;
 }
@@ -105,7 +118,15 @@ Status Journal::replay() {
         std::memcpy(a.id.bytes.data(), p + i, 16);
         a.amount.value = get_i64(p + i + 16);
         a.accepted_at.value = get_i64(p + i + 24);
-        live_.try_emplace(a.id, next_order_++, a);
+        live_.try_emplace(a.id, Live{next_order_++, a, std::nullopt});
+      }
+    } else if (type == kSent && n % kSentWire == 0) {
+      for (size_t i = 0; i < n; i += kSentWire) {
+        SentRecord r;
+        std::memcpy(r.id.bytes.data(), p + i, 16);
+        r.processor = static_cast<uint8_t>(p[i + 16]);
+        r.requested_at.value = get_i64(p + i + 17);
+        if (auto it = live_.find(r.id); it != live_.end()) it->second.last_sent = r;
       }
     } else if (type == kSettled && n % 16 == 0) {
       for (size_t i = 0; i < n; i += 16) {
@@ -125,14 +146,20 @@ Status Journal::replay() {
 }
 
 std::vector<AcceptedPayment> Journal::unsettled() const {
-  std::lock_guard lock(mu_);
-  std::vector<std::pair<uint64_t, AcceptedPayment>> v;
-  v.reserve(live_.size());
-  for (const auto& [id, e] : live_) v.push_back(e);
-  std::sort(v.begin(), v.end(), [](const auto& a, const auto& b) { return a.first < b.first; });
   std::vector<AcceptedPayment> out;
+  for (auto& e : unsettled_entries()) out.push_back(e.payment);
+  return out;
+}
+
+std::vector<JournalEntry> Journal::unsettled_entries() const {
+  std::lock_guard lock(mu_);
+  std::vector<const Live*> v;
+  v.reserve(live_.size());
+  for (const auto& [id, e] : live_) v.push_back(&e);
+  std::sort(v.begin(), v.end(), [](const Live* a, const Live* b) { return a->order < b->order; });
+  std::vector<JournalEntry> out;
   out.reserve(v.size());
-  for (auto& [order, p] : v) out.push_back(p);
+  for (const Live* e : v) out.push_back(JournalEntry{e->payment, e->last_sent});
   return out;
 }
 
@@ -151,7 +178,17 @@ Status Journal::append_accepted(const std::vector<AcceptedPayment>& batch) {
   std::lock_guard lock(mu_);
   Status s = write_record(kAccepted, accepted_body(batch), durability_ == Durability::kMachine);
   if (!s.is_ok()) return s;
-  for (const auto& p : batch) live_.try_emplace(p.id, next_order_++, p);
+  for (const auto& p : batch) live_.try_emplace(p.id, Live{next_order_++, p, std::nullopt});
+  return Status::ok();
+}
+
+Status Journal::append_sent(const std::vector<SentRecord>& sends) {
+  if (sends.empty()) return Status::ok();
+  std::lock_guard lock(mu_);
+  Status s = write_record(kSent, sent_body(sends), durability_ == Durability::kMachine);
+  if (!s.is_ok()) return s;
+  for (const auto& r : sends)
+    if (auto it = live_.find(r.id); it != live_.end()) it->second.last_sent = r;
   return Status::ok();
 }
 
@@ -173,15 +210,20 @@ Status Journal::append_settled(const std::vector<Uuid>& ids) {
 // point leaves either the old or the new file complete.
 Status Journal::maybe_compact() {
   if (bytes_ < kCompactMinBytes || live_.size() * kPaymentWire * 4 > bytes_) return Status::ok();
-  std::vector<std::pair<uint64_t, AcceptedPayment>> v;
-  for (const auto& [id, e] : live_) v.push_back(e);
-  std::sort(v.begin(), v.end(), [](const auto& a, const auto& b) { return a.first < b.first; });
+  std::vector<const Live*> v;
+  for (const auto& [id, e] : live_) v.push_back(&e);
+  std::sort(v.begin(), v.end(), [](const Live* a, const Live* b) { return a->order < b->order; });
   std::vector<AcceptedPayment> batch;
-  for (auto& [o, p] : v) batch.push_back(p);
+  std::vector<SentRecord> sends;
+  for (const Live* e : v) {
+    batch.push_back(e->payment);
+    if (e->last_sent) sends.push_back(*e->last_sent);
+  }
   std::string tmp = path_ + ".compact";
   int fd = ::open(tmp.c_str(), O_RDWR | O_CREAT | O_TRUNC | O_APPEND | O_CLOEXEC, 0600);
   if (fd < 0) return Status::io_error("journal compact: " + std::string(std::strerror(errno)));
   std::string rec = batch.empty() ? std::string() : encode_record(kAccepted, accepted_body(batch));
+  if (!sends.empty()) rec += encode_record(kSent, sent_body(sends));
   Status s = write_all(fd, rec);
   // Only machine durability needs the new file on disk before it replaces the old one.
   if (s.is_ok() && durability_ == Durability::kMachine && ::fsync(fd) != 0)

@@ -15,6 +15,10 @@
 //   record := u32 body_len | u8 type | body | u32 checksum(type|body)
 //   ACCEPTED (1): n x (16B id | i64 cents | i64 accepted_ms)
 //   SETTLED  (2): n x 16B id
+//   SENT     (3): n x (16B id | u8 processor | i64 requested_ms)   (worker only)
+// SENT is appended by the worker before each POST /payments leaves the process: the processor
+// it goes to and the requestedAt stamped. A restart looks such a payment up on the processors at
+// once and knows which summary windows it may fall in; an entry with no SENT never left us.
 // A torn or corrupt tail (crash mid-write) ends replay; everything before it counts.
 // Threading: all methods are safe to call from any thread (one internal mutex).
 #pragma once
@@ -22,6 +26,7 @@
 #include <cstdint>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <unordered_map>
 #include <vector>
@@ -30,6 +35,19 @@
 #include "handoff/handoff_format.hpp"
 
 namespace rinha::handoff {
+
+// A payment's last POST /payments, as journaled.
+struct SentRecord {
+  Uuid id;
+  uint8_t processor = 0;  // router::index()
+  UtcMillis requested_at;
+  friend bool operator==(const SentRecord&, const SentRecord&) = default;
+};
+
+struct JournalEntry {
+  AcceptedPayment payment;
+  std::optional<SentRecord> last_sent;  // none: never sent
+};
 
 class Journal {
  public:
@@ -43,9 +61,13 @@ class Journal {
   // Accepted payments without a settled record, in acceptance order (as found at open, plus
   // anything appended since and not settled).
   std::vector<AcceptedPayment> unsettled() const;
+  // The same, each with its last SENT record.
+  std::vector<JournalEntry> unsettled_entries() const;
 
   // Durable per the Durability once this returns OK.
   Status append_accepted(const std::vector<AcceptedPayment>& batch);
+  // Durable as append_accepted(); ids no longer live are ignored.
+  Status append_sent(const std::vector<SentRecord>& sends);
   // Not synced: losing a settled record only costs a lookup on the next start.
   Status append_settled(const std::vector<Uuid>& ids);
   // Forgets everything (purge).
@@ -64,11 +86,16 @@ class Journal {
   const std::string path_;
   const Durability durability_;
   mutable std::mutex mu_;
-  int fd_;                                                                         // guarded by mu_
-  uint64_t bytes_ = 0;                                                             // guarded by mu_
-  uint64_t next_order_ = 0;                                                        // guarded by mu_
-  uint64_t compactions_ = 0;                                                       // guarded by mu_
-  std::unordered_map<Uuid, std::pair<uint64_t, AcceptedPayment>, UuidHash> live_;  // guarded by mu_
+  int fd_;                    // guarded by mu_
+  uint64_t bytes_ = 0;        // guarded by mu_
+  uint64_t next_order_ = 0;   // guarded by mu_
+  uint64_t compactions_ = 0;  // guarded by mu_
+  struct Live {
+    uint64_t order = 0;
+    AcceptedPayment payment;
+    std::optional<SentRecord> last_sent;
+  };
+  std::unordered_map<Uuid, Live, UuidHash> live_;  // guarded by mu_
 };
 
 }  // namespace rinha::handoff

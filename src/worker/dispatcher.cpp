@@ -96,7 +96,33 @@ Status Dispatcher::accept(const std::vector<handoff::AcceptedPayment>& batch) {
   return Status::ok();
 }
 
+bool Dispatcher::replay_resolved_for(const summary::Window& w, SteadyTime since) const {
+  std::scoped_lock lock(replay_mu_);
+  for (const auto& [id, m] : replay_marks_)
+    if (w.contains(m.requested_at) && m.checked_since < since) return false;
+  return true;
+}
+
 Result<summary::SummaryTotals> Dispatcher::summarize(const summary::Window& w) {
+  // After a restart: a payment the previous process sent may be committed at a processor and
+  // not yet found by us; wait (bounded) until a lookup round begun after now has settled it or
+  // found it absent, so that the answer matches what the processors count at this instant.
+  {
+    const SteadyTime since = clock_.now_steady();
+    std::unique_lock lock(replay_mu_);
+    if (!replay_marks_.empty()) {
+      auto resolved = [&] {
+        for (const auto& [id, m] : replay_marks_)
+          if (w.contains(m.requested_at) && m.checked_since < since) return false;
+        return true;
+      };
+      if (!resolved()) {
+        stats_.summary_waits.fetch_add(1);
+        if (!replay_cv_.wait_for(lock, milliseconds(cfg_.summary_wait_ms), resolved))
+          stats_.summary_wait_expired.fetch_add(1);
+      }
+    }
+  }
   ledger::SummaryResult r;
   {
     std::scoped_lock lock(ledger_mu_);
@@ -119,6 +145,11 @@ Status Dispatcher::purge() {
     ledger_.clear();
     epoch_.fetch_add(1);  // open outcomes of earlier payments are dropped when they arrive
   }
+  {
+    std::scoped_lock lock(replay_mu_);
+    replay_marks_.clear();
+  }
+  replay_cv_.notify_all();
   writer_.request_purge();
   if (journal_) {
     Status s = journal_->clear();
@@ -136,25 +167,95 @@ void Dispatcher::request_stop() {
 
 // ---- loop thread -----------------------------------------------------------------------------
 
-void Dispatcher::reconcile(const std::vector<handoff::AcceptedPayment>& replayed) {
+void Dispatcher::reconcile(const std::vector<handoff::JournalEntry>& replayed) {
   const SteadyTime now = clock_.now_steady();
-  for (const auto& a : replayed) {
+  for (const auto& e : replayed) {
+    const auto& a = e.payment;
     {
       std::scoped_lock lock(ledger_mu_);
       if (ledger_.contains(a.id)) continue;  // settled and persisted before the restart
     }
     if (!active_.insert(a.id).second) continue;
-    Lookup lk;
-    lk.pay = Payment{a, now, 0};
-    lk.processor = Processor::kDefault;
-    lk.reconcile = true;
-    // The previous process may have died with this payment in flight: the same care as after
-    // a timeout (two agreeing lookups per processor).
-    lk.absent_needed = 2;
     stats_.replayed.fetch_add(1);
-    schedule_lookup(std::move(lk), now + milliseconds(cfg_.reconcile_delay_ms));
+    if (!e.last_sent) {  // journaled before any send: it never left us
+      fresh_.push_back(Payment{a, now, 0});
+      continue;
+    }
+    {
+      std::scoped_lock lock(ledger_mu_);
+      ledger_.open(a.id, e.last_sent->requested_at);
+    }
+    {
+      std::scoped_lock lock(replay_mu_);
+      replay_marks_[a.id] = ReplayMark{e.last_sent->requested_at};
+    }
+    Replay& rp = replays_[a.id];
+    rp.pay = Payment{a, now, 0};
+    rp.deadline = now + milliseconds(cfg_.reconcile_delay_ms);
+    start_replay_round(a.id, now);
   }
   backlog_.store(active_.size());
+}
+
+void Dispatcher::start_replay_round(const Uuid& id, SteadyTime at) {
+  Replay& rp = replays_.at(id);
+  rp.round_at = at;
+  rp.answers_pending = 2;
+  rp.round_unknown = false;
+  for (Processor p : kBoth) {
+    Lookup lk{rp.pay, p, UtcMillis{}};
+    lk.replay = true;
+    schedule_lookup(std::move(lk), at);
+  }
+}
+
+void Dispatcher::on_replay_reply(uint64_t epoch, Lookup lk, const processor::Reply& r,
+                                 SteadyTime now) {
+  using processor::Outcome;
+  auto it = replays_.find(lk.pay.p.id);
+  if (it == replays_.end()) return;  // resolved by the other processor's answer
+  Replay& rp = it->second;
+  auto done = [&] {
+    {
+      std::scoped_lock lock(replay_mu_);
+      replay_marks_.erase(lk.pay.p.id);
+    }
+    replay_cv_.notify_all();
+    replays_.erase(it);
+  };
+  if (r.outcome == Outcome::kOk) {
+    auto stored = processor::parse_stored_payment(r.body);
+    if (stored.is_ok() && stored->id == lk.pay.p.id) {
+      stats_.lookup_found.fetch_add(1);
+      settle(epoch, lk.pay, lk.processor, stored->amount, stored->requested_at);
+      done();
+      return;
+    }
+    rp.round_unknown = true;
+  } else if (r.outcome != Outcome::kNotFound) {
+    rp.round_unknown = true;
+  }
+  if (--rp.answers_pending > 0) return;
+  if (!rp.round_unknown) {
+    {
+      std::scoped_lock lock(replay_mu_);
+      if (auto m = replay_marks_.find(lk.pay.p.id); m != replay_marks_.end())
+        m->second.checked_since = rp.round_at;
+    }
+    replay_cv_.notify_all();
+    if (now >= rp.deadline) {  // absent on both, past any processor delay: send it
+      stats_.lookup_absent.fetch_add(1);
+      Payment pay = rp.pay;
+      done();
+      {
+        std::scoped_lock lock(ledger_mu_);
+        ledger_.close(pay.p.id);
+      }
+      requeue(std::move(pay), now);
+      return;
+    }
+  }
+  start_replay_round(lk.pay.p.id, now + milliseconds(cfg_.replay_recheck_ms));
 }
 
 void Dispatcher::apply_purge_if_any() {
@@ -167,6 +268,7 @@ void Dispatcher::apply_purge_if_any() {
   retry_heap_ = {};
   lookups_.clear();
   lookup_heap_ = {};
+  replays_.clear();
   hold_until_.reset();
   // In-flight requests keep their slots until they complete; their replies see the old epoch.
 }
@@ -304,6 +406,8 @@ void Dispatcher::send(Payment pay, Processor p, bool probe, SteadyTime now) {
     std::scoped_lock lock(ledger_mu_);
     ledger_.open(pay.p.id, requested_at);
   }
+  if (journal_)
+    sent_log_.push_back({pay.p.id, static_cast<uint8_t>(router::index(p)), requested_at});
   tracker_.payment_started(p, now, probe);
   in_flight_sent_[router::index(p)].insert(now);
   stats_.sent[router::index(p)].fetch_add(1);
@@ -380,6 +484,10 @@ void Dispatcher::on_lookup_reply(uint64_t epoch, Lookup lk, const processor::Rep
   using processor::Outcome;
   const SteadyTime now = clock_.now_steady();
   if (epoch != epoch_.load()) return;
+  if (lk.replay) {
+    on_replay_reply(epoch, std::move(lk), r, now);
+    return;
+  }
   if (r.outcome == Outcome::kOk) {
     auto stored = processor::parse_stored_payment(r.body);
     if (stored.is_ok() && stored->id == lk.pay.p.id) {
@@ -398,14 +506,6 @@ void Dispatcher::on_lookup_reply(uint64_t epoch, Lookup lk, const processor::Rep
   } else if (r.outcome == Outcome::kNotFound) {
     if (--lk.absent_needed > 0) {
       schedule_lookup(std::move(lk), now + milliseconds(cfg_.recheck_ms));
-      return;
-    }
-    if (lk.reconcile && !lk.tried_other) {
-      lk.tried_other = true;
-      lk.processor = router::other(lk.processor);
-      lk.failures = 0;
-      lk.absent_needed = 2;
-      schedule_lookup(std::move(lk), now);
       return;
     }
     stats_.lookup_absent.fetch_add(1);
@@ -483,6 +583,17 @@ int Dispatcher::wait_ms(SteadyTime now) const {
   return static_cast<int>(std::max<int64_t>(0, ms_between(now, next)));
 }
 
+// The transport sends nothing before run_once(): journaling the turn's sends here puts each
+// SENT record in the journal before its request leaves the process.
+void Dispatcher::flush_sent_log() {
+  if (!journal_ || sent_log_.empty()) return;
+  Status s = journal_->append_sent(sent_log_);
+  if (!s.is_ok())
+    spdlog::error("journal: {} SENT records lost ({}); a restart would queue them as never sent",
+                  sent_log_.size(), s.message());
+  sent_log_.clear();
+}
+
 int Dispatcher::step() {
   const SteadyTime now = clock_.now_steady();
   if (!next_stats_) next_stats_ = now + milliseconds(cfg_.stats_log_ms);
@@ -491,6 +602,7 @@ int Dispatcher::step() {
   poll_health(now);
   start_lookups(now);
   dispatch(now);
+  flush_sent_log();
   backlog_.store(active_.size());
   stats_.backlog.store(static_cast<int64_t>(active_.size()));
   for (Processor p : kBoth)
@@ -535,7 +647,11 @@ std::string Stats::to_string() const {
          " given_up=" + std::to_string(given_up.load()) +
          " summaries=" + std::to_string(summaries.load()) +
          " ambiguous=" + std::to_string(ambiguous_summaries.load()) + "/" +
-         std::to_string(ambiguous_payments.load()) + " purges=" + std::to_string(purges.load());
+         std::to_string(ambiguous_payments.load()) +
+         " summary_waits=" + std::to_string(summary_waits.load()) + "/" +
+         std::to_string(summary_wait_expired.load()) +
+         " replayed=" + std::to_string(replayed.load()) +
+         " purges=" + std::to_string(purges.load());
 }
 
 }  // namespace rinha::worker

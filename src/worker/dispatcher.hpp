@@ -9,6 +9,7 @@
 #pragma once
 
 #include <atomic>
+#include <condition_variable>
 #include <cstdint>
 #include <deque>
 #include <map>
@@ -42,9 +43,14 @@ struct DispatcherConfig {
   int health_timeout_ms = 8000;    // service-health may be held up to 5 s by its limiter
   int stats_log_ms = 10000;        // period of the counters log line (0 = never)
   int drain_ms = 5000;             // at stop, how long open payments may still settle
-  // Journal replay: first lookup this long after start, so that a request the previous process
-  // left in flight has been committed or dropped by then (longer than any processor delay).
+  // Journal replay: a payment the previous process had sent is looked up on both processors at
+  // once and every replay_recheck_ms; found nowhere for this long after start (longer than any
+  // processor delay, so a request left in flight has been committed or dropped), it is absent.
   int reconcile_delay_ms = 6000;
+  int replay_recheck_ms = 100;
+  // A summary whose window holds the requestedAt of a replayed payment not yet resolved waits
+  // (at most this long) for a lookup round started after it began.
+  int summary_wait_ms = 250;
 };
 
 class Dispatcher final : public handoff::Sink {
@@ -62,9 +68,14 @@ class Dispatcher final : public handoff::Sink {
   Result<summary::SummaryTotals> summarize(const summary::Window& w) override;
   Status purge() override;
 
-  // Payments accepted before a restart and not known to be settled: each is looked up on both
-  // processors before it may be sent (never re-sent blindly). Call before run_loop().
-  void reconcile(const std::vector<handoff::AcceptedPayment>& replayed);
+  // Payments accepted before a restart and not known to be settled. One that was sent (it has a
+  // SENT record) is looked up on both processors at once, again every replay_recheck_ms, and
+  // never re-sent before it is proven absent; one never sent is queued. Call before run_loop().
+  void reconcile(const std::vector<handoff::JournalEntry>& replayed);
+
+  // True when no replayed payment still unresolved has its requestedAt in w, except those a
+  // complete lookup round started at or after `since` found absent on both processors.
+  bool replay_resolved_for(const summary::Window& w, SteadyTime since) const;
 
   // Runs until request_stop(), then lets open payments settle for at most drain_ms:
   // step() and the transport's run_once() in turn.
@@ -92,9 +103,8 @@ class Dispatcher final : public handoff::Sink {
   struct Lookup {
     Payment pay;
     router::Processor processor;
-    UtcMillis sent_requested_at;  // what we sent (unknown for reconciliation)
-    bool reconcile = false;       // journal replay: on 404 try the other processor first
-    bool tried_other = false;
+    UtcMillis sent_requested_at;  // what we sent
+    bool replay = false;          // a round of journal-replay lookups (see Replay)
     int failures = 0;
     int absent_needed = 1;  // 404 answers required before the payment counts as absent
   };
@@ -109,6 +119,9 @@ class Dispatcher final : public handoff::Sink {
   void on_pay_reply(uint64_t epoch, Payment pay, router::Processor p, UtcMillis requested_at,
                     SteadyTime sent_at, bool probe, const processor::Reply& r);
   void on_lookup_reply(uint64_t epoch, Lookup lk, const processor::Reply& r);
+  void on_replay_reply(uint64_t epoch, Lookup lk, const processor::Reply& r, SteadyTime now);
+  void start_replay_round(const Uuid& id, SteadyTime at);
+  void flush_sent_log();
   void schedule_lookup(Lookup lk, SteadyTime at);
   void requeue(Payment pay, SteadyTime now);
   void settle(uint64_t epoch, const Payment& pay, router::Processor p, Cents amount,
@@ -151,6 +164,26 @@ class Dispatcher final : public handoff::Sink {
   // by a 2 s delay before their 500) say nothing about its latency now.
   std::array<SteadyTime, 2> usable_since_{};
   std::optional<SteadyTime> next_stats_;
+  std::vector<handoff::SentRecord> sent_log_;  // sends of this turn, journaled before they leave
+  // A replayed payment the previous process had sent, until found or proven absent.
+  struct Replay {
+    Payment pay;
+    SteadyTime deadline;      // absent on both after this: requeued
+    SteadyTime round_at;      // the current lookup round was scheduled then (sent no earlier)
+    int answers_pending = 0;  // of the current round
+    bool round_unknown = false;
+  };
+  std::unordered_map<Uuid, Replay, UuidHash> replays_;
+
+  // Shared with the hand-off thread (summaries): per unresolved replayed payment, its requestedAt
+  // and the start of the last complete round that found it absent on both.
+  struct ReplayMark {
+    UtcMillis requested_at;
+    SteadyTime checked_since = SteadyTime::min();
+  };
+  mutable std::mutex replay_mu_;
+  std::condition_variable replay_cv_;
+  std::unordered_map<Uuid, ReplayMark, UuidHash> replay_marks_;  // GUARDED_BY(replay_mu_)
 };
 
 }  // namespace rinha::worker

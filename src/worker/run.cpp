@@ -101,7 +101,7 @@ int run(const config::Config& cfg) {
 
   // Journal: accepted payments not yet settled in PostgreSQL (durability process|machine).
   std::unique_ptr<handoff::Journal> journal;
-  std::vector<handoff::AcceptedPayment> replayed;
+  std::vector<handoff::JournalEntry> replayed;
   if (cfg.handoff.durability != "none") {
     auto j = handoff::Journal::open(cfg.handoff.journal_path,
                                     cfg.handoff.durability == "machine"
@@ -113,8 +113,9 @@ int run(const config::Config& cfg) {
     }
     journal = std::move(j).value();
     std::vector<Uuid> already;
-    for (const auto& a : journal->unsettled())
-      (ledger.contains(a.id) ? (void)already.push_back(a.id) : replayed.push_back(a));
+    for (auto& e : journal->unsettled_entries())
+      (ledger.contains(e.payment.id) ? (void)already.push_back(e.payment.id)
+                                     : replayed.push_back(std::move(e)));
     if (!already.empty()) (void)journal->append_settled(already);
     spdlog::info("worker: journal {}: {} payments to reconcile", cfg.handoff.journal_path,
                  replayed.size());

@@ -44,8 +44,10 @@ struct Stats {
   Counter given_up{0};         // payments dropped (max attempts, or rejected 4xx)
   Counter amount_mismatch{0};  // a processor stored another amount than we sent
   Counter summaries{0};
-  Counter ambiguous_summaries{0};  // summaries with open payments inside their window
-  Counter ambiguous_payments{0};   // sum over summaries of those open payments
+  Counter ambiguous_summaries{0};   // summaries with open payments inside their window
+  Counter ambiguous_payments{0};    // sum over summaries of those open payments
+  Counter summary_waits{0};         // summaries that waited for replayed payments
+  Counter summary_wait_expired{0};  // of those, answered at summary_wait_ms still waiting
   Counter purges{0};
   Counter replayed{0};  // journal payments reconciled at start
   // Gauges, refreshed by the loop each turn (for /metrics).

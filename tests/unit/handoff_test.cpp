@@ -220,6 +220,24 @@ std::unique_ptr<Journal> open_journal(const std::string& path,
   return std::move(j).value();
 }
 
+// Enough accepted-then-settled traffic to pass the compaction threshold (8 MiB); ids start
+// with round + id_offset. keep_first_7: the 8th payment of round 0 stays live.
+void churn_until_compacted(Journal& j, int id_offset, bool keep_first_7) {
+  for (int round = 0; round < 300 && j.compactions() == 0; ++round) {
+    std::vector<AcceptedPayment> batch;
+    std::vector<Uuid> ids;
+    for (int i = 0; i < 1000; ++i) {
+      auto p = payment(i);
+      p.id.bytes[0] = static_cast<uint8_t>(round + id_offset);
+      p.id.bytes[1] = static_cast<uint8_t>(round >> 8);
+      batch.push_back(p);
+      if (!(keep_first_7 && round == 0 && i == 7)) ids.push_back(p.id);
+    }
+    REQUIRE(j.append_accepted(batch).is_ok());
+    REQUIRE(j.append_settled(ids).is_ok());
+  }
+}
+
 }  // namespace
 
 TEST_CASE("journal: what was accepted and not settled survives a reopen in order") {
@@ -265,25 +283,39 @@ TEST_CASE("journal: clear forgets everything and compaction keeps only live entr
   CHECK(j->unsettled().empty());
   CHECK(open_journal(path)->unsettled().empty());
 
-  // Enough settled traffic to pass the compaction threshold (8 MiB).
-  std::vector<AcceptedPayment> batch;
-  for (int round = 0; round < 300 && j->compactions() == 0; ++round) {
-    batch.clear();
-    std::vector<Uuid> ids;
-    for (int i = 0; i < 1000; ++i) {
-      auto p = payment(i);
-      p.id.bytes[0] = static_cast<uint8_t>(round);
-      p.id.bytes[1] = static_cast<uint8_t>(round >> 8);
-      batch.push_back(p);
-      if (!(round == 0 && i == 7)) ids.push_back(p.id);
-    }
-    REQUIRE(j->append_accepted(batch).is_ok());
-    REQUIRE(j->append_settled(ids).is_ok());
-  }
+  churn_until_compacted(*j, 0, /*keep_first_7=*/true);
   CHECK(j->compactions() >= 1);
   CHECK(j->file_bytes() < (1u << 20));
   auto expected = payment(7);
   auto reopened = open_journal(path)->unsettled();
   REQUIRE(reopened.size() == 1);
   CHECK(reopened[0] == expected);
+}
+
+TEST_CASE("journal: the last SENT of each live payment survives a reopen and a compaction") {
+  auto path = journal_path("sent");
+  {
+    auto j = open_journal(path);
+    REQUIRE(j->append_accepted({payment(1), payment(2), payment(3)}).is_ok());
+    REQUIRE(
+        j->append_sent({{payment(1).id, 0, UtcMillis{1000}}, {payment(2).id, 1, UtcMillis{2000}}})
+            .is_ok());
+    REQUIRE(j->append_sent({{payment(1).id, 1, UtcMillis{3000}}}).is_ok());  // re-sent elsewhere
+    REQUIRE(j->append_settled({payment(2).id}).is_ok());
+    REQUIRE(j->append_sent({{payment(2).id, 0, UtcMillis{4000}}}).is_ok());  // settled: ignored
+  }
+  auto check = [&](const std::vector<JournalEntry>& left) {
+    REQUIRE(left.size() == 2);
+    CHECK(left[0].payment == payment(1));
+    REQUIRE(left[0].last_sent);
+    CHECK(*left[0].last_sent == SentRecord{payment(1).id, 1, UtcMillis{3000}});
+    CHECK(left[1].payment == payment(3));
+    CHECK(!left[1].last_sent);  // never sent
+  };
+  auto j = open_journal(path);
+  check(j->unsettled_entries());
+  // Compaction rewrites the live entries with their SENT records.
+  churn_until_compacted(*j, 1, false);
+  REQUIRE(j->compactions() >= 1);
+  check(open_journal(path)->unsettled_entries());
 }

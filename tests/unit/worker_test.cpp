@@ -3,8 +3,12 @@
 // 422, 5xx, timeouts while the processor inserts, routing on failure and recovery, purge,
 // ambiguous summaries, journal-replay reconciliation, and the consistency oracle: at sampled
 // instants our summary of the checker's window equals what the processors have committed.
+#include <unistd.h>
+
 #include <catch2/catch.hpp>
+#include <memory>
 #include <optional>
+#include <string>
 
 #include "support/fake_processors.hpp"
 #include "worker/dispatcher.hpp"
@@ -20,12 +24,20 @@ namespace {
 constexpr Processor kDef = Processor::kDefault;
 constexpr Processor kFb = Processor::kFallback;
 
-class NullStore : public ledger::Store {
+// Keeps what was persisted: a restarted worker loads it, as run() does from PostgreSQL.
+class MemoryStore : public ledger::Store {
  public:
   Status open() override { return Status::ok(); }
-  Status insert(const std::vector<ledger::Entry>&) override { return Status::ok(); }
-  Result<std::vector<ledger::Entry>> load_all() override { return std::vector<ledger::Entry>{}; }
-  Status purge() override { return Status::ok(); }
+  Status insert(const std::vector<ledger::Entry>& e) override {
+    rows.insert(rows.end(), e.begin(), e.end());
+    return Status::ok();
+  }
+  Result<std::vector<ledger::Entry>> load_all() override { return rows; }
+  Status purge() override {
+    rows.clear();
+    return Status::ok();
+  }
+  std::vector<ledger::Entry> rows;
 };
 
 handoff::AcceptedPayment payment(int n, int64_t cents = 1990) {
@@ -38,9 +50,22 @@ handoff::AcceptedPayment payment(int n, int64_t cents = 1990) {
 }
 
 // The worker's parts wired as in run(), the loop turned by the test. The writer thread is not
-// started: settled entries wait in it (pending()), which is what persistence would be handed.
+// started: settled entries wait in it (pending()), which is what persistence would be handed;
+// crash_and_restart() writes them out and loads a new ledger from them.
 struct Rig {
-  Rig() { restart(); }
+  explicit Rig(bool with_journal = false, DispatcherConfig c = config()) : cfg(c) {
+    if (with_journal) {
+      journal_path = "/tmp/rinha-worker-test-" + std::to_string(::getpid()) + ".journal";
+      ::unlink(journal_path.c_str());
+      journal =
+          handoff::Journal::open(journal_path, handoff::Journal::Durability::kProcess).value();
+    }
+    d.emplace(cfg, clock, procs, *ledger, ledger_mu, *writer, stats, journal.get());
+  }
+  ~Rig() {
+    d.reset();
+    if (!journal_path.empty()) ::unlink(journal_path.c_str());
+  }
   static DispatcherConfig config() {
     DispatcherConfig c;
     c.recheck_ms = 100;
@@ -48,12 +73,30 @@ struct Rig {
     c.stats_log_ms = 0;
     c.drain_ms = 0;
     c.reconcile_delay_ms = 0;
+    c.summary_wait_ms = 0;  // the tests turn the loop themselves while a summary would wait
     return c;
   }
-  // A new dispatcher on the same ledger (a fresh one after a crash loses nothing persisted).
-  void restart(DispatcherConfig c = config()) {
+  // kill -9 of the worker, gap_ms of manual time while it restarts (the processors go on),
+  // then a new process: ledger loaded from the store, journal reopened and replayed.
+  void crash_and_restart(int gap_ms) {
     d.reset();
-    d.emplace(c, clock, procs, ledger, ledger_mu, writer, stats);
+    procs.drop_pending_replies();
+    writer->start();  // what was settled reached the store (the journal replays the rest)
+    writer->stop();
+    const SteadyTime back = clock.now_steady() + milliseconds(gap_ms);
+    while (clock.now_steady() < back)
+      procs.run_once(static_cast<int>(
+          std::chrono::duration_cast<milliseconds>(back - clock.now_steady()).count()));
+    ledger = std::make_unique<ledger::Ledger>();
+    for (const auto& e : store.rows) ledger->add(e);
+    writer = std::make_unique<ledger::LedgerWriter>(store, ledger::WriterConfig{});
+    journal.reset();
+    journal = handoff::Journal::open(journal_path, handoff::Journal::Durability::kProcess).value();
+    std::vector<handoff::JournalEntry> replayed;
+    for (auto& e : journal->unsettled_entries())
+      if (!ledger->contains(e.payment.id)) replayed.push_back(e);
+    d.emplace(cfg, clock, procs, *ledger, ledger_mu, *writer, stats, journal.get());
+    d->reconcile(replayed);
   }
   void turn() { procs.run_once(d->step()); }
   // Turns until pred() or max_ms of manual time.
@@ -80,13 +123,31 @@ struct Rig {
     const int64_t now = clock.now_utc().value;
     return summary::Window{now - 15'000, now - 2'000};
   }
+  // One check as the checker makes it: the processors' summaries at this instant, ours after
+  // the bounded wait summarize() makes for replayed payments (the loop turns meanwhile).
+  // Returns whether they agree; waited_ms gets how long ours waited.
+  bool check(int wait_bound_ms, int64_t* waited_ms = nullptr) {
+    const auto w = check_window();
+    const auto theirs = procs.summary(w);
+    const SteadyTime since = clock.now_steady();
+    while (!d->replay_resolved_for(w, since) &&
+           clock.now_steady() < since + milliseconds(wait_bound_ms))
+      turn();
+    if (waited_ms)
+      *waited_ms = std::chrono::duration_cast<milliseconds>(clock.now_steady() - since).count();
+    return totals(w) == theirs;
+  }
 
+  DispatcherConfig cfg;
   ManualClock clock{UtcMillis{1'752'150'000'000}};
   FakeProcessors procs{clock};
-  ledger::Ledger ledger;
+  std::unique_ptr<ledger::Ledger> ledger = std::make_unique<ledger::Ledger>();
   std::mutex ledger_mu;
-  NullStore store;
-  ledger::LedgerWriter writer{store, ledger::WriterConfig{}};
+  MemoryStore store;
+  std::unique_ptr<ledger::LedgerWriter> writer =
+      std::make_unique<ledger::LedgerWriter>(store, ledger::WriterConfig{});
+  std::string journal_path;
+  std::unique_ptr<handoff::Journal> journal;
   Stats stats;
   std::optional<Dispatcher> d;
 };
@@ -112,7 +173,7 @@ TEST_CASE("confirmed payments are counted once - with the requestedAt that was s
   CHECK(rig.totals().default_totals.amount.value == 20 * 1990);
   CHECK(rig.stats.duplicates_ignored == 1);
   CHECK(rig.totals() == rig.procs.summary());
-  CHECK(rig.writer.pending() == 20);  // each handed to persistence once
+  CHECK(rig.writer->pending() == 20);  // each handed to persistence once
   // Stamped at send time + expected latency + margin, never earlier; a 1 ms window around the
   // processor's stored requestedAt finds it in ours.
   auto stored = rig.procs.stored(kDef, payment(7).id);
@@ -249,13 +310,17 @@ TEST_CASE("journal replay: each payment is looked up on both processors before a
   Rig rig;
   const auto at_fb = payment(1), nowhere = payment(2);
   rig.procs.store(kFb, at_fb.id, Cents{1990}, UtcMillis{1752150000000});
-  rig.d->reconcile({at_fb, nowhere});
+  const UtcMillis r{rig.clock.now_utc().value};
+  rig.d->reconcile({{at_fb, handoff::SentRecord{at_fb.id, 1, r}},
+                    {nowhere, handoff::SentRecord{nowhere.id, 0, r}}});
   REQUIRE(rig.run_until([&] {
     auto t = rig.totals();
     return t.fallback_totals.requests == 1 && t.default_totals.requests == 1;
   }));
   CHECK(rig.procs.posts(kFb) == 0);   // found there: settled, not re-sent
   CHECK(rig.procs.posts(kDef) == 1);  // absent on both: sent once
+  CHECK(rig.procs.lookups(kDef) >= 1);
+  CHECK(rig.procs.lookups(kFb) >= 1);
   CHECK(rig.stats.replayed == 2);
   CHECK(rig.totals() == rig.procs.summary());
 }
@@ -302,4 +367,85 @@ TEST_CASE("consistency oracle: sampled checks agree through latency steps under 
   REQUIRE(rig.run_until([&] { return rig.d->backlog() == 0; }, 30'000));
   CHECK(rig.totals() == rig.procs.summary());
   CHECK(rig.settled() == next);
+}
+
+TEST_CASE("journal replay: a payment never sent is queued at once - no lookup") {
+  Rig rig;
+  rig.d->reconcile({{payment(1), std::nullopt}});
+  REQUIRE(rig.run_until([&] { return rig.settled() == 1; }, 100));
+  CHECK(rig.procs.lookups(kDef) + rig.procs.lookups(kFb) == 0);
+  CHECK(rig.procs.posts(kDef) == 1);
+}
+
+TEST_CASE("journal replay: looked up again while the processor is still inside its delay") {
+  auto c = Rig::config();
+  c.reconcile_delay_ms = 6'000;
+  Rig rig(false, c);
+  const auto p = payment(1);
+  const UtcMillis r{rig.clock.now_utc().value + 800};
+  rig.d->reconcile({{p, handoff::SentRecord{p.id, 0, r}}});
+  // A summary over its requestedAt is not ready before a round begun after it has answered.
+  const summary::Window w{r.value, r.value};
+  const SteadyTime since = rig.clock.now_steady();
+  CHECK(!rig.d->replay_resolved_for(w, since));
+  CHECK(rig.d->replay_resolved_for(summary::Window{0, r.value - 1}, since));  // other windows
+  rig.run_for(5);
+  CHECK(rig.d->replay_resolved_for(w, since));  // absent on both at this instant
+  rig.run_for(500);
+  rig.procs.store(kDef, p.id, p.amount, r);  // the previous process's request commits now
+  REQUIRE(rig.run_until([&] { return rig.settled() == 1; }, 200));  // found within a recheck
+  CHECK(rig.procs.posts(kDef) + rig.procs.posts(kFb) == 0);
+  CHECK(rig.totals() == rig.procs.summary());
+}
+
+TEST_CASE("kill -9 twice under load with immediate and slow restarts: every sampled check agrees") {
+  auto c = Rig::config();
+  c.reconcile_delay_ms = 6'000;  // the production value
+  Rig rig(true, c);
+  rig.procs.script(kDef).latency_ms = 800;
+  rig.procs.script(kDef).reply_after_commit_ms = 3;
+  rig.procs.script(kDef).timeout_ms = 15'000;
+  rig.procs.script(kFb).reply_after_commit_ms = 3;
+  const SteadyTime start = rig.clock.now_steady();
+  auto at = [&](int ms) { return start + milliseconds(ms); };
+  int next = 0, checks = 0, mismatches = 0, waits = 0;
+  int64_t longest_wait = 0;
+  SteadyTime next_check = at(2'000), next_accept = start;
+  bool killed_once = false, killed_twice = false;
+  while (rig.clock.now_steady() < at(16'000)) {
+    const SteadyTime now = rig.clock.now_steady();
+    if (!killed_once && now >= at(5'000)) {
+      killed_once = true;
+      rig.crash_and_restart(2'500);  // slow restart: replayed payments already due in windows
+      next_check = rig.clock.now_steady();  // the checker asks the new process at once
+    } else if (!killed_twice && now >= at(10'000)) {
+      killed_twice = true;
+      rig.crash_and_restart(0);
+      next_check = rig.clock.now_steady();
+    }
+    if (now >= next_accept && now < at(13'000)) {
+      REQUIRE(rig.d->accept({payment(next++)}).is_ok());
+      next_accept += milliseconds(4);
+    }
+    if (rig.clock.now_steady() >= next_check) {
+      next_check = rig.clock.now_steady() + milliseconds(100 + 37 * (checks % 8));  // 100-359 ms
+      ++checks;
+      int64_t waited = 0;
+      if (!rig.check(250, &waited)) ++mismatches;
+      if (waited > 0) ++waits;
+      longest_wait = std::max(longest_wait, waited);
+    }
+    rig.turn();
+  }
+  REQUIRE(rig.run_until([&] { return rig.d->backlog() == 0; }, 20'000));
+  CHECK(killed_twice);
+  CHECK(rig.stats.replayed > 0);
+  INFO(checks << " checks, " << waits << " waited, longest " << longest_wait << " ms");
+  CHECK(checks >= 40);
+  CHECK(mismatches == 0);
+  CHECK(waits > 0);  // the slow restart made summaries wait for its replayed payments
+  CHECK(longest_wait <= 250);
+  CHECK(rig.totals() == rig.procs.summary());
+  CHECK(rig.settled() == next);  // nothing lost, nothing counted twice
+  CHECK(rig.procs.stored_count(kDef) + rig.procs.stored_count(kFb) == static_cast<size_t>(next));
 }
