@@ -11,7 +11,8 @@
 #   PROFILE=final            load shape (final: 603 VUs, fees 7 %/10 %; preview)
 #   DURATION=60              seconds, the profile's timeline compressed; "full" = the profile's own
 #   VARIANTS="rinha="        ';'-separated label=rinhad flags, e.g.
-#                            "rinha=;t1=--api.threads=1" (flags go to every rinhad)
+#                            "rinha=;t1=--api.threads=1" (flags go to every rinhad);
+#                            "@idle=worker,postgres" puts those processes at SCHED_IDLE
 #   TRACE=1                  per rinha run: the seconds holding the slowest POSTs and each stack
 #                            process's CPU in them (sampled every 100 ms from /proc)
 #   STACK_CPU=1 LOAD_CPU=0   cores; BUILD_DIR=build; OUT=run/bench-latency
@@ -117,7 +118,13 @@ for r in $(seq 1 "$ROUNDS"); do
     start_emulators "$d"
     up=(stack up --run-dir "$d/stack" --lb-port "$(port)" --default-url "$du" --fallback-url "$fu"
         --fees "$PROFILE" --token "$TOKEN")
-    for a in $args; do up+=("--rinhad-arg=$a"); done
+    idle=""
+    for a in $args; do
+      case $a in
+        @idle=*) idle=${a#@idle=} ;;
+        *) up+=("--rinhad-arg=$a") ;;
+      esac
+    done
     stacks+=("$d/stack")
     if ! taskset -c "$STACK_CPU" "$RINHACTL" "${up[@]}" >"$d/up.log" 2>&1; then
       echo "$label: stack up failed (see $d/up.log)" >&2
@@ -125,6 +132,11 @@ for r in $(seq 1 "$ROUNDS"); do
       continue
     fi
     lb=$(grep '^RINHA_LB_URL=' "$d/stack/stack.env" | cut -d= -f2-)
+    # @idle=worker,postgres: those processes (every thread, and their children) at SCHED_IDLE.
+    for name in ${idle//,/ }; do
+      pid=$(awk -v n="$name" '$1 == n {print $2}' "$d/stack/pids")
+      for p in $pid $(cat /proc/"$pid"/task/*/children 2>/dev/null); do chrt -a -i -p 0 "$p" >/dev/null; done
+    done
     if [ -n "${TRACE:-}" ]; then
       taskset -c "$LOAD_CPU" python3 $STATS sample "$d/stack/pids" "$d/cpu" &
       pids+=($!)
