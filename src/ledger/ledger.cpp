@@ -15,6 +15,10 @@ int64_t floor_div(int64_t a, int64_t b) { return a / b - ((a % b != 0) && ((a < 
 
 }  // namespace
 
+int64_t restore_since(const LedgerConfig& cfg, UtcMillis now) {
+  return floor_div(now.value - cfg.horizon_ms, cfg.bucket_ms) * cfg.bucket_ms;
+}
+
 Ledger::Ledger(LedgerConfig cfg) : cfg_(cfg), newest_ms_(kMin), folded_until_ms_(kMin) {}
 
 void Ledger::count(Totals& t, router::Processor p, int64_t n, Cents amount) {

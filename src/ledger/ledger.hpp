@@ -69,6 +69,10 @@ enum class AddResult {
   kArbiter,    // may repeat a forgotten id: persist it, then report the store's verdict
 };
 
+// Where a restart at `now` splits the store: bucket totals before, rows from there on (the
+// horizon behind now, down to a bucket boundary).
+int64_t restore_since(const LedgerConfig& cfg, UtcMillis now);
+
 class Ledger {
  public:
   explicit Ledger(LedgerConfig cfg = {});

@@ -1,9 +1,11 @@
 // PostgreSQL store for the ledger (libpqxx 6.4). Config key: database.url (via the caller).
 // Batches are one INSERT ... SELECT FROM unnest($1::uuid[], ...) so a 500-row flush is one
-// round-trip; ON CONFLICT DO NOTHING makes a flush retried after an unknown commit harmless.
+// round-trip; ON CONFLICT DO NOTHING makes a flush retried after an unknown commit harmless,
+// and RETURNING tells the ledger which rows were new (its arbiter for old duplicates).
 #include "ledger/postgres_store.hpp"
 
 #include <pqxx/pqxx>
+#include <unordered_set>
 
 namespace rinha::ledger {
 
@@ -29,9 +31,21 @@ Status guarded(std::unique_ptr<C>& conn, const char* what, F&& body) {
   }
 }
 
+std::string uuid_array(const std::vector<Uuid>& ids) {
+  std::string out = "{";
+  out.reserve(ids.size() * 37 + 2);
+  for (size_t i = 0; i < ids.size(); ++i) (out += i ? "," : "") += format_uuid(ids[i]);
+  return out + "}";
+}
+
+router::Processor processor_of(int v) {
+  return v == 0 ? router::Processor::kDefault : router::Processor::kFallback;
+}
+
 }  // namespace
 
-PostgresStore::PostgresStore(std::string url) : url_(std::move(url)) {}
+PostgresStore::PostgresStore(std::string url, int64_t bucket_ms, bool manage_schema)
+    : url_(std::move(url)), bucket_ms_(bucket_ms), manage_schema_(manage_schema) {}
 PostgresStore::~PostgresStore() = default;
 
 Status PostgresStore::open() {
@@ -39,15 +53,30 @@ Status PostgresStore::open() {
   conn_.reset();
   return guarded(conn_, "database open", [&] {
     auto c = std::make_unique<Conn>(url_);
-    pqxx::work w{c->c};
-    w.exec(schema_sql());
-    w.commit();
+    if (manage_schema_) {
+      pqxx::work w{c->c};
+      w.exec(schema_sql());
+      // Bucket totals kept at another width are rebuilt from the rows (once per change).
+      pqxx::result m = w.exec("SELECT bucket_ms FROM ledger_meta");
+      if (m.empty() || m[0][0].as<int64_t>() != bucket_ms_) {
+        w.exec("DELETE FROM ledger_meta");
+        w.exec_params("INSERT INTO ledger_meta (bucket_ms) VALUES ($1)", bucket_ms_);
+        w.exec("TRUNCATE ledger_buckets");
+        w.exec_params(
+            "INSERT INTO ledger_buckets (bucket_start_ms, processor, requests, amount_cents) "
+            "SELECT requested_at_ms - ((requested_at_ms % $1) + $1) % $1, processor, count(*), "
+            "sum(amount_cents) FROM ledger GROUP BY 1, 2",
+            bucket_ms_);
+      }
+      w.commit();
+    }
     conn_ = std::move(c);
   });
 }
 
-Status PostgresStore::insert(const std::vector<Entry>& entries) {
-  if (entries.empty()) return Status::ok();
+Result<std::vector<bool>> PostgresStore::insert(const std::vector<Entry>& entries) {
+  std::vector<bool> inserted(entries.size(), false);
+  if (entries.empty()) return inserted;
   Status s = open();
   if (!s.is_ok()) return s;
   std::string ids = "{", cents = "{", at = "{", proc = "{";
@@ -63,41 +92,77 @@ Status PostgresStore::insert(const std::vector<Entry>& entries) {
   cents += "}";
   at += "}";
   proc += "}";
-  return guarded(conn_, "ledger insert", [&] {
+  s = guarded(conn_, "ledger insert", [&] {
     pqxx::work w{conn_->c};
-    w.exec_params(
+    pqxx::result rows = w.exec_params(
         "INSERT INTO ledger (correlation_id, amount_cents, requested_at_ms, processor) "
         "SELECT * FROM unnest($1::uuid[], $2::bigint[], $3::bigint[], $4::smallint[]) "
-        "ON CONFLICT (correlation_id) DO NOTHING",
+        "ON CONFLICT (correlation_id) DO NOTHING RETURNING correlation_id::text",
         ids, cents, at, proc);
     w.commit();
+    std::unordered_set<Uuid, UuidHash> fresh;
+    for (const auto& row : rows) {
+      auto id = parse_uuid(row[0].as<std::string>());
+      if (id.is_ok()) fresh.insert(*id);
+    }
+    // The first copy of an id in the batch is the one that went in.
+    for (size_t i = 0; i < entries.size(); ++i) inserted[i] = fresh.erase(entries[i].id) != 0;
   });
+  if (!s.is_ok()) return s;
+  return inserted;
 }
 
-Result<std::vector<Entry>> PostgresStore::load_all() {
+Result<Restored> PostgresStore::load(UtcMillis since) {
   Status s = open();
   if (!s.is_ok()) return s;
-  std::vector<Entry> out;
+  Restored out;
   s = guarded(conn_, "ledger load", [&] {
-    pqxx::read_transaction r{conn_->c};
-    pqxx::result rows = r.exec(
+    pqxx::work r{conn_->c};
+    for (const auto& row : r.exec_params("SELECT bucket_start_ms, processor, requests, "
+                                         "amount_cents FROM ledger_buckets "
+                                         "WHERE bucket_start_ms < $1",
+                                         since.value)) {
+      out.buckets.push_back(BucketRow{row[0].as<int64_t>(), processor_of(row[1].as<int>()),
+                                      row[2].as<int64_t>(), Cents{row[3].as<int64_t>()}});
+    }
+    pqxx::result rows = r.exec_params(
         "SELECT correlation_id::text, amount_cents, requested_at_ms, processor FROM ledger "
-        "ORDER BY requested_at_ms");
-    out.reserve(rows.size());
+        "WHERE requested_at_ms >= $1 ORDER BY requested_at_ms",
+        since.value);
+    out.recent.reserve(rows.size());
     for (const auto& row : rows) {
       auto id = parse_uuid(row[0].as<std::string>());
       if (!id.is_ok()) throw std::runtime_error("bad uuid in ledger: " + row[0].as<std::string>());
-      Entry e;
-      e.id = *id;
-      e.amount = Cents{row[1].as<int64_t>()};
-      e.requested_at = UtcMillis{row[2].as<int64_t>()};
-      e.processor =
-          row[3].as<int>() == 0 ? router::Processor::kDefault : router::Processor::kFallback;
-      out.push_back(e);
+      out.recent.push_back(Entry{*id, Cents{row[1].as<int64_t>()}, UtcMillis{row[2].as<int64_t>()},
+                                 processor_of(row[3].as<int>())});
     }
+    r.commit();
   });
   if (!s.is_ok()) return s;
   return out;
+}
+
+Result<summary::SummaryTotals> PostgresStore::range_totals(const EdgeQuery& q) {
+  Status s = open();
+  if (!s.is_ok()) return s;
+  summary::SummaryTotals t;
+  s = guarded(conn_, "ledger range", [&] {
+    pqxx::work r{conn_->c};
+    for (const auto& row : r.exec_params(
+             "SELECT processor, count(*), coalesce(sum(amount_cents), 0)::bigint FROM ledger "
+             "WHERE requested_at_ms BETWEEN $1 AND $2 AND NOT (correlation_id = ANY($3::uuid[])) "
+             "GROUP BY processor",
+             q.from_ms, q.to_ms, uuid_array(q.exclude))) {
+      auto& side = processor_of(row[0].as<int>()) == router::Processor::kDefault
+                       ? t.default_totals
+                       : t.fallback_totals;
+      side.requests += row[1].as<int64_t>();
+      side.amount += Cents{row[2].as<int64_t>()};
+    }
+    r.commit();
+  });
+  if (!s.is_ok()) return s;
+  return t;
 }
 
 Status PostgresStore::purge() {
@@ -105,7 +170,7 @@ Status PostgresStore::purge() {
   if (!s.is_ok()) return s;
   return guarded(conn_, "ledger purge", [&] {
     pqxx::work w{conn_->c};
-    w.exec("TRUNCATE ledger");
+    w.exec("TRUNCATE ledger, ledger_buckets");
     w.commit();
   });
 }

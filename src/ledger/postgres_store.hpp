@@ -1,5 +1,6 @@
 // PostgresStore: the ledger's Store on PostgreSQL through libpqxx 6.4. The schema
-// (sql/001_schema.sql) is embedded at build time and applied by open(). Rows go in with one
+// (sql/001_schema.sql) is embedded at build time and applied by open(), which also rebuilds
+// the bucket totals when ledger.bucket_ms changed since they were kept. Rows go in with one
 // multi-row INSERT ... SELECT unnest(arrays) per batch, ON CONFLICT DO NOTHING.
 // Threading: one connection, used by one thread at a time. A lost connection is reopened on the
 // next call; pqxx exceptions are caught here and returned as Status.
@@ -14,17 +15,22 @@ namespace rinha::ledger {
 
 class PostgresStore final : public Store {
  public:
-  explicit PostgresStore(std::string url);
+  // bucket_ms: ledger.bucket_ms. manage_schema false: a second connection (summary edges) that
+  // leaves the schema to the writer's.
+  PostgresStore(std::string url, int64_t bucket_ms, bool manage_schema = true);
   ~PostgresStore() override;
 
   Status open() override;
-  Status insert(const std::vector<Entry>& entries) override;
-  Result<std::vector<Entry>> load_all() override;
+  Result<std::vector<bool>> insert(const std::vector<Entry>& entries) override;
+  Result<Restored> load(UtcMillis since) override;
+  Result<summary::SummaryTotals> range_totals(const EdgeQuery& q) override;
   Status purge() override;
 
  private:
   struct Conn;  // wraps pqxx::connection (a typedef in 6.4, so it cannot be forward-declared)
   std::string url_;
+  int64_t bucket_ms_;
+  bool manage_schema_;
   std::unique_ptr<Conn> conn_;
 };
 

@@ -99,9 +99,10 @@ void LedgerWriter::loop() {
       pending_.erase(pending_.begin(), pending_.begin() + n);
       lock.unlock();
       const auto t0 = std::chrono::steady_clock::now();
-      s = store_.insert(batch);
+      auto inserted = store_.insert(batch);
+      s = inserted.status();
       const auto took = std::chrono::steady_clock::now() - t0;
-      if (s.is_ok() && on_persisted_) on_persisted_(batch);
+      if (s.is_ok() && on_persisted_) on_persisted_(batch, *inserted);
       lock.lock();
       if (s.is_ok()) {
         stats_.flush_us.fetch_add(

@@ -34,8 +34,9 @@ struct WriterStats {
 
 class LedgerWriter {
  public:
-  // Called on the writer thread with the ids of each committed batch (journal settlement).
-  using PersistedFn = std::function<void(const std::vector<Entry>&)>;
+  // Called on the writer thread with each committed batch and, per entry, whether it became a
+  // new row (journal settlement; the ledger's folding and arbitration).
+  using PersistedFn = std::function<void(const std::vector<Entry>&, const std::vector<bool>&)>;
 
   LedgerWriter(Store& store, WriterConfig cfg, PersistedFn on_persisted = nullptr);
   ~LedgerWriter();  // stop()

@@ -65,7 +65,7 @@ int64_t ms_between(SteadyTime a, SteadyTime b) {
 
 Dispatcher::Dispatcher(DispatcherConfig cfg, const Clock& clock, processor::Transport& transport,
                        ledger::Ledger& ledger, std::mutex& ledger_mu, ledger::LedgerWriter& writer,
-                       Stats& stats, handoff::Journal* journal)
+                       Stats& stats, handoff::Journal* journal, ledger::Store* edge_store)
     : cfg_(cfg),
       clock_(clock),
       client_(transport),
@@ -74,6 +74,7 @@ Dispatcher::Dispatcher(DispatcherConfig cfg, const Clock& clock, processor::Tran
       writer_(writer),
       stats_(stats),
       journal_(journal),
+      edge_store_(edge_store),
       tracker_(cfg.health) {}
 
 // ---- hand-off thread -------------------------------------------------------------------------
@@ -133,7 +134,8 @@ Result<summary::SummaryTotals> Dispatcher::summarize(const summary::Window& w) {
     stats_.ambiguous_summaries.fetch_add(1);
     stats_.ambiguous_payments.fetch_add(r.ambiguous);
   }
-  return r.totals;
+  // Outside the ledger lock: an edge inside a folded bucket is a PostgreSQL range query.
+  return ledger::resolve_edges(r, edge_store_);
 }
 
 Status Dispatcher::purge() {

@@ -26,6 +26,7 @@
 #include "handoff/server.hpp"
 #include "health/tracker.hpp"
 #include "ledger/ledger.hpp"
+#include "ledger/store.hpp"
 #include "ledger/writer.hpp"
 #include "processor/transport.hpp"
 #include "router/router.hpp"
@@ -58,10 +59,13 @@ class Dispatcher final : public handoff::Sink {
   // The ledger must already hold what the store had (load before constructing). The writer
   // persists every entry this dispatcher settles. journal may be null (durability none): else
   // accept() appends to it before answering, and purge() clears it; marking payments settled
-  // there is the writer's job (after their rows are committed).
+  // there is the writer's job (after their rows are committed). edge_store (may be null: then
+  // a summary needing it fails) answers window edges inside folded buckets, on the hand-off
+  // thread only.
   Dispatcher(DispatcherConfig cfg, const Clock& clock, processor::Transport& transport,
              ledger::Ledger& ledger, std::mutex& ledger_mu, ledger::LedgerWriter& writer,
-             Stats& stats, handoff::Journal* journal = nullptr);
+             Stats& stats, handoff::Journal* journal = nullptr,
+             ledger::Store* edge_store = nullptr);
 
   // handoff::Sink (hand-off server thread).
   Status accept(const std::vector<handoff::AcceptedPayment>& batch) override;
@@ -139,6 +143,7 @@ class Dispatcher final : public handoff::Sink {
   ledger::LedgerWriter& writer_;
   Stats& stats_;
   handoff::Journal* journal_;
+  ledger::Store* edge_store_;
   health::Tracker tracker_;
 
   // Shared with the hand-off thread.

@@ -44,6 +44,20 @@ class Text {
 
 }  // namespace
 
+std::string render_ledger_metrics(const LedgerGauges& g) {
+  Text t;
+  const std::pair<const char*, int64_t> gauges[] = {
+      {"rinha_worker_ledger_payments", g.payments},
+      {"rinha_worker_ledger_detail_entries", static_cast<int64_t>(g.detail)},
+      {"rinha_worker_ledger_buckets", static_cast<int64_t>(g.buckets)},
+      {"rinha_worker_ledger_arbiter_pending", static_cast<int64_t>(g.arbiter)}};
+  for (const auto& [name, v] : gauges) {
+    t.type(name, "gauge");
+    t.value(name, "", v);
+  }
+  return t.take();
+}
+
 std::string render_metrics(const Stats& s, const ledger::WriterStats& w, size_t ledger_pending) {
   Text t;
   t.counter("rinha_worker_payments_accepted_total", s.accepted.load());

@@ -20,6 +20,15 @@ namespace rinha::worker {
 // Prometheus text exposition format 0.0.4.
 std::string render_metrics(const Stats& s, const ledger::WriterStats& w, size_t ledger_pending);
 
+// The ledger's size, read under its mutex by the caller: what bounds the worker's memory.
+struct LedgerGauges {
+  int64_t payments = 0;  // counted, detail + folded
+  size_t detail = 0;     // held per payment (bounded by rate x ledger.horizon_ms)
+  size_t buckets = 0;    // folded totals (one per ledger.bucket_ms of history)
+  size_t arbiter = 0;    // possible old duplicates waiting for the store's verdict
+};
+std::string render_ledger_metrics(const LedgerGauges& g);
+
 class MetricsServer {
  public:
   using Render = std::function<std::string()>;

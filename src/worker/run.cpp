@@ -81,23 +81,34 @@ int run(const config::Config& cfg) {
   });
 
   // The ledger must be loaded before any summary is answered, so PostgreSQL is waited for.
-  ledger::PostgresStore store(cfg.database.url);
-  ledger::Ledger ledger(ledger::LedgerConfig{cfg.ledger.horizon_ms, cfg.ledger.bucket_ms});
+  // Restart cost is bounded by the horizon: bucket totals for older payments, rows for recent.
+  const ledger::LedgerConfig lcfg{cfg.ledger.horizon_ms, cfg.ledger.bucket_ms};
+  ledger::PostgresStore store(cfg.database.url, lcfg.bucket_ms);
+  ledger::Ledger ledger(lcfg);
+  const auto load_started = std::chrono::steady_clock::now();
   for (int attempt = 0;; ++attempt) {
+    const UtcMillis since{ledger::restore_since(lcfg, clock.now_utc())};
     Status s = store.open();
     if (s.is_ok()) {
-      auto rows = store.load_all();
-      if (rows.is_ok()) {
-        for (const auto& e : *rows) ledger.add(e);
+      auto got = store.load(since);
+      if (got.is_ok()) {
+        for (const auto& b : got->buckets)
+          ledger.restore_bucket(b.bucket_start_ms, b.processor, b.requests, b.amount);
+        ledger.restore_folded_until(since);
+        for (const auto& e : got->recent) ledger.restore_recent(e);
         break;
       }
-      s = rows.status();
+      s = got.status();
     }
     if (attempt % 10 == 0) spdlog::warn("worker: database not ready ({}); retrying", s.message());
     if (stopping.load()) return 0;
     std::this_thread::sleep_for(std::chrono::milliseconds(500));
   }
-  spdlog::info("worker: ledger loaded, {} payments", ledger.size());
+  spdlog::info("worker: ledger loaded in {} ms: {} payments, {} in detail, {} buckets",
+               std::chrono::duration_cast<std::chrono::milliseconds>(
+                   std::chrono::steady_clock::now() - load_started)
+                   .count(),
+               ledger.size(), ledger.detail_size(), ledger.bucket_count());
 
   // Journal: accepted payments not yet settled in PostgreSQL (durability process|machine).
   std::unique_ptr<handoff::Journal> journal;
@@ -125,24 +136,40 @@ int run(const config::Config& cfg) {
   ledger::WriterConfig wcfg;
   wcfg.batch_size = cfg.ledger.batch_size;
   wcfg.flush_interval_ms = cfg.ledger.flush_interval_ms;
-  // A payment is settled in the journal only once its row is committed in PostgreSQL.
-  ledger::LedgerWriter writer(store, wcfg, [&journal](const std::vector<ledger::Entry>& rows) {
-    if (!journal) return;
-    std::vector<Uuid> ids;
-    ids.reserve(rows.size());
-    for (const auto& e : rows) ids.push_back(e.id);
-    Status s = journal->append_settled(ids);
-    if (!s.is_ok()) spdlog::warn("journal: settle record failed: {}", s.message());
-  });
+  // A payment is settled in the journal only once its row is committed in PostgreSQL; only
+  // then may the ledger fold it (edge queries read it from there).
+  ledger::LedgerWriter writer(
+      store, wcfg,
+      [&journal, &ledger, &ledger_mu](const std::vector<ledger::Entry>& rows,
+                                      const std::vector<bool>& inserted) {
+        {
+          std::scoped_lock lock(ledger_mu);
+          ledger.persisted(rows, inserted);
+        }
+        if (!journal) return;
+        std::vector<Uuid> ids;
+        ids.reserve(rows.size());
+        for (const auto& e : rows) ids.push_back(e.id);
+        Status s = journal->append_settled(ids);
+        if (!s.is_ok()) spdlog::warn("journal: settle record failed: {}", s.message());
+      });
   writer.start();
 
   Stats stats;
   processor::Client client({endpoint(cfg.default_processor), endpoint(cfg.fallback_processor)});
+  // Summary edges inside folded buckets: a connection of the summary thread's own.
+  ledger::PostgresStore edge_store(cfg.database.url, lcfg.bucket_ms, false);
   Dispatcher d(dispatcher_config(cfg), clock, client, ledger, ledger_mu, writer, stats,
-               journal.get());
+               journal.get(), &edge_store);
   d.reconcile(replayed);
-  MetricsServer metrics(cfg.worker.metrics_listen,
-                        [&] { return render_metrics(stats, writer.stats(), writer.pending()); });
+  MetricsServer metrics(cfg.worker.metrics_listen, [&] {
+    LedgerGauges g;
+    {
+      std::scoped_lock lock(ledger_mu);
+      g = {ledger.size(), ledger.detail_size(), ledger.bucket_count(), ledger.arbiter_count()};
+    }
+    return render_metrics(stats, writer.stats(), writer.pending()) + render_ledger_metrics(g);
+  });
   if (!cfg.worker.metrics_listen.empty()) {
     Status ms = metrics.start();
     if (!ms.is_ok()) {

@@ -9,46 +9,28 @@
 #include <unordered_set>
 
 #include "ledger/writer.hpp"
+#include "support/ledger_samples.hpp"
 
 using namespace rinha;
 using namespace rinha::ledger;
 using router::Processor;
+using namespace rinha::ledger::samples;
 
 namespace {
-
-Uuid make_id(uint32_t n) {
-  Uuid u;
-  u.bytes[12] = static_cast<uint8_t>(n >> 24);
-  u.bytes[13] = static_cast<uint8_t>(n >> 16);
-  u.bytes[14] = static_cast<uint8_t>(n >> 8);
-  u.bytes[15] = static_cast<uint8_t>(n);
-  return u;
-}
-
-Entry entry(uint32_t n, int64_t cents, int64_t at, Processor p) {
-  return Entry{make_id(n), Cents{cents}, UtcMillis{at}, p};
-}
-
-summary::Window window(int64_t from, int64_t to) {
-  summary::Window w;
-  w.from_ms = from;
-  w.to_ms = to;
-  return w;
-}
 
 class FakeStore : public Store {
  public:
   Status open() override { return up ? Status::ok() : Status::unavailable("down"); }
-  Status insert(const std::vector<Entry>& e) override {
+  Result<std::vector<bool>> insert(const std::vector<Entry>& e) override {
     std::scoped_lock l(mu);
     if (!up) return Status::unavailable("down");
     log.push_back("insert " + std::to_string(e.size()));
     rows.insert(rows.end(), e.begin(), e.end());
-    return Status::ok();
+    return std::vector<bool>(e.size(), true);
   }
-  Result<std::vector<Entry>> load_all() override {
-    std::scoped_lock l(mu);
-    return rows;
+  Result<Restored> load(UtcMillis) override { return Restored{}; }
+  Result<summary::SummaryTotals> range_totals(const EdgeQuery&) override {
+    return Status::unavailable("not used");
   }
   Status purge() override {
     std::scoped_lock l(mu);
@@ -125,8 +107,10 @@ TEST_CASE("writer persists in batches and keeps rows through a store outage") {
   cfg.retry_min_ms = 5;
   cfg.retry_max_ms = 20;
   std::atomic<int> persisted{0};
-  LedgerWriter w(store, cfg,
-                 [&](const std::vector<Entry>& b) { persisted += static_cast<int>(b.size()); });
+  LedgerWriter w(store, cfg, [&](const std::vector<Entry>& b, const std::vector<bool>& inserted) {
+    CHECK(inserted.size() == b.size());
+    persisted += static_cast<int>(b.size());
+  });
   w.start();
   store.up = false;
   for (uint32_t i = 0; i < 7; ++i) w.enqueue(entry(i, 100, i, Processor::kDefault));
@@ -198,14 +182,6 @@ struct RowSet {
     return t;
   }
 };
-
-summary::SummaryTotals brute(const std::vector<Entry>& all, const summary::Window& w) {
-  summary::SummaryTotals t;
-  for (const Entry& e : all)
-    if (w.contains(e.requested_at))
-      (e.processor == Processor::kDefault ? t.default_totals : t.fallback_totals).add(e.amount);
-  return t;
-}
 
 // Adds and persists one payment per 10 ms of requestedAt from 0 to n*10 (cents = 100 + i).
 std::vector<Entry> feed(Ledger& l, RowSet& db, uint32_t n) {

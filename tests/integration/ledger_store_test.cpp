@@ -1,0 +1,135 @@
+// The ledger against real PostgreSQL: RETURNING tells new rows from old keys (the arbiter of
+// duplicates older than the horizon), the trigger keeps exact bucket totals, edge queries use
+// the index and exclude what detail counts, a restart loads buckets + recent rows only, a new
+// bucket width rebuilds the totals, purge empties both tables. Then a ledger with a tiny horizon
+// fed through the store answers old, new and straddling windows exactly to the cent.
+#include <catch2/catch.hpp>
+
+#include "../unit/support/ledger_samples.hpp"
+#include "ledger/ledger.hpp"
+#include "ledger/postgres_store.hpp"
+#include "support/fixture.hpp"
+
+using namespace rinha;
+using namespace rinha::ledger;
+using router::Processor;
+using namespace rinha::ledger::samples;
+
+TEST_CASE("postgres store: new rows, bucket totals, edges, restart load, purge") {
+  testsupport::StackFixture f(testsupport::Parts::postgres_only());
+  stack::Postgres& pg = *f.stack().postgres();
+  PostgresStore store(pg.url(), 1000);
+  REQUIRE(store.open().is_ok());
+
+  // Batch with a repeated id: only the first copy goes in.
+  auto first = store.insert(
+      {entry(1, 100, 500, Processor::kDefault), entry(2, 250, 1500, Processor::kFallback),
+       entry(1, 999, 500, Processor::kDefault), entry(3, 7, -1, Processor::kDefault)});
+  REQUIRE(first.is_ok());
+  CHECK(*first == std::vector<bool>{true, true, false, true});
+  auto again = store.insert(
+      {entry(2, 250, 1500, Processor::kFallback), entry(4, 40, 1999, Processor::kFallback)});
+  REQUIRE(again.is_ok());
+  CHECK(*again == std::vector<bool>{false, true});
+
+  auto buckets = pg.psql(
+      "select string_agg(bucket_start_ms || ':' || processor || ':' || requests || ':' || "
+      "amount_cents, ' ' order by bucket_start_ms, processor) from ledger_buckets");
+  REQUIRE(buckets.is_ok());
+  CHECK(*buckets == "-1000:0:1:7 0:0:1:100 1000:1:2:290");
+
+  auto r = store.range_totals(EdgeQuery{1000, 1999, {make_id(4)}});
+  REQUIRE(r.is_ok());
+  CHECK(r->fallback_totals == summary::ProcessorTotals{1, Cents{250}});
+  CHECK(r->default_totals == summary::ProcessorTotals{});
+
+  auto loaded = store.load(UtcMillis{1000});
+  REQUIRE(loaded.is_ok());
+  CHECK(loaded->buckets.size() == 2);
+  REQUIRE(loaded->recent.size() == 2);
+  CHECK(loaded->recent[0] == entry(2, 250, 1500, Processor::kFallback));
+  CHECK(loaded->recent[1] == entry(4, 40, 1999, Processor::kFallback));
+
+  {  // Another bucket width: the totals are rebuilt from the rows at open().
+    PostgresStore wide(pg.url(), 5000);
+    REQUIRE(wide.open().is_ok());
+    auto b = pg.psql(
+        "select string_agg(bucket_start_ms || ':' || processor || ':' || requests, "
+        "' ' order by bucket_start_ms, processor) from ledger_buckets");
+    REQUIRE(b.is_ok());
+    CHECK(*b == "-5000:0:1 0:0:1 0:1:2");
+  }
+
+  REQUIRE(store.purge().is_ok());
+  auto empty = pg.psql(
+      "select (select count(*) from ledger) + (select count(*) from "
+      "ledger_buckets)");
+  REQUIRE(empty.is_ok());
+  CHECK(*empty == "0");
+}
+
+TEST_CASE("tiny horizon through PostgreSQL: every window exact and detail bounded") {
+  testsupport::StackFixture f(testsupport::Parts::postgres_only());
+  const LedgerConfig cfg{2000, 250};
+  PostgresStore store(f.stack().postgres()->url(), cfg.bucket_ms);
+  PostgresStore edges(f.stack().postgres()->url(), cfg.bucket_ms, false);
+  REQUIRE(store.open().is_ok());
+  Ledger l(cfg);
+  std::vector<Entry> all, batch;
+  size_t max_detail = 0;
+  // 3000 payments, one per 5 ms of requestedAt (15 s of history), flushed 50 at a time, with
+  // 30 duplicates of folded payments coming back (charged once: the key decides).
+  for (uint32_t i = 0; i < 3000; ++i) {
+    Entry e = entry(i, 1 + (i * 7919) % 100000, int64_t{i} * 5,
+                    i % 4 ? Processor::kDefault : Processor::kFallback);
+    if (i % 100 == 99) e = all[i / 2];  // an old one again
+    const AddResult a = l.add(e);
+    if (a == AddResult::kAdded) all.push_back(e);
+    if (a != AddResult::kDuplicate) batch.push_back(e);
+    if (batch.size() == 50) {
+      auto ins = store.insert(batch);
+      REQUIRE(ins.is_ok());
+      l.persisted(batch, *ins);
+      batch.clear();
+    }
+    max_detail = std::max(max_detail, l.detail_size());
+  }
+  auto ins = store.insert(batch);
+  REQUIRE(ins.is_ok());
+  l.persisted(batch, *ins);
+  CHECK(l.size() == static_cast<int64_t>(all.size()));
+  CHECK(all.size() == 3000 - 30);
+  CHECK(max_detail <= 2000 / 5 + 1 + 50);  // the horizon's payments plus one unflushed batch
+  CHECK(l.bucket_count() > 40);
+
+  struct Case {
+    int64_t from, to;
+  };
+  for (Case c : {Case{0, 14999}, Case{1003, 6871}, Case{12990, 14999}, Case{11001, 13377},
+                 Case{7250, 7499}, Case{5, 5}, Case{-100, 20000}}) {
+    INFO("window " << c.from << ".." << c.to);
+    auto r = l.summarize(window(c.from, c.to));
+    auto t = resolve_edges(r, &edges);
+    REQUIRE(t.is_ok());
+    CHECK(*t == brute(all, window(c.from, c.to)));
+  }
+  CHECK(*resolve_edges(l.summarize(summary::Window{}), nullptr) == brute(all, summary::Window{}));
+
+  // Restart: buckets + recent rows only, and the same answers.
+  Ledger restarted(cfg);
+  const int64_t since = restore_since(cfg, UtcMillis{14995});
+  auto got = store.load(UtcMillis{since});
+  REQUIRE(got.is_ok());
+  CHECK(got->recent.size() < 600);
+  for (const auto& b : got->buckets)
+    restarted.restore_bucket(b.bucket_start_ms, b.processor, b.requests, b.amount);
+  restarted.restore_folded_until(UtcMillis{since});
+  for (const auto& e : got->recent) restarted.restore_recent(e);
+  CHECK(restarted.size() == l.size());
+  for (Case c : {Case{1003, 6871}, Case{11001, 13377}, Case{14000, 14999}}) {
+    INFO("after restart, window " << c.from << ".." << c.to);
+    auto t = resolve_edges(restarted.summarize(window(c.from, c.to)), &edges);
+    REQUIRE(t.is_ok());
+    CHECK(*t == brute(all, window(c.from, c.to)));
+  }
+}
