@@ -10,6 +10,7 @@
 #include "instrument/emulator/emulator.hpp"
 #include "instrument/http/http_client.hpp"
 #include "instrument/loadgen/load.hpp"
+#include "instrument/loadgen/payments_driver.hpp"
 #include "instrument/loadgen/post_series.hpp"
 #include "instrument/loadgen/profile.hpp"
 #include "instrument/loadgen/summaries.hpp"
@@ -42,6 +43,39 @@ TEST_CASE("profiles carry the official timelines") {
   CHECK(p->stages[3].fallback_failure);
   CHECK(p->stages[5].fallback_delay_ms == 5000);
   CHECK_FALSE(make_profile("other"));
+}
+
+TEST_CASE("the soak shape: constant VUs from the start, processors set once") {
+  auto s = make_profile("soak");
+  REQUIRE(s);
+  CHECK(s->vus == 600);
+  CHECK_FALSE(s->ramp);
+  CHECK(s->duration_ms == 3600000);
+  REQUIRE(s->stages.size() == 1);
+  CHECK_FALSE(s->stages[0].default_failure);
+  CHECK(make_profile("final")->ramp);
+}
+
+TEST_CASE("without the ramp every VU sends from the first second") {
+  emulator::Emulator backend(emulator::EmulatorOptions{});  // answers 400: counted as failed
+  REQUIRE(backend.start().is_ok());
+  auto sent = [&](bool ramp) {
+    PaymentsOptions po;
+    po.url = "http://127.0.0.1:" + std::to_string(backend.port()) + "/payments";
+    po.amount_json = "20.05";
+    po.vus = 20;
+    po.ramp = ramp;
+    po.duration_ms = 1500;
+    LatencyRecorder latency;
+    PaymentsCounters counters;
+    std::atomic<bool> stop{false};
+    run_payments(po, std::chrono::steady_clock::now(), latency, counters, stop);
+    return counters.sent.load();
+  };
+  // Constant: each VU at 0 s and again 1 s later (think time), before the 1.5 s end.
+  CHECK(sent(false) == 40);
+  // Ramped: VUs starting after 0.5 s have no time for a second request.
+  CHECK(sent(true) < 35);
 }
 
 TEST_CASE("a shorter duration scales the timeline proportionally") {

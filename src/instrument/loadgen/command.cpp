@@ -121,8 +121,9 @@ void add_load_command(CLI::App& app) {
   cmd->add_option("--fallback-url", o->fallback_url, "fallback processor URL")
       ->capture_default_str();
   cmd->add_option("--token", o->token, "processors' current X-Rinha-Token")->capture_default_str();
-  cmd->add_option("--profile", o->profile, "preview (rinha.js) | final (rinha-final.js)")
-      ->check(CLI::IsMember({"preview", "final"}))
+  cmd->add_option("--profile", o->profile,
+                  "preview (rinha.js) | final (rinha-final.js) | soak (constant 600 VUs, 60 min)")
+      ->check(CLI::IsMember({"preview", "final", "soak"}))
       ->capture_default_str();
   cmd->add_option("--vus", *vus, "MAX_REQUESTS (default: the profile's)");
   cmd->add_option("--duration", *duration, "seconds; the timeline scales along");

@@ -399,7 +399,8 @@ report::RunRecord build_record(Run& run, RecordParts parts) {
 int run_load(const LoadOptions& opts) {
   auto profile = make_profile(opts.profile);
   if (!profile) {
-    std::fprintf(stderr, "load: unknown --profile '%s' (preview|final)\n", opts.profile.c_str());
+    std::fprintf(stderr, "load: unknown --profile '%s' (preview|final|soak)\n",
+                 opts.profile.c_str());
     return 2;
   }
   Run run;
@@ -436,6 +437,7 @@ int run_load(const LoadOptions& opts) {
   po.url = opts.target + "/payments";
   po.amount_json = amount->to_string();  // JSON.stringify(19.90) writes 19.9
   po.vus = run.profile.vus;
+  po.ramp = run.profile.ramp;
   po.duration_ms = run.profile.duration_ms;
   po.trace_path = opts.trace_path;
   po.realtime = opts.realtime;

@@ -16,7 +16,7 @@ struct LoadOptions {
   std::string default_url = "http://127.0.0.1:8001";
   std::string fallback_url = "http://127.0.0.1:8002";
   std::string token = "123";          // current processor token
-  std::string profile = "preview";    // preview | final
+  std::string profile = "preview";    // preview | final | soak
   std::optional<int> vus;             // MAX_REQUESTS override
   std::optional<double> duration_s;   // stretches or shrinks the timeline proportionally
   std::optional<std::string> amount;  // payment amount as decimal text

@@ -84,9 +84,10 @@ void run_payments(const PaymentsOptions& opts, SteadyTime start, LatencyRecorder
   using Wake = std::pair<SteadyTime, size_t>;
   std::priority_queue<Wake, std::vector<Wake>, std::greater<Wake>> wakes;
   for (size_t i = 0; i < vus.size(); ++i)
-    wakes.push({start + std::chrono::milliseconds(
-                            vu_start_ms(static_cast<int>(i), opts.vus, opts.duration_ms)),
-                i});
+    wakes.push(
+        {start + std::chrono::milliseconds(
+                     opts.ramp ? vu_start_ms(static_cast<int>(i), opts.vus, opts.duration_ms) : 0),
+         i});
 
   auto fire = [&](size_t i) {
     Vu& vu = vus[i];

@@ -30,6 +30,7 @@ struct PaymentsOptions {
   std::string url;          // http://host:port/payments
   std::string amount_json;  // "19.9": as JSON.stringify writes the script's number
   int vus = 500;
+  bool ramp = true;  // false: every VU starts at once (constant rate)
   int64_t duration_ms = 60000;
   std::chrono::milliseconds timeout{1500};
   std::chrono::milliseconds think{1000};  // sleep(1) after each request

@@ -31,6 +31,15 @@ std::optional<Profile> make_profile(const std::string& name) {
                 {240000, 103, false, 10, false}, {270000, 2000, false, 0, false}};
     return p;
   }
+  if (name == "soak") {
+    p.vus = 600;
+    p.ramp = false;
+    p.duration_ms = 3600000;
+    p.amount = "20.05";
+    p.check_to_ms = 2000;
+    p.stages = {{1000, 5, false, 5, false}};
+    return p;
+  }
   return std::nullopt;
 }
 

@@ -20,8 +20,9 @@ struct Stage {
 };
 
 struct Profile {
-  std::string name;               // "preview" (rinha.js) or "final" (rinha-final.js)
+  std::string name;               // "preview" (rinha.js), "final" (rinha-final.js) or "soak"
   int vus = 0;                    // MAX_REQUESTS
+  bool ramp = true;               // VUs ramp from 1 (official); false: all start at once
   int64_t duration_ms = 0;        // payments and payments_consistency scenarios
   std::string amount;             // the fixed amount, as JSON number text
   int64_t check_from_ms = 15000;  // consistency window: [now - from, now - to]
@@ -32,7 +33,9 @@ struct Profile {
   std::vector<Stage> stages;
 };
 
-// "preview" or "final"; nullopt for any other name.
+// "preview", "final" or "soak"; nullopt for any other name. soak is ours (not the contest's):
+// a constant rate for longevity runs, 600 VUs from the first second (~600 payments/s), the
+// processors' delays set once, 60 minutes unless --duration says otherwise.
 std::optional<Profile> make_profile(const std::string& name);
 
 // Scales the stage times by duration_ms / p.duration_ms and sets the new duration; the check
