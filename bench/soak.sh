@@ -120,20 +120,20 @@ awk -F'\t' -v d="$DURATION" '
     }
   }' "$OUT/rss.tsv"
 echo "== summary p99 (ms) per 10 minutes: check window / old window"
-awk -F'\t' '$4 == 200 { k = int($1 / 600); v[$2, k, ++n[$2, k]] = $3 * 1000; if (k > m) m = k }
-  END {
-    for (k = 0; k <= m; k++) {
-      line = sprintf("%3d-%3d min", k * 10, k * 10 + 10)
-      split("check old", kinds, " ")
-      for (j = 1; j <= 2; j++) {
-        c = n[kinds[j], k]; delete a
-        for (i = 1; i <= c; i++) a[i] = v[kinds[j], k, i]
-        asort(a); p = c ? a[int(0.99 * (c - 1)) + 1] : 0
-        line = line sprintf("  %s p99 %7.2f (n=%d)", kinds[j], p, c)
-      }
-      print line
-    }
-  }' "$OUT/summary.tsv"
+awk -F'\t' '$4 == 200 { printf "%d %s %.3f\n", int($1 / 600), $2, $3 * 1000 }' "$OUT/summary.tsv" |
+  sort -k1,1n -k2,2 -k3,3g |
+  awk 'function flush() { if (n) printf "%3d-%3d min  %-5s p99 %7.2f ms  (n=%d)\n", k * 10, k * 10 + 10, kind, v[int(0.99 * (n - 1)) + 1], n }
+       $1 != k || $2 != kind { flush(); k = $1; kind = $2; n = 0 }
+       { v[++n] = $3 }
+       END { flush() }'
+# Worker growth per payment between the 1-minute sample (warmed up) and the last one.
+awk -F'\t' -v p="${payments:-0}" -v d="$DURATION" '
+  { for (i = 2; i <= NF; i++) { split($i, kv, "="); if (kv[1] == "worker") w = kv[2] }
+    if ($1 >= 60 && first == "") { first = w; t1 = $1 } last = w; tl = $1 }
+  END { if (first != "" && p > 0 && tl > t1)
+          printf "== worker RSS %.1f MiB at %d s -> %.1f MiB at %d s: %.1f B per payment (~%d payments in between)\n",
+                 first / 1024, t1, last / 1024, tl, (last - first) * 1024 / (p * (tl - t1) / d), p * (tl - t1) / d }' \
+  "$OUT/rss.tsv"
 echo "== worker restart: ${restart_ms} ms until a summary answered 200 (${loaded##*worker: })"
 echo "== payments in the ledger: ${payments:-?}; PostgreSQL bytes (ledger, ledger_buckets, database): $pg_bytes"
 echo "== journals: $(du -b "$RUN_DIR"/journal* 2>/dev/null | awk '{ printf "%s %d B; ", $2, $1 }')"
