@@ -55,7 +55,8 @@ rss_sampler() {
   done
 }
 
-iso() { date -u -d "@$1" +%Y-%m-%dT%H:%M:%S.000Z; }
+iso() { iso_ms "$1" 000; }
+iso_ms() { echo "$(date -u -d "@$1" +%Y-%m-%dT%H:%M:%S).$2Z"; }
 # Seconds since start, window kind, seconds the summary took, HTTP status.
 summary_sampler() {
   local t0=$SECONDS start
@@ -68,7 +69,7 @@ summary_sampler() {
       >> "$OUT/summary.tsv" || true
     # Old: from 7.3 s after the start to 60 % of the way: both edges inside folded buckets.
     curl -s -o /dev/null -w "$((SECONDS - t0))\told\t%{time_total}\t%{http_code}\n" \
-      "$RINHA_LB_URL/payments-summary?from=$(iso $((start + 7))).300Z&to=$(iso $((start + (now - start) * 6 / 10)))" \
+      "$RINHA_LB_URL/payments-summary?from=$(iso_ms $((start + 7)) 300)&to=$(iso_ms $((start + (now - start) * 6 / 10)) 700)" \
       >> "$OUT/summary.tsv" || true
     sleep 1
   done
@@ -126,10 +127,11 @@ awk -F'\t' '$4 == 200 { printf "%d %s %.3f\n", int($1 / 600), $2, $3 * 1000 }' "
        $1 != k || $2 != kind { flush(); k = $1; kind = $2; n = 0 }
        { v[++n] = $3 }
        END { flush() }'
-# Worker growth per payment between the 1-minute sample (warmed up) and the last one.
-awk -F'\t' -v p="${payments:-0}" -v d="$DURATION" '
+# Worker growth per payment from GROWTH_FROM_S (default 180 s: once the default 120 s horizon
+# is full, detail stops growing) to the last sample.
+awk -F'\t' -v p="${payments:-0}" -v d="$DURATION" -v from="${GROWTH_FROM_S:-180}" '
   { for (i = 2; i <= NF; i++) { split($i, kv, "="); if (kv[1] == "worker") w = kv[2] }
-    if ($1 >= 60 && first == "") { first = w; t1 = $1 } last = w; tl = $1 }
+    if ($1 >= from && first == "") { first = w; t1 = $1 } last = w; tl = $1 }
   END { if (first != "" && p > 0 && tl > t1)
           printf "== worker RSS %.1f MiB at %d s -> %.1f MiB at %d s: %.1f B per payment (~%d payments in between)\n",
                  first / 1024, t1, last / 1024, tl, (last - first) * 1024 / (p * (tl - t1) / d), p * (tl - t1) / d }' \
