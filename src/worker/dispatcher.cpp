@@ -17,6 +17,13 @@
 // its limiter never queues our requests. R later than C is harmless (the payment enters both
 // windows together at R + 2 s); its only cost is that a payment committed within E + margin of
 // the very end of a test, when E overshoots, falls after the final window.
+// A latency step larger than ~2 s would defeat E for the payments sent before it shows; so once
+// a POST outlives its stamp by stale_after_ms, no new payment goes to that processor until its
+// answers bring E up to date: the exposed payments are those sent within E + stale_after_ms of
+// the step, not the ~slow_default_ms it takes the oldest-in-flight age to move the router.
+// RESTART. Each send is journaled (processor, requestedAt) before it leaves; a restarted worker
+// looks those payments up on both processors at once and every replay_recheck_ms, and a summary
+// whose window holds one still unresolved waits (bounded) for a lookup round begun after it.
 // Summaries count the open payments whose R lies inside the asked window ("ambiguous") so that a
 // run shows whether the guarantee was ever at risk.
 //
@@ -320,9 +327,23 @@ int Dispatcher::oldest_in_flight_ms(Processor p, SteadyTime now) const {
   return static_cast<int>(std::max<int64_t>(0, ms_between(*oldest, now)));
 }
 
+// A request sent since p became usable has outlived its requestedAt stamp by stale_after_ms:
+// p's latency stepped above our estimate, and every payment stamped with it now could be
+// committed over 2 s after its requestedAt. No new sends to p until those answers teach us.
+bool Dispatcher::stale_estimate(Processor p, SteadyTime now) const {
+  for (const auto& [due, sent] : in_flight_due_[router::index(p)]) {
+    if (due > now) return false;
+    if (sent >= usable_since_[router::index(p)]) return true;
+  }
+  return false;
+}
+
 router::ProcessorView Dispatcher::view(Processor p, SteadyTime now) const {
-  return tracker_.view(p, now, oldest_in_flight_ms(p, now),
-                       client_.capacity(p) - client_.in_flight(p), client_.capacity(p));
+  router::ProcessorView v =
+      tracker_.view(p, now, oldest_in_flight_ms(p, now), client_.capacity(p) - client_.in_flight(p),
+                    client_.capacity(p));
+  if (v.usable && stale_estimate(p, now)) v.free_slots = 0;
+  return v;
 }
 
 void Dispatcher::schedule_lookup(Lookup lk, SteadyTime at) {
@@ -412,13 +433,18 @@ void Dispatcher::send(Payment pay, Processor p, bool probe, SteadyTime now) {
     sent_log_.push_back({pay.p.id, static_cast<uint8_t>(router::index(p)), requested_at});
   tracker_.payment_started(p, now, probe);
   in_flight_sent_[router::index(p)].insert(now);
+  const std::pair<SteadyTime, SteadyTime> due{
+      now + milliseconds(expected + cfg_.requested_at_margin_ms + cfg_.stale_after_ms), now};
+  in_flight_due_[router::index(p)].insert(due);
   stats_.sent[router::index(p)].fetch_add(1);
   if (probe) stats_.probes[router::index(p)].fetch_add(1);
   processor::PaymentRequest req{pay.p.id, pay.p.amount, requested_at};
   const uint64_t epoch = seen_epoch_;
   client_.pay(p, req,
-              [this, epoch, pay = std::move(pay), p, requested_at, now,
-               probe](const processor::Reply& r) mutable {
+              [this, epoch, pay = std::move(pay), p, requested_at, now, probe,
+               due](const processor::Reply& r) mutable {
+                auto& dues = in_flight_due_[router::index(p)];
+                if (auto it = dues.find(due); it != dues.end()) dues.erase(it);
                 on_pay_reply(epoch, std::move(pay), p, requested_at, now, probe, r);
               });
 }

@@ -39,11 +39,13 @@ struct DispatcherConfig {
   router::BackoffConfig backoff;
   health::HealthConfig health;
   int requested_at_margin_ms = 5;  // added to the expected latency when stamping requestedAt
-  int recheck_ms = 1000;           // wait after a timeout/reset before looking the payment up
-  int lookup_timeout_ms = 5000;    // GET /payments/{id}
-  int health_timeout_ms = 8000;    // service-health may be held up to 5 s by its limiter
-  int stats_log_ms = 10000;        // period of the counters log line (0 = never)
-  int drain_ms = 5000;             // at stop, how long open payments may still settle
+  // A POST outliving its stamp by this much stops sends to its processor until it answers.
+  int stale_after_ms = 250;
+  int recheck_ms = 1000;         // wait after a timeout/reset before looking the payment up
+  int lookup_timeout_ms = 5000;  // GET /payments/{id}
+  int health_timeout_ms = 8000;  // service-health may be held up to 5 s by its limiter
+  int stats_log_ms = 10000;      // period of the counters log line (0 = never)
+  int drain_ms = 5000;           // at stop, how long open payments may still settle
   // Journal replay: a payment the previous process had sent is looked up on both processors at
   // once and every replay_recheck_ms; found nowhere for this long after start (longer than any
   // processor delay, so a request left in flight has been committed or dropped), it is absent.
@@ -133,6 +135,7 @@ class Dispatcher final : public handoff::Sink {
   void forget(const Payment& pay);  // the payment leaves us without a ledger entry
   int oldest_in_flight_ms(router::Processor p, SteadyTime now) const;
   router::ProcessorView view(router::Processor p, SteadyTime now) const;
+  bool stale_estimate(router::Processor p, SteadyTime now) const;
   int wait_ms(SteadyTime now) const;
 
   const DispatcherConfig cfg_;
@@ -163,6 +166,8 @@ class Dispatcher final : public handoff::Sink {
   std::priority_queue<Timed, std::vector<Timed>, std::greater<>> lookup_heap_;
   std::unordered_map<uint64_t, Lookup> lookups_;
   std::array<std::multiset<SteadyTime>, 2> in_flight_sent_;  // POST start times
+  // POSTs in flight: (stamp + stale_after_ms, start), earliest first.
+  std::array<std::multiset<std::pair<SteadyTime, SteadyTime>>, 2> in_flight_due_;
   std::optional<SteadyTime> hold_until_;
   std::array<bool, 2> usable_{true, true};  // last logged state, per processor
   // When each processor last became usable: requests sent before (while it failed, e.g. held

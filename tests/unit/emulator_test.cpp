@@ -169,6 +169,35 @@ TEST_CASE("HTTP: delay comes before failure, and failure stores nothing") {
   CHECK(steady_clock::now() - t0 >= milliseconds(300));
 }
 
+TEST_CASE(
+    "HTTP: insert time comes after the delay - a commit pause holds the 200 of a counted payment") {
+  EmulatorOptions o;
+  o.insert_latency_ms = 100;
+  o.insert_jitter_ms = 50;
+  o.commit_pause_ms = 500;
+  Running r(o);
+  r.call("PUT", "/admin/configurations/delay", "{\"delay\":100}");
+  const auto t0 = steady_clock::now();
+  auto post = std::async(std::launch::async, [&] {
+    HttpRequest q{"POST", r.base + "/payments", payment_body(kId1), {}, milliseconds(5000)};
+    return http::http_send(q);
+  });
+  // Found by lookup (committed) while its POST has not been answered.
+  bool seen = false;
+  while (!seen && steady_clock::now() - t0 < milliseconds(3000)) {
+    seen = r.call("GET", std::string("/payments/") + kId1).status == 200;
+    if (!seen) std::this_thread::sleep_for(milliseconds(10));
+  }
+  const auto committed = steady_clock::now() - t0;
+  REQUIRE(seen);
+  CHECK(committed >= milliseconds(200));  // delay + insert
+  CHECK(post.wait_for(milliseconds(0)) != std::future_status::ready);
+  auto res = post.get();
+  REQUIRE(res.is_ok());
+  CHECK(res->status == 200);
+  CHECK(steady_clock::now() - t0 >= milliseconds(700));  // + the commit pause
+}
+
 TEST_CASE("HTTP: delayed requests do not block each other (no reactor sleeps)") {
   EmulatorOptions o;
   o.threads = 1;

@@ -468,3 +468,45 @@ TEST_CASE("kill -9 twice under load with immediate and slow restarts: every samp
   CHECK(rig.settled() == next);  // nothing lost, nothing counted twice
   CHECK(rig.procs.stored_count(kDef) + rig.procs.stored_count(kFb) == static_cast<size_t>(next));
 }
+
+TEST_CASE("latency steps of 3 to 5 s while succeeding: every sampled check agrees") {
+  Rig rig;
+  for (Processor p : {kDef, kFb}) {
+    rig.procs.script(p).capacity = 400;
+    rig.procs.script(p).timeout_ms = 15'000;
+    rig.procs.script(p).reply_after_commit_ms = 20;  // a slow runtime between commit and answer
+  }
+  struct Stage {
+    int at_ms, latency_ms;
+  };
+  // default: 10 ms -> 5 s -> 100 ms -> 3 s -> 2 s -> 8 s -> 10 ms
+  const std::vector<Stage> stages = {{0, 10},         {10'000, 5'000}, {20'000, 100},
+                                     {30'000, 3'000}, {40'000, 2'000}, {45'000, 8'000},
+                                     {55'000, 10}};
+  const SteadyTime start = rig.clock.now_steady();
+  int next = 0, stage = 0, checks = 0, mismatches = 0;
+  SteadyTime next_check = start + milliseconds(2'000), next_accept = start;
+  while (rig.clock.now_steady() < start + milliseconds(70'000)) {
+    const SteadyTime now = rig.clock.now_steady();
+    const int64_t t = std::chrono::duration_cast<milliseconds>(now - start).count();
+    while (stage < static_cast<int>(stages.size()) && t >= stages[stage].at_ms)
+      rig.procs.script(kDef).latency_ms = stages[stage++].latency_ms;
+    if (now >= next_accept && t < 65'000) {
+      REQUIRE(rig.d->accept({payment(next++)}).is_ok());
+      next_accept += milliseconds(2);
+    }
+    if (now >= next_check) {
+      next_check = now + milliseconds(100 + 37 * (checks % 8));
+      ++checks;
+      if (!rig.check(0)) ++mismatches;
+    }
+    rig.turn();
+  }
+  REQUIRE(rig.run_until([&] { return rig.d->backlog() == 0; }, 30'000));
+  INFO(checks << " checks, " << mismatches << " disagreed; default " << rig.procs.posts(kDef)
+              << " fallback " << rig.procs.posts(kFb));
+  CHECK(checks > 250);
+  CHECK(mismatches == 0);
+  CHECK(rig.totals() == rig.procs.summary());
+  CHECK(rig.settled() == next);
+}

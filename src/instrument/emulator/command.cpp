@@ -49,6 +49,18 @@ void add_processor_command(CLI::App& app) {
       ->capture_default_str();
   cmd->add_option("--permits", opts->permits, "concurrency limiter permits")->capture_default_str();
   cmd->add_option("--queue", opts->queue, "concurrency limiter FIFO queue")->capture_default_str();
+  cmd->add_option("--insert-latency-ms", opts->insert_latency_ms,
+                  "database insert time after the delay, before the commit")
+      ->check(CLI::NonNegativeNumber)
+      ->capture_default_str();
+  cmd->add_option("--insert-jitter-ms", opts->insert_jitter_ms,
+                  "uniform extra insert time in [0, this]")
+      ->check(CLI::NonNegativeNumber)
+      ->capture_default_str();
+  cmd->add_option("--commit-pause-ms", opts->commit_pause_ms,
+                  "pause between the commit and the 200 (the payment already counts)")
+      ->check(CLI::NonNegativeNumber)
+      ->capture_default_str();
   cmd->callback([opts, listen] {
     auto hp = net::parse_host_port(*listen);
     if (!hp.is_ok()) throw CLI::ValidationError("--listen", hp.status().message());

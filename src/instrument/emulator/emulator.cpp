@@ -10,6 +10,7 @@
 #include <atomic>
 #include <cstdio>
 #include <mutex>
+#include <random>
 
 #include "common/time.hpp"
 #include "instrument/emulator/limiters.hpp"
@@ -153,10 +154,20 @@ class Emulator::Impl {
         return;
       }
       int64_t delay = delay_ms_.load();
+      if (!failure_.load()) delay += insert_ms();
       auto finish = [this, w, p = parsed.value()] {
         if (failure_.load()) {
           reply(*w, Http::Code::Internal_Server_Error);
         } else if (store_.insert(p.correlation_id, {p.amount, p.requested_at})) {
+          if (opts_.commit_pause_ms > 0) {  // committed: counted already, answered later
+            timers_->schedule(
+                std::chrono::steady_clock::now() + std::chrono::milliseconds(opts_.commit_pause_ms),
+                [this, w] {
+                  reply(*w, Http::Code::Ok, "{\"message\":\"payment processed successfully\"}");
+                  done();
+                });
+            return;
+          }
           reply(*w, Http::Code::Ok, "{\"message\":\"payment processed successfully\"}");
         } else {
           reply(*w, Http::Code::Unprocessable_Entity,
@@ -172,6 +183,14 @@ class Emulator::Impl {
         finish();
       }
     });
+  }
+
+  // The insert's own time: fixed part plus uniform jitter.
+  int64_t insert_ms() {
+    if (opts_.insert_jitter_ms <= 0) return opts_.insert_latency_ms;
+    std::scoped_lock lock(rng_mu_);
+    return opts_.insert_latency_ms +
+           std::uniform_int_distribution<int>(0, opts_.insert_jitter_ms)(rng_);
   }
 
   void get_payment(const Rest::Request& req, Http::ResponseWriter writer) {
@@ -300,6 +319,8 @@ class Emulator::Impl {
   FixedWindowLimiter health_;
   PaymentStore store_;
   std::atomic<int64_t> delay_ms_{0};
+  std::mutex rng_mu_;
+  std::mt19937 rng_{std::random_device{}()};  // GUARDED_BY(rng_mu_)
   std::atomic<bool> failure_{false};
   std::mutex token_mu_;
   std::string token_;  // GUARDED_BY(token_mu_)

@@ -26,6 +26,13 @@ struct EmulatorOptions {
   size_t permits = 800;        // concurrency limiter permits
   size_t queue = 500;          // concurrency limiter FIFO queue
   size_t health_queue = 2;     // health limiter FIFO queue
+  // What the real processor spends past its configured delay, which the official one does not
+  // model: its database insert takes insert_latency_ms + uniform [0, insert_jitter_ms] (after
+  // the delay, before the commit), and its runtime may hold the 200 for commit_pause_ms after
+  // the commit (the payment already counts in its summary meanwhile).
+  int insert_latency_ms = 0;
+  int insert_jitter_ms = 0;
+  int commit_pause_ms = 0;
 };
 
 class Emulator {
