@@ -6,6 +6,8 @@
 #include <pistache/router.h>
 
 #include "net/address.hpp"
+#include "net/pistache_reply.hpp"
+#include "net/prometheus_text.hpp"
 
 namespace rinha::worker {
 namespace {
@@ -13,67 +15,41 @@ namespace {
 using namespace Pistache;
 const char* const kProcessors[2] = {"default", "fallback"};
 
-class Text {
- public:
-  void type(const std::string& name, const char* type) {
-    out_ += "# TYPE " + name + " " + type + "\n";
-  }
-  void value(const std::string& name, const std::string& labels, int64_t v) {
-    out_ += name + (labels.empty() ? "" : "{" + labels + "}") + " " + std::to_string(v) + "\n";
-  }
-  void seconds(const std::string& name, const std::string& labels, double v) {
-    char buf[64];
-    std::snprintf(buf, sizeof buf, "%.6f", v);
-    out_ += name + (labels.empty() ? "" : "{" + labels + "}") + " " + buf + "\n";
-  }
-  void counter(const std::string& name, int64_t v) {
-    type(name, "counter");
-    value(name, "", v);
-  }
-  // One series per processor.
-  void per_processor(const std::string& name, const std::array<Stats::Counter, 2>& a,
-                     const std::string& extra = "") {
-    for (int i = 0; i < 2; ++i)
-      value(name, std::string("processor=\"") + kProcessors[i] + "\"" + extra, a[i].load());
-  }
-  std::string take() { return std::move(out_); }
-
- private:
-  std::string out_;
-};
+// One series per processor, labelled processor="default|fallback" plus `extra`.
+void per_processor(net::PrometheusText& t, std::string_view name,
+                   const std::array<Stats::Counter, 2>& a, std::string_view extra = "") {
+  for (int i = 0; i < 2; ++i)
+    t.value(name, std::string("processor=\"") + kProcessors[i] + "\"" + std::string(extra),
+            a[i].load());
+}
 
 }  // namespace
 
 std::string render_ledger_metrics(const LedgerGauges& g) {
-  Text t;
-  const std::pair<const char*, int64_t> gauges[] = {
-      {"rinha_worker_ledger_payments", g.payments},
-      {"rinha_worker_ledger_detail_entries", static_cast<int64_t>(g.detail)},
-      {"rinha_worker_ledger_buckets", static_cast<int64_t>(g.buckets)},
-      {"rinha_worker_ledger_arbiter_pending", static_cast<int64_t>(g.arbiter)}};
-  for (const auto& [name, v] : gauges) {
-    t.type(name, "gauge");
-    t.value(name, "", v);
-  }
+  net::PrometheusText t;
+  t.gauge("rinha_worker_ledger_payments", g.payments);
+  t.gauge("rinha_worker_ledger_detail_entries", static_cast<int64_t>(g.detail));
+  t.gauge("rinha_worker_ledger_buckets", static_cast<int64_t>(g.buckets));
+  t.gauge("rinha_worker_ledger_arbiter_pending", static_cast<int64_t>(g.arbiter));
   return t.take();
 }
 
 std::string render_metrics(const Stats& s, const ledger::WriterStats& w, size_t ledger_pending) {
-  Text t;
+  net::PrometheusText t;
   t.counter("rinha_worker_payments_accepted_total", s.accepted.load());
   t.counter("rinha_worker_duplicates_ignored_total", s.duplicates_ignored.load());
   t.type("rinha_worker_processor_sent_total", "counter");
-  t.per_processor("rinha_worker_processor_sent_total", s.sent);
+  per_processor(t, "rinha_worker_processor_sent_total", s.sent);
   t.type("rinha_worker_processor_probes_total", "counter");
-  t.per_processor("rinha_worker_processor_probes_total", s.probes);
+  per_processor(t, "rinha_worker_processor_probes_total", s.probes);
   t.type("rinha_worker_processor_outcomes_total", "counter");
   const std::pair<const char*, const std::array<Stats::Counter, 2>*> outcomes[] = {
       {"confirmed", &s.confirmed},           {"duplicate_422", &s.duplicate_422},
       {"server_error", &s.server_errors},    {"unknown", &s.unknown},
       {"connect_failed", &s.connect_failed}, {"too_many_requests", &s.too_many}};
   for (const auto& [label, arr] : outcomes)
-    t.per_processor("rinha_worker_processor_outcomes_total", *arr,
-                    std::string(",outcome=\"") + label + "\"");
+    per_processor(t, "rinha_worker_processor_outcomes_total", *arr,
+                  std::string(",outcome=\"") + label + "\"");
   t.counter("rinha_worker_lookups_total", s.lookups.load());
   t.type("rinha_worker_lookup_results_total", "counter");
   t.value("rinha_worker_lookup_results_total", "result=\"found\"", s.lookup_found.load());
@@ -87,10 +63,9 @@ std::string render_metrics(const Stats& s, const ledger::WriterStats& w, size_t 
   t.counter("rinha_worker_ambiguous_payments_total", s.ambiguous_payments.load());
   t.counter("rinha_worker_purges_total", s.purges.load());
 
-  t.type("rinha_worker_backlog", "gauge");
-  t.value("rinha_worker_backlog", "", s.backlog.load());
+  t.gauge("rinha_worker_backlog", s.backlog.load());
   t.type("rinha_worker_in_flight", "gauge");
-  t.per_processor("rinha_worker_in_flight", s.in_flight);
+  per_processor(t, "rinha_worker_in_flight", s.in_flight);
 
   const std::string h = "rinha_worker_processor_latency_seconds";
   t.type(h, "histogram");
@@ -112,8 +87,7 @@ std::string render_metrics(const Stats& s, const ledger::WriterStats& w, size_t 
   t.type("rinha_worker_ledger_flush_seconds", "summary");
   t.seconds("rinha_worker_ledger_flush_seconds_sum", "", w.flush_us.load() / 1e6);
   t.value("rinha_worker_ledger_flush_seconds_count", "", w.batches.load());
-  t.type("rinha_worker_ledger_pending_rows", "gauge");
-  t.value("rinha_worker_ledger_pending_rows", "", static_cast<int64_t>(ledger_pending));
+  t.gauge("rinha_worker_ledger_pending_rows", static_cast<int64_t>(ledger_pending));
   return t.take();
 }
 
@@ -123,13 +97,12 @@ struct MetricsServer::Impl {
   std::unique_ptr<Http::Endpoint> endpoint;
   Rest::Router router;
 
-  void get_metrics(const Rest::Request&, Http::ResponseWriter w) {
-    w.headers().remove<Http::Header::Connection>();  // keep-alive by default (see README)
-    w.send(Http::Code::Ok, render(), MIME(Text, Plain));
+  void get_metrics(const Rest::Request& req, Http::ResponseWriter w) {
+    net::reply(w, Http::Code::Ok, render(), net::BodyType::kText, net::wants_keep_alive(req));
   }
-  void not_found(const Rest::Request&, Http::ResponseWriter w) {
-    w.headers().remove<Http::Header::Connection>();
-    w.send(Http::Code::Not_Found, "{\"error\":\"no such endpoint\"}", MIME(Application, Json));
+  void not_found(const Rest::Request& req, Http::ResponseWriter w) {
+    net::reply(w, Http::Code::Not_Found, "{\"error\":\"no such endpoint\"}", net::BodyType::kJson,
+               net::wants_keep_alive(req));
   }
 };
 

@@ -1,5 +1,8 @@
 #include <arpa/inet.h>
 #include <netinet/in.h>
+#include <pistache/endpoint.h>
+#include <pistache/router.h>
+#include <poll.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -7,6 +10,8 @@
 #include <csignal>
 
 #include "net/address.hpp"
+#include "net/pistache_reply.hpp"
+#include "net/prometheus_text.hpp"
 #include "net/signals.hpp"
 #include "net/socket.hpp"
 
@@ -73,4 +78,81 @@ TEST_CASE("termination signals are received by wait_for and never kill the proce
   REQUIRE(::raise(SIGINT) == 0);
   CHECK(signals.wait() == SIGINT);
   REQUIRE(::raise(SIGPIPE) == 0);  // ignored
+}
+
+TEST_CASE("Prometheus text: TYPE lines, labels only when given, seconds with 6 digits") {
+  PrometheusText t;
+  t.counter("a_total", 3);
+  t.type("b_total", "counter");
+  t.value("b_total", "x=\"1\"", int64_t{-2});
+  t.value("b_total", "x=\"2\"", uint64_t{18446744073709551615u});
+  t.gauge("c", 0);
+  t.seconds("d_sum", "p=\"q\"", 1.5);
+  CHECK(t.take() ==
+        "# TYPE a_total counter\na_total 3\n"
+        "# TYPE b_total counter\nb_total{x=\"1\"} -2\nb_total{x=\"2\"} 18446744073709551615\n"
+        "# TYPE c gauge\nc 0\n"
+        "d_sum{p=\"q\"} 1.500000\n");
+  CHECK(t.take().empty());  // take() leaves the writer empty
+}
+
+namespace {
+
+// One raw HTTP/1.1 exchange on `fd`: writes `request`, reads one answer (headers and a body of
+// Content-Length bytes). Empty when the peer closed or stayed silent for 2 s.
+std::string exchange(int fd, const std::string& request) {
+  if (::write(fd, request.data(), request.size()) != static_cast<ssize_t>(request.size()))
+    return {};
+  std::string in;
+  for (;;) {
+    size_t head_end = in.find("\r\n\r\n");
+    if (head_end != std::string::npos) {
+      size_t cl = in.find("Content-Length: ");
+      size_t len = cl == std::string::npos ? 0 : std::stoul(in.substr(cl + 16));
+      if (in.size() >= head_end + 4 + len) return in;
+    }
+    pollfd p{fd, POLLIN, 0};
+    if (::poll(&p, 1, 2000) != 1) return {};
+    char buf[4096];
+    ssize_t n = ::read(fd, buf, sizeof buf);
+    if (n <= 0) return {};
+    in.append(buf, static_cast<size_t>(n));
+  }
+}
+
+}  // namespace
+
+TEST_CASE("Pistache replies keep the connection unless the request asked to close it") {
+  using namespace Pistache;
+  Rest::Router router;
+  Rest::Routes::Get(router, "/json", [](const Rest::Request& req, Http::ResponseWriter w) {
+    reply(w, Http::Code::Ok, "{}", BodyType::kJson, wants_keep_alive(req));
+    return Rest::Route::Result::Ok;
+  });
+  Rest::Routes::Get(router, "/text", [](const Rest::Request&, Http::ResponseWriter w) {
+    reply(w, Http::Code::Ok, "x 1\n", BodyType::kText);
+    return Rest::Route::Result::Ok;
+  });
+  Http::Endpoint endpoint(Address("127.0.0.1", Port(0)));
+  endpoint.init(Http::Endpoint::options().threads(1));
+  endpoint.setHandler(router.handler());
+  endpoint.serveThreaded();
+  const std::string at = "127.0.0.1:" + std::to_string(static_cast<uint16_t>(endpoint.getPort()));
+
+  auto c = connect_to(at);
+  REQUIRE(c.is_ok());
+  // No Connection header either way: Pistache's "Connection: Close" is gone (HTTP/1.1 default).
+  std::string a = exchange(c->get(), "GET /json HTTP/1.1\r\nHost: t\r\n\r\n");
+  CHECK(a.rfind("HTTP/1.1 200", 0) == 0);
+  CHECK(a.find("Connection") == std::string::npos);
+  CHECK(a.find("Content-Type: application/json") != std::string::npos);
+  // The same connection serves the next request.
+  std::string b = exchange(c->get(), "GET /text HTTP/1.1\r\nHost: t\r\n\r\n");
+  CHECK(b.find("Content-Type: text/plain") != std::string::npos);
+  CHECK(b.find("Connection") == std::string::npos);
+  // A client that asks to close is told so.
+  std::string last =
+      exchange(c->get(), "GET /json HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n");
+  CHECK(last.find("Connection: Close") != std::string::npos);
+  endpoint.shutdown();
 }

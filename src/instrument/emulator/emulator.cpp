@@ -18,6 +18,7 @@
 #include "instrument/emulator/request_parse.hpp"
 #include "instrument/emulator/timer_queue.hpp"
 #include "instrument/score/decimal.hpp"
+#include "net/pistache_reply.hpp"
 
 namespace rinha::emulator {
 
@@ -26,18 +27,10 @@ using Writer = std::shared_ptr<Http::ResponseWriter>;
 
 namespace {
 
-// Without this Pistache answers "Connection: Close" to clients that do not ask for keep-alive,
-// and HAProxy then reconnects for every request (architecture note in the preamble).
+// Always keep-alive, as the official processors behave behind HAProxy (net/pistache_reply.hpp).
 void reply(Http::ResponseWriter& w, Http::Code code, const std::string& body = {},
            bool json = true) {
-  w.headers().remove<Http::Header::Connection>();
-  if (body.empty()) {
-    w.send(code);
-  } else if (json) {
-    w.send(code, body, MIME(Application, Json));
-  } else {
-    w.send(code, body, MIME(Text, Plain));
-  }
+  net::reply(w, code, body, json ? net::BodyType::kJson : net::BodyType::kText);
 }
 
 // Pistache 0.0.5 writes only typed headers (addRaw ones are dropped), so Retry-After needs a class.
