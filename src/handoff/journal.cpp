@@ -170,6 +170,7 @@ Status Journal::write_record(uint8_t type, const std::string& body, bool sync) {
   bytes_ += rec.size();
   if (sync && ::fdatasync(fd_) != 0)
     return Status::io_error("journal fdatasync: " + std::string(std::strerror(errno)));
+  if (compacting_) since_snapshot_ += rec;
   return Status::ok();
 }
 
@@ -194,50 +195,79 @@ Status Journal::append_sent(const std::vector<SentRecord>& sends) {
 
 Status Journal::append_settled(const std::vector<Uuid>& ids) {
   if (ids.empty()) return Status::ok();
-  std::lock_guard lock(mu_);
-  std::string body;
-  body.reserve(ids.size() * 16);
-  for (const auto& id : ids) {
-    body.append(reinterpret_cast<const char*>(id.bytes.data()), 16);
-    live_.erase(id);
+  std::optional<std::vector<Live>> snapshot;
+  {
+    std::lock_guard lock(mu_);
+    std::string body;
+    body.reserve(ids.size() * 16);
+    for (const auto& id : ids) {
+      body.append(reinterpret_cast<const char*>(id.bytes.data()), 16);
+      live_.erase(id);
+    }
+    Status s = write_record(kSettled, body, false);
+    if (!s.is_ok()) return s;
+    snapshot = begin_compaction();
   }
-  Status s = write_record(kSettled, body, false);
-  if (!s.is_ok()) return s;
-  return maybe_compact();
+  return snapshot ? compact(std::move(*snapshot)) : Status::ok();
 }
 
-// Rewrites the live entries to a temp file and renames it over the journal, so a crash at any
-// point leaves either the old or the new file complete.
-Status Journal::maybe_compact() {
-  if (bytes_ < kCompactMinBytes || live_.size() * kPaymentWire * 4 > bytes_) return Status::ok();
-  std::vector<const Live*> v;
-  for (const auto& [id, e] : live_) v.push_back(&e);
-  std::sort(v.begin(), v.end(), [](const Live* a, const Live* b) { return a->order < b->order; });
+std::optional<std::vector<Journal::Live>> Journal::begin_compaction() {
+  if (compacting_ || bytes_ < kCompactMinBytes || live_.size() * kPaymentWire * 4 > bytes_)
+    return std::nullopt;
+  std::vector<Live> v;
+  v.reserve(live_.size());
+  for (const auto& [id, e] : live_) v.push_back(e);
+  compacting_ = true;
+  since_snapshot_.clear();
+  return v;
+}
+
+// Writes the snapshot's live entries to a temp file without the mutex, then, under it, adds the
+// records appended since the snapshot and renames the file over the journal: a crash at any
+// point leaves either the old or the new file complete, and both hold every live entry.
+Status Journal::compact(std::vector<Live> snapshot) {
+  uint64_t generation = 0;
+  {
+    std::lock_guard lock(mu_);
+    generation = generation_;
+  }
+  std::sort(snapshot.begin(), snapshot.end(),
+            [](const Live& a, const Live& b) { return a.order < b.order; });
   std::vector<AcceptedPayment> batch;
   std::vector<SentRecord> sends;
-  for (const Live* e : v) {
-    batch.push_back(e->payment);
-    if (e->last_sent) sends.push_back(*e->last_sent);
+  batch.reserve(snapshot.size());
+  for (const Live& e : snapshot) {
+    batch.push_back(e.payment);
+    if (e.last_sent) sends.push_back(*e.last_sent);
   }
-  std::string tmp = path_ + ".compact";
-  int fd = ::open(tmp.c_str(), O_RDWR | O_CREAT | O_TRUNC | O_APPEND | O_CLOEXEC, 0600);
-  if (fd < 0) return Status::io_error("journal compact: " + std::string(std::strerror(errno)));
   std::string rec = batch.empty() ? std::string() : encode_record(kAccepted, accepted_body(batch));
   if (!sends.empty()) rec += encode_record(kSent, sent_body(sends));
-  Status s = write_all(fd, rec);
+  std::string tmp = path_ + ".compact";
+  int fd = ::open(tmp.c_str(), O_RDWR | O_CREAT | O_TRUNC | O_APPEND | O_CLOEXEC, 0600);
+  Status s = fd < 0 ? Status::io_error("journal compact: " + std::string(std::strerror(errno)))
+                    : write_all(fd, rec);
+  if (compaction_observer_) compaction_observer_();
+
+  std::lock_guard lock(mu_);
+  compacting_ = false;
+  if (s.is_ok() && generation != generation_) s = Status::io_error("journal cleared meanwhile");
+  if (s.is_ok()) s = write_all(fd, since_snapshot_);
   // Only machine durability needs the new file on disk before it replaces the old one.
   if (s.is_ok() && durability_ == Durability::kMachine && ::fsync(fd) != 0)
     s = Status::io_error("journal compact fsync");
   if (s.is_ok() && ::rename(tmp.c_str(), path_.c_str()) != 0)
     s = Status::io_error("journal compact rename");
+  const uint64_t new_bytes = rec.size() + since_snapshot_.size();
+  since_snapshot_ = std::string();
   if (!s.is_ok()) {
-    ::close(fd);
+    if (fd >= 0) ::close(fd);
     ::unlink(tmp.c_str());
-    return s;
+    // Cleared meanwhile: the old file is the truth and nothing failed.
+    return generation != generation_ ? Status::ok() : s;
   }
   ::close(fd_);
   fd_ = fd;
-  bytes_ = rec.size();
+  bytes_ = new_bytes;
   ++compactions_;
   return Status::ok();
 }
@@ -245,6 +275,7 @@ Status Journal::maybe_compact() {
 Status Journal::clear() {
   std::lock_guard lock(mu_);
   live_.clear();
+  ++generation_;
   if (::ftruncate(fd_, 0) != 0)
     return Status::io_error("journal truncate: " + std::string(std::strerror(errno)));
   bytes_ = 0;

@@ -9,7 +9,9 @@
 // it). Durability (handoff.durability):
 //   process: write(2) per append; survives any process crash (the page cache outlives us).
 //   machine: write(2) + fdatasync(2) per append; survives power loss, costs a disk flush each.
-// The file is rewritten (compacted) to the live entries when mostly settled.
+// The file is rewritten (compacted) to the live entries when mostly settled. The rewrite runs
+// outside the mutex (appends made meanwhile go to both files), so an api's reactor appending a
+// payment never waits for it.
 //
 // File layout (little-endian), one record per append:
 //   record := u32 body_len | u8 type | body | u32 checksum(type|body)
@@ -24,6 +26,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -77,25 +80,34 @@ class Journal {
   uint64_t file_bytes() const;
   uint64_t compactions() const;
 
+  // Tests: called while a compaction writes its new file, without the mutex held.
+  void set_compaction_observer(std::function<void()> f) { compaction_observer_ = std::move(f); }
+
  private:
   Journal(std::string path, Durability d, int fd);
-  Status write_record(uint8_t type, const std::string& body, bool sync);
-  Status maybe_compact();
-  Status replay();
-
-  const std::string path_;
-  const Durability durability_;
-  mutable std::mutex mu_;
-  int fd_;                    // guarded by mu_
-  uint64_t bytes_ = 0;        // guarded by mu_
-  uint64_t next_order_ = 0;   // guarded by mu_
-  uint64_t compactions_ = 0;  // guarded by mu_
   struct Live {
     uint64_t order = 0;
     AcceptedPayment payment;
     std::optional<SentRecord> last_sent;
   };
+  Status write_record(uint8_t type, const std::string& body, bool sync);
+  // Under mu_: the live entries if a compaction is due and none runs, marking one as running.
+  std::optional<std::vector<Live>> begin_compaction();
+  Status compact(std::vector<Live> snapshot);
+  Status replay();
+
+  const std::string path_;
+  const Durability durability_;
+  mutable std::mutex mu_;
+  int fd_;                      // guarded by mu_
+  uint64_t bytes_ = 0;          // guarded by mu_
+  uint64_t next_order_ = 0;     // guarded by mu_
+  uint64_t compactions_ = 0;    // guarded by mu_
+  uint64_t generation_ = 0;     // guarded by mu_; clear() bumps it, voiding a running compaction
+  bool compacting_ = false;     // guarded by mu_
+  std::string since_snapshot_;  // guarded by mu_; records appended while compacting_
   std::unordered_map<Uuid, Live, UuidHash> live_;  // guarded by mu_
+  std::function<void()> compaction_observer_;
 };
 
 }  // namespace rinha::handoff

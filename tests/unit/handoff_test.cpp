@@ -223,7 +223,7 @@ std::unique_ptr<Journal> open_journal(const std::string& path,
 // Enough accepted-then-settled traffic to pass the compaction threshold (8 MiB); ids start
 // with round + id_offset. keep_first_7: the 8th payment of round 0 stays live.
 void churn_until_compacted(Journal& j, int id_offset, bool keep_first_7) {
-  for (int round = 0; round < 300 && j.compactions() == 0; ++round) {
+  for (int round = 0; round < 600 && j.compactions() == 0; ++round) {
     std::vector<AcceptedPayment> batch;
     std::vector<Uuid> ids;
     for (int i = 0; i < 1000; ++i) {
@@ -318,4 +318,48 @@ TEST_CASE("journal: the last SENT of each live payment survives a reopen and a c
   churn_until_compacted(*j, 1, false);
   REQUIRE(j->compactions() >= 1);
   check(open_journal(path)->unsettled_entries());
+}
+
+TEST_CASE("journal: appends made while a compaction writes its file neither wait nor get lost") {
+  auto path = journal_path("compact-concurrent");
+  auto j = open_journal(path);
+  REQUIRE(j->append_accepted({payment(1)}).is_ok());
+  int observed = 0;
+  j->set_compaction_observer([&] {
+    ++observed;
+    // Another thread (an api's reactor) appends now; with the mutex held it would block.
+    auto append = std::async(std::launch::async, [&] {
+      return j->append_accepted({payment(2)}).is_ok() &&
+             j->append_sent({{payment(2).id, 1, UtcMillis{5000}}}).is_ok() &&
+             j->append_settled({payment(1).id}).is_ok();
+    });
+    REQUIRE(append.wait_for(5s) == std::future_status::ready);
+    CHECK(append.get());
+  });
+  churn_until_compacted(*j, 1, false);
+  REQUIRE(j->compactions() == 1);
+  CHECK(observed == 1);
+  auto left = open_journal(path)->unsettled_entries();
+  REQUIRE(left.size() == 1);
+  CHECK(left[0].payment == payment(2));
+  REQUIRE(left[0].last_sent);
+  CHECK(*left[0].last_sent == SentRecord{payment(2).id, 1, UtcMillis{5000}});
+  CHECK(j->unsettled() == std::vector<AcceptedPayment>{payment(2)});
+}
+
+TEST_CASE("journal: a purge during a compaction wins") {
+  auto path = journal_path("compact-clear");
+  auto j = open_journal(path);
+  REQUIRE(j->append_accepted({payment(1)}).is_ok());
+  bool cleared = false;
+  j->set_compaction_observer([&] {
+    if (!cleared) REQUIRE(j->clear().is_ok());
+    cleared = true;
+  });
+  churn_until_compacted(*j, 1, false);
+  // The first compaction gave way to the purge (its snapshot held payment 1); the next one ran.
+  CHECK(cleared);
+  CHECK(j->compactions() == 1);
+  CHECK(j->unsettled().empty());
+  CHECK(open_journal(path)->unsettled().empty());
 }
