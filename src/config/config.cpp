@@ -103,6 +103,10 @@ Status validate(const Config& cfg) {
   }
   if (cfg.retry.backoff_base_ms > cfg.retry.backoff_cap_ms)
     return Status::invalid_argument("retry.backoff_base_ms: must not exceed retry.backoff_cap_ms");
+  // The api answers 503 once reply_timeout_ms passes: a summary must be answered before.
+  if (cfg.worker.summary_wait_ms >= cfg.handoff.reply_timeout_ms)
+    return Status::invalid_argument(
+        "worker.summary_wait_ms: must be below handoff.reply_timeout_ms");
   // A window within the horizon then never cuts a bucket holding folded payments, so recent
   // summaries stay in memory.
   if (cfg.ledger.horizon_ms < 2 * static_cast<int64_t>(cfg.ledger.bucket_ms))

@@ -38,6 +38,12 @@ struct Config {
   struct Worker {
     std::string listen = "unix:/tmp/rinha-worker.sock";  // hand-off socket; apis connect here
     std::string metrics_listen;  // host:port serving GET /metrics (Prometheus); "" = off
+    // After a restart, a payment the previous process had sent is looked up on both processors
+    // at once and every replay_recheck_ms; found on neither for reconcile_delay_ms, it is sent
+    // again. A summary whose window holds one still unresolved waits up to summary_wait_ms.
+    int reconcile_delay_ms = 6000;
+    int replay_recheck_ms = 100;
+    int summary_wait_ms = 250;
   } worker;
 
   struct Handoff {
@@ -68,7 +74,8 @@ struct Config {
     int fallback_after_ms = 500;     // queue wait past which fallback pays off
     int slow_default_ms = 1500;      // default latency (expected) treated as slow
     int requested_at_margin_ms = 5;  // requestedAt = send time + expected latency + this
-    int probe_hold_ms = 300;         // fallback traffic waits this long for a young default probe
+    int stale_after_ms = 250;  // a POST outliving its stamp by this stops sends to its processor
+    int probe_hold_ms = 300;   // fallback traffic waits this long for a young default probe
   } router;
 
   struct Ledger {

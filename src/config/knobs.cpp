@@ -107,6 +107,23 @@ std::vector<Knob> build() {
       "host:port where the worker serves GET /metrics (Prometheus text); empty = off", false,
       true));
   t.push_back(int_knob(
+      "worker.reconcile_delay_ms", [](Config& c) -> int& { return c.worker.reconcile_delay_ms; }, 0,
+      600000,
+      "ms after a restart during which a payment the previous process had sent, found on "
+      "neither processor, is still looked up (it may be inside a processor's delay); then it "
+      "is sent again. Keep above the longest processor delay"));
+  t.push_back(int_knob(
+      "worker.replay_recheck_ms", [](Config& c) -> int& { return c.worker.replay_recheck_ms; }, 10,
+      60000,
+      "ms between the lookup rounds (both processors) of a payment sent before a restart and "
+      "not yet found"));
+  t.push_back(int_knob(
+      "worker.summary_wait_ms", [](Config& c) -> int& { return c.worker.summary_wait_ms; }, 0,
+      10000,
+      "ms a summary may wait, after a restart, for a lookup round of the payments sent before "
+      "it whose requestedAt lies in its window (so it matches the processors' count); must "
+      "stay below handoff.reply_timeout_ms"));
+  t.push_back(int_knob(
       "handoff.batch_max", [](Config& c) -> int& { return c.handoff.batch_max; }, 1, 65536,
       "payments per hand-off frame from an api to the worker"));
   t.push_back(int_knob(
@@ -157,6 +174,11 @@ std::vector<Knob> build() {
       [](Config& c) -> int& { return c.router.requested_at_margin_ms; }, 0, 10000,
       "ms added to send time + expected latency when stamping requestedAt (consistency "
       "margin, see worker/dispatcher.cpp)"));
+  t.push_back(int_knob(
+      "router.stale_after_ms", [](Config& c) -> int& { return c.router.stale_after_ms; }, 0, 60000,
+      "ms a POST may outlive its requestedAt stamp before no new payment goes to its processor "
+      "until its answers correct the expected latency (latency steps; see "
+      "worker/dispatcher.cpp)"));
   t.push_back(int_knob(
       "router.probe_hold_ms", [](Config& c) -> int& { return c.router.probe_hold_ms; }, 0, 60000,
       "ms the fallback's traffic waits for the answer of a probe of the failing default"));

@@ -1,6 +1,7 @@
 // The worker's scheduling loop: queue -> router -> processor client -> ledger, with health polls,
 // lookups of uncertain outcomes, retries with backoff and purge. Config keys (via
-// DispatcherConfig): router.*, retry.*, health.*.
+// DispatcherConfig): router.* (stale_after_ms among them), retry.*, health.*, and
+// worker.reconcile_delay_ms / replay_recheck_ms / summary_wait_ms for the restart.
 //
 // CONSISTENCY (why requestedAt is stamped in the future). The checker compares, at an instant Q,
 // the processors' count of payments with requestedAt in [Q-15 s, Q-2 s] (a payment counts there

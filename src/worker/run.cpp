@@ -1,6 +1,6 @@
 // Worker role wiring: PostgreSQL ledger (schema, load), writer thread, processor client,
 // dispatcher loop, hand-off server, signals. Config keys: worker.listen, database.url,
-// processors.*, router.*, retry.*, health.*, ledger.*, worker.metrics_listen.
+// processors.*, router.*, retry.*, health.*, ledger.*, worker.* (metrics, restart reconcile).
 #include "worker/run.hpp"
 
 #include <spdlog/spdlog.h>
@@ -32,7 +32,11 @@ DispatcherConfig dispatcher_config(const config::Config& cfg) {
   d.health.breaker_errors = cfg.health.breaker_errors;
   d.health.probe_interval_ms = cfg.health.probe_interval_ms;
   d.requested_at_margin_ms = cfg.router.requested_at_margin_ms;
+  d.stale_after_ms = cfg.router.stale_after_ms;
   d.recheck_ms = cfg.retry.recheck_ms;
+  d.reconcile_delay_ms = cfg.worker.reconcile_delay_ms;
+  d.replay_recheck_ms = cfg.worker.replay_recheck_ms;
+  d.summary_wait_ms = cfg.worker.summary_wait_ms;
   return d;
 }
 

@@ -51,6 +51,13 @@ TEST_CASE("file values apply and flags win over the file") {
   CHECK(cfg->api.threads == 5);
   CHECK(cfg->api.listen == "127.0.0.1:7000");
   CHECK(cfg->retry.backoff_cap_ms == 500);
+  auto restart = load_args({"--router.stale_after_ms=400", "--worker.summary_wait_ms=300",
+                            "--worker.replay_recheck_ms=50", "--worker.reconcile_delay_ms=9000"});
+  REQUIRE(restart.is_ok());
+  CHECK(restart->router.stale_after_ms == 400);
+  CHECK(restart->worker.summary_wait_ms == 300);
+  CHECK(restart->worker.replay_recheck_ms == 50);
+  CHECK(restart->worker.reconcile_delay_ms == 9000);
 }
 
 TEST_CASE("each kind of bad value is rejected naming its key") {
@@ -70,6 +77,9 @@ TEST_CASE("each kind of bad value is rejected naming its key") {
            {"database:\n  url: mysql://x\n", "database.url"},
            {"ledger:\n  horizon_ms: 10000\n  bucket_ms: 6000\n", "ledger.horizon_ms"},
            {"ledger:\n  bucket_ms: 50\n", "ledger.bucket_ms"},
+           {"worker:\n  summary_wait_ms: 1000\n", "worker.summary_wait_ms"},
+           {"worker:\n  replay_recheck_ms: 0\n", "worker.replay_recheck_ms"},
+           {"router:\n  stale_after_ms: -1\n", "router.stale_after_ms"},
            {"api: [1, 2]\n", "api"},
            {"api:\n  threads:\n", "api.threads"},
            {"mode: [api]\n", "mode"},
