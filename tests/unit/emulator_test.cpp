@@ -252,6 +252,24 @@ TEST_CASE("HTTP: health reports settings; window 1 + queue 2, then 429 with Retr
   CHECK(limited == 1);
 }
 
+TEST_CASE("HTTP: the insert time can be set while running (ours only)") {
+  Running r;
+  CHECK(r.call("PUT", "/admin/configurations/insert", "{\"latency\":300,\"jitter\":0}").body ==
+        "{\"config\":\"insert\",\"was\":{\"latency\":0,\"jitter\":0},"
+        "\"is\":{\"latency\":300,\"jitter\":0}}");
+  const auto t0 = steady_clock::now();
+  CHECK(r.call("POST", "/payments", payment_body(kId1)).status == 200);
+  CHECK(steady_clock::now() - t0 >= milliseconds(300));
+  CHECK(r.call("PUT", "/admin/configurations/insert", "{\"latency\":1}").status == 400);
+  CHECK(r.call("PUT", "/admin/configurations/insert", "{\"latency\":1,\"jitter\":-1}").status ==
+        400);
+  CHECK(r.call("PUT", "/admin/configurations/insert", "{\"latency\":1,\"jitter\":1}", "x").status ==
+        401);
+  CHECK(r.call("PUT", "/admin/configurations/insert", "{\"latency\":0,\"jitter\":5}").body ==
+        "{\"config\":\"insert\",\"was\":{\"latency\":300,\"jitter\":0},"
+        "\"is\":{\"latency\":0,\"jitter\":5}}");
+}
+
 TEST_CASE("HTTP: admin token 401/204, summary, purge") {
   Running r([] {
     EmulatorOptions o;

@@ -14,6 +14,7 @@
 #include "instrument/loadgen/post_series.hpp"
 #include "instrument/loadgen/profile.hpp"
 #include "instrument/loadgen/summaries.hpp"
+#include "instrument/loadgen/timeline.hpp"
 
 using namespace rinha;
 using namespace rinha::loadgen;
@@ -43,6 +44,102 @@ TEST_CASE("profiles carry the official timelines") {
   CHECK(p->stages[3].fallback_failure);
   CHECK(p->stages[5].fallback_delay_ms == 5000);
   CHECK_FALSE(make_profile("other"));
+}
+
+TEST_CASE("a timeline file: stages carry unset fields forward, insert times per processor") {
+  auto t = parse_timeline(
+      "name: steps\n"
+      "duration_s: 90.5\n"
+      "insert:\n"
+      "  fallback: {jitter_ms: 200}\n"
+      "stages:\n"
+      "  - at_s: 1\n"
+      "    default: {delay_ms: 10}\n"
+      "  - at_s: 2.25\n"
+      "    default: {delay_ms: 5000}\n"
+      "    fallback: {failure: true}\n"
+      "  - at_s: 30\n"
+      "    fallback: {delay_ms: 7, failure: false}\n");
+  REQUIRE(t.is_ok());
+  CHECK(t->name == "steps");
+  CHECK(t->duration_ms == 90500);
+  CHECK_FALSE(t->insert[0]);
+  REQUIRE(t->insert[1]);
+  CHECK(t->insert[1]->latency_ms == 0);
+  CHECK(t->insert[1]->jitter_ms == 200);
+  REQUIRE(t->stages.size() == 3);
+  CHECK(t->stages[0].at_ms == 1000);
+  CHECK(t->stages[0].default_delay_ms == 10);
+  CHECK(t->stages[0].fallback_delay_ms == 0);
+  CHECK_FALSE(t->stages[0].fallback_failure);
+  CHECK(t->stages[1].at_ms == 2250);
+  CHECK(t->stages[1].default_delay_ms == 5000);
+  CHECK(t->stages[1].fallback_failure);
+  CHECK(t->stages[2].default_delay_ms == 5000);  // kept from the stage before
+  CHECK(t->stages[2].fallback_delay_ms == 7);
+  CHECK_FALSE(t->stages[2].fallback_failure);
+
+  auto final_shape = with_timeline(*make_profile("final"), *t);
+  CHECK(final_shape.name == "final+steps");
+  CHECK(final_shape.vus == 603);
+  CHECK(final_shape.duration_ms == 90500);
+  CHECK(final_shape.stages.size() == 3);
+  // Without duration_s the profile's stays, and --duration scales the timeline's stages.
+  auto no_duration = parse_timeline("stages:\n  - at_s: 30\n    default: {delay_ms: 1}\n");
+  REQUIRE(no_duration.is_ok());
+  CHECK(no_duration->name == "custom");
+  auto p = with_duration(with_timeline(*make_profile("preview"), *no_duration), 6000);
+  CHECK(p.stages[0].at_ms == 3000);
+}
+
+TEST_CASE("a bad timeline file is refused naming the line and the field") {
+  struct Row {
+    std::string text;
+    std::string where;  // "<source>:<line>: <field>"
+  };
+  for (const auto& [text, where] : std::vector<Row>{
+           {"stages: []\n", "t.yaml:1: stages"},
+           {"name: x\n", "t.yaml:1: stages"},
+           {"stages:\n  - at_s: 1\n    default: {delay_ms: -5}\n",
+            "t.yaml:3: stages[0].default.delay_ms"},
+           {"stages:\n  - at_s: 1\n    default: {delay_ms: fast}\n",
+            "t.yaml:3: stages[0].default.delay_ms"},
+           {"stages:\n  - at_s: 1\n    default: {failure: maybe}\n",
+            "t.yaml:3: stages[0].default.failure"},
+           {"stages:\n  - at_s: 1\n    default: {dely_ms: 5}\n",
+            "t.yaml:3: stages[0].default.dely_ms"},
+           {"stages:\n  - at_s: 5\n  - at_s: 5\n", "t.yaml:3: stages[1].at_s"},
+           {"stages:\n  - at_s: 1\n  - default: {delay_ms: 5}\n", "t.yaml:3: stages[1].at_s"},
+           {"stages:\n  - at_s: soon\n", "t.yaml:2: stages[0].at_s"},
+           {"duration_s: 10\nstages:\n  - at_s: 12\n", "t.yaml:3: stages[0].at_s"},
+           {"duration_s: 0\nstages:\n  - at_s: 0\n", "t.yaml:1: duration_s"},
+           {"insert:\n  default: {jitter_ms: 1.5}\nstages:\n  - at_s: 1\n",
+            "t.yaml:2: insert.default.jitter_ms"},
+           {"insert:\n  primary: {jitter_ms: 1}\nstages:\n  - at_s: 1\n",
+            "t.yaml:2: insert.primary"},
+           {"stage:\n  - at_s: 1\n", "t.yaml:1: stage"},
+           {"stages:\n  - at_s: 1\n    default: [1]\n", "t.yaml:3: stages[0].default"},
+           {"stages:\n  - {at_s: 1\n", "t.yaml:3: YAML syntax"},
+       }) {
+    INFO(text);
+    auto t = parse_timeline(text, "t.yaml");
+    REQUIRE_FALSE(t.is_ok());
+    CHECK_THAT(t.status().message(), Catch::StartsWith(where));
+  }
+  CHECK_FALSE(load_timeline_file("/nonexistent/timeline.yaml").is_ok());
+}
+
+TEST_CASE("the example timelines in bench/timelines parse") {
+  auto t = load_timeline_file(std::string(RINHA_SOURCE_DIR) + "/bench/timelines/large-steps.yaml");
+  REQUIRE(t.is_ok());
+  CHECK(t->stages.size() >= 5);
+  REQUIRE(t->insert[0]);
+  CHECK(t->insert[0]->jitter_ms == 200);
+  int64_t largest_step = 0;
+  for (size_t i = 1; i < t->stages.size(); ++i)
+    largest_step =
+        std::max(largest_step, t->stages[i].default_delay_ms - t->stages[i - 1].default_delay_ms);
+  CHECK(largest_step >= 5000);
 }
 
 TEST_CASE("the soak shape: constant VUs from the start, processors set once") {
@@ -209,6 +306,55 @@ TEST_CASE("a short run against emulators completes, applies the timeline and wri
   CHECK(json.str().find("\"qtd_sucesso\": 0") != std::string::npos);
   CHECK(json.str().find("\"max_requests\": \"4\"") != std::string::npos);
   CHECK(json.str().find("\"rinha_run\": {\"schema\":\"rinha-run/1\"") != std::string::npos);
+  std::remove(path);
+}
+
+TEST_CASE("a run with --timeline applies its stages and insert time, then restores the latter") {
+  emulator::EmulatorOptions o;
+  o.insert_latency_ms = 3;  // what the run must put back
+  emulator::Emulator def(o), fb(o), backend(o);
+  REQUIRE(def.start().is_ok());
+  REQUIRE(fb.start().is_ok());
+  REQUIRE(backend.start().is_ok());
+  auto url = [](const emulator::Emulator& e) {
+    return "http://127.0.0.1:" + std::to_string(e.port());
+  };
+  char path[] = "/tmp/loadgen_timeline_XXXXXX";
+  int fd = mkstemp(path);
+  REQUIRE(fd >= 0);
+  close(fd);
+  std::ofstream(path) << "name: t\nduration_s: 2\ninsert:\n  fallback: {latency_ms: 40}\n"
+                         "stages:\n  - at_s: 0.2\n    default: {delay_ms: 700}\n"
+                         "  - at_s: 1\n    fallback: {delay_ms: 9}\n";
+  LoadOptions lo;
+  lo.target = url(backend);
+  lo.default_url = url(def);
+  lo.fallback_url = url(fb);
+  lo.profile = "final";
+  lo.vus = 2;
+  lo.timeline_path = path;
+  CHECK(run_load(lo) == 0);
+  auto health = [](const std::string& base) {
+    http::HttpRequest h;
+    h.url = base + "/payments/service-health";
+    return http::http_send(h).value().body;
+  };
+  CHECK(health(url(def)) == "{\"failing\":false,\"minResponseTime\":700}");
+  CHECK(health(url(fb)) == "{\"failing\":false,\"minResponseTime\":9}");
+  // The fallback's insert time went back to its own 3 ms; the default's was never touched.
+  for (const auto* e : {&fb, &def}) {
+    http::HttpRequest put;
+    put.method = "PUT";
+    put.url = url(*e) + "/admin/configurations/insert";
+    put.body = "{\"latency\":0,\"jitter\":0}";
+    put.headers.emplace_back("X-Rinha-Token", "123");
+    auto r = http::http_send(put);
+    REQUIRE(r.is_ok());
+    CHECK(r->body.find("\"was\":{\"latency\":3,\"jitter\":0}") != std::string::npos);
+  }
+  // A bad file fails before anything is sent.
+  std::ofstream(path) << "stages:\n  - at_s: later\n";
+  CHECK(run_load(lo) == 2);
   std::remove(path);
 }
 

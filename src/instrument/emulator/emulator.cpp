@@ -62,6 +62,8 @@ class Emulator::Impl {
       : opts_(std::move(o)),
         limiter_(opts_.permits, opts_.queue),
         health_(opts_.health_queue),
+        insert_latency_ms_(opts_.insert_latency_ms),
+        insert_jitter_ms_(opts_.insert_jitter_ms),
         token_(opts_.token) {}
 
   Status start() {
@@ -110,6 +112,7 @@ class Emulator::Impl {
     Rest::Routes::Put(router_, "/admin/configurations/token", bind(&Impl::admin_token, this));
     Rest::Routes::Put(router_, "/admin/configurations/delay", bind(&Impl::admin_delay, this));
     Rest::Routes::Put(router_, "/admin/configurations/failure", bind(&Impl::admin_failure, this));
+    Rest::Routes::Put(router_, "/admin/configurations/insert", bind(&Impl::admin_insert, this));
     Rest::Routes::Post(router_, "/admin/purge-payments", bind(&Impl::admin_purge, this));
   }
 
@@ -180,10 +183,11 @@ class Emulator::Impl {
 
   // The insert's own time: fixed part plus uniform jitter.
   int64_t insert_ms() {
-    if (opts_.insert_jitter_ms <= 0) return opts_.insert_latency_ms;
+    const int64_t latency = insert_latency_ms_.load();
+    const int64_t jitter = insert_jitter_ms_.load();
+    if (jitter <= 0) return latency;
     std::scoped_lock lock(rng_mu_);
-    return opts_.insert_latency_ms +
-           std::uniform_int_distribution<int>(0, opts_.insert_jitter_ms)(rng_);
+    return latency + std::uniform_int_distribution<int64_t>(0, jitter)(rng_);
   }
 
   void get_payment(const Rest::Request& req, Http::ResponseWriter writer) {
@@ -300,6 +304,24 @@ class Emulator::Impl {
               ",\"is\":" + (v.value() ? "true" : "false") + "}");
   }
 
+  // Ours only (the official processor has no insert time to set): {"latency": ms, "jitter": ms},
+  // for `rinhactl load --timeline` files that give one.
+  void admin_insert(const Rest::Request& req, Http::ResponseWriter w) {
+    if (!authorized(req, w)) return;
+    auto latency = parse_int_field(req.body(), "latency");
+    auto jitter = parse_int_field(req.body(), "jitter");
+    if (!latency.is_ok() || !jitter.is_ok() || latency.value() < 0 || jitter.value() < 0)
+      return reply(w, Http::Code::Bad_Request,
+                   error_json("latency and jitter must be integers >= 0"));
+    const int64_t was_latency = insert_latency_ms_.exchange(latency.value());
+    const int64_t was_jitter = insert_jitter_ms_.exchange(jitter.value());
+    reply(w, Http::Code::Ok,
+          "{\"config\":\"insert\",\"was\":{\"latency\":" + std::to_string(was_latency) +
+              ",\"jitter\":" + std::to_string(was_jitter) +
+              "},\"is\":{\"latency\":" + std::to_string(latency.value()) +
+              ",\"jitter\":" + std::to_string(jitter.value()) + "}}");
+  }
+
   void admin_purge(const Rest::Request& req, Http::ResponseWriter w) {
     if (!authorized(req, w)) return;
     store_.purge();
@@ -312,6 +334,8 @@ class Emulator::Impl {
   FixedWindowLimiter health_;
   PaymentStore store_;
   std::atomic<int64_t> delay_ms_{0};
+  std::atomic<int64_t> insert_latency_ms_;  // from the options; PUT /admin/configurations/insert
+  std::atomic<int64_t> insert_jitter_ms_;
   std::mutex rng_mu_;
   std::mt19937 rng_{std::random_device{}()};  // GUARDED_BY(rng_mu_)
   std::atomic<bool> failure_{false};

@@ -29,7 +29,9 @@ struct EmulatorOptions {
   // What the real processor spends past its configured delay, which the official one does not
   // model: its database insert takes insert_latency_ms + uniform [0, insert_jitter_ms] (after
   // the delay, before the commit), and its runtime may hold the 200 for commit_pause_ms after
-  // the commit (the payment already counts in its summary meanwhile).
+  // the commit (the payment already counts in its summary meanwhile). The insert time can be
+  // changed while running: PUT /admin/configurations/insert {"latency": ms, "jitter": ms}
+  // (ours only; answers the previous values as "was").
   int insert_latency_ms = 0;
   int insert_jitter_ms = 0;
   int commit_pause_ms = 0;

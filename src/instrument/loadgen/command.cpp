@@ -145,7 +145,14 @@ void add_load_command(CLI::App& app) {
   cmd->add_flag("--realtime", o->realtime,
                 "SCHED_FIFO for the payments thread: keeps the tool's own scheduling delays out "
                 "of p99 on shared cores (needs root)");
-  cmd->add_flag("--no-timeline", *no_timeline, "leave the processors' delay/failure alone");
+  auto* no_tl =
+      cmd->add_flag("--no-timeline", *no_timeline, "leave the processors' delay/failure alone");
+  cmd->add_option("--timeline", o->timeline_path,
+                  "a timeline file (YAML: stage times, per-processor delay and failure, the "
+                  "emulator's insert time; see src/instrument/loadgen/timeline.hpp) instead of "
+                  "the profile's; VUs, amount and checks stay the profile's")
+      ->check(CLI::ExistingFile)
+      ->excludes(no_tl);
   cmd->add_flag("--rotate-token", o->rotate_token,
                 "set a fresh token in setup (as the runner does); restored at the end");
   cmd->callback([o, vus, duration, amount, window, no_timeline] {

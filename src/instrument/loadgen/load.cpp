@@ -5,6 +5,7 @@
 // corrected inconsistency count; it never retries a request, as k6 does not.
 #include "instrument/loadgen/load.hpp"
 
+#include <simdjson.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -24,6 +25,7 @@
 #include "instrument/loadgen/post_series.hpp"
 #include "instrument/loadgen/profile.hpp"
 #include "instrument/loadgen/summaries.hpp"
+#include "instrument/loadgen/timeline.hpp"
 #include "instrument/report/machine.hpp"
 #include "instrument/report/page.hpp"
 #include "instrument/report/run_record.hpp"
@@ -50,10 +52,13 @@ struct Run {
   SteadyTime start;
   UtcMillis start_wall;
   std::mutex mu;
-  int checks = 0;                                  // GUARDED_BY(mu)
-  int64_t official_inc = 0;                        // GUARDED_BY(mu)
-  int64_t corrected_inc = 0;                       // GUARDED_BY(mu)
-  int admin_errors = 0;                            // GUARDED_BY(mu)
+  int checks = 0;             // GUARDED_BY(mu)
+  int64_t official_inc = 0;   // GUARDED_BY(mu)
+  int64_t corrected_inc = 0;  // GUARDED_BY(mu)
+  int admin_errors = 0;       // GUARDED_BY(mu)
+  // A custom timeline's insert times, applied at setup; what each processor had, restored after.
+  std::array<std::optional<InsertTime>, 2> insert;
+  std::array<std::optional<InsertTime>, 2> insert_was;
   std::vector<report::CheckRecord> check_records;  // GUARDED_BY(mu)
 };
 
@@ -131,6 +136,40 @@ bool backend_reachable(Run& run) {
   return false;
 }
 
+// The emulator's answer to PUT /admin/configurations/insert carries the values it replaced.
+std::optional<InsertTime> previous_insert(const std::string& body) {
+  simdjson::ondemand::parser parser;
+  simdjson::padded_string json(body);
+  simdjson::ondemand::document doc;
+  simdjson::ondemand::object was;
+  InsertTime t;
+  if (parser.iterate(json).get(doc) || doc["was"].get_object().get(was) ||
+      was["latency"].get_int64().get(t.latency_ms) || was["jitter"].get_int64().get(t.jitter_ms))
+    return std::nullopt;
+  return t;
+}
+
+// Sets each processor's insert time the timeline gives (restore: puts back what it replaced).
+bool set_insert(Run& run, bool restore) {
+  const std::array<const std::string*, 2> urls{&run.opts.default_url, &run.opts.fallback_url};
+  for (size_t i = 0; i < urls.size(); ++i) {
+    const auto& want = restore ? run.insert_was[i] : run.insert[i];
+    if (!want) continue;
+    const std::string body = "{\"latency\":" + std::to_string(want->latency_ms) +
+                             ",\"jitter\":" + std::to_string(want->jitter_ms) + "}";
+    auto r =
+        http::http_send(admin("PUT", *urls[i] + "/admin/configurations/insert", run.token, body));
+    if (!r.is_ok() || r->status != 200) {
+      std::fprintf(stderr,
+                   "%s: insert time PUT on %s: %s (want 200; only rinhactl's emulator has it)\n",
+                   restore ? "teardown" : "setup", urls[i]->c_str(), describe(r).c_str());
+      return false;
+    }
+    if (!restore) run.insert_was[i] = previous_insert(r->body);
+  }
+  return true;
+}
+
 bool setup(Run& run) {
   run.token = run.opts.token;
   if (run.opts.rotate_token) {
@@ -146,6 +185,7 @@ bool setup(Run& run) {
       return false;
     }
   }
+  if (!set_insert(run, false)) return false;
   HttpRequest purge;
   purge.method = "POST";
   purge.url = run.opts.target + "/purge-payments";
@@ -406,12 +446,25 @@ int run_load(const LoadOptions& opts) {
   Run run;
   run.opts = opts;
   run.profile = *profile;
+  if (!opts.timeline_path.empty()) {
+    auto t = load_timeline_file(opts.timeline_path);
+    if (!t.is_ok()) {
+      std::fprintf(stderr, "load: --timeline %s\n", t.status().message().c_str());
+      return 2;
+    }
+    run.profile = with_timeline(run.profile, *t);
+    run.insert = t->insert;
+  }
   if (opts.duration_s)
     run.profile = with_duration(run.profile, static_cast<int64_t>(*opts.duration_s * 1000));
   if (opts.vus) run.profile.vus = *opts.vus;
   if (opts.amount) run.profile.amount = *opts.amount;
   if (opts.window_s) run.profile.teardown_window_ms = static_cast<int64_t>(*opts.window_s * 1000);
   if (!opts.timeline) run.profile.stages.clear();
+  for (const Stage& s : run.profile.stages)
+    if (s.at_ms >= run.profile.duration_ms)
+      std::fprintf(stderr, "load: the stage at %.1f s is past the run's %.1f s: not applied\n",
+                   s.at_ms / 1000.0, run.profile.duration_ms / 1000.0);
   auto amount = score::Decimal::parse(run.profile.amount);
   if (!amount.is_ok() || run.profile.vus < 1 || run.profile.duration_ms < 1000) {
     std::fprintf(stderr, "load: need --vus >= 1, --duration >= 1 and a decimal --amount\n");
@@ -544,6 +597,7 @@ int run_load(const LoadOptions& opts) {
     record = report::record_json(build_record(run, std::move(parts)));
   }
   // The token goes back only now: the per-second summaries above still need the run's token.
+  set_insert(run, true);  // a failure is printed; the score stands
   if (opts.rotate_token) set_token(run, run.token, opts.token, false);
   int rc = run.counters.sent.load() > 0 ? 0 : 1;
   if (!opts.json_out.empty()) {

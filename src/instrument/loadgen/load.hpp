@@ -23,7 +23,8 @@ struct LoadOptions {
   std::optional<double> window_s;     // teardown window (official: 70 s)
   std::string json_out;               // final-results.json path; empty: none
   bool timeline = true;               // apply the processor stages
-  bool rotate_token = false;          // setup sets a fresh token, teardown restores --token
+  std::string timeline_path;  // a custom timeline file (timeline.hpp) instead of the profile's
+  bool rotate_token = false;  // setup sets a fresh token, teardown restores --token
   std::string participant = "rinha";
   bool realtime = false;   // SCHED_FIFO for the payments thread
   std::string trace_path;  // per-POST timing lines, for diagnosing latency
