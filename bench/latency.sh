@@ -12,7 +12,10 @@
 #   DURATION=60              seconds, the profile's timeline compressed; "full" = the profile's own
 #   VARIANTS="rinha="        ';'-separated label=rinhad flags, e.g.
 #                            "rinha=;t1=--api.threads=1" (flags go to every rinhad);
-#                            "@idle=worker,postgres" puts those processes at SCHED_IDLE
+#                            "@idle=worker,postgres" puts those processes at SCHED_IDLE;
+#                            "@build=DIR @source=TREE" runs that variant's stack from another
+#                            build (DIR/bin/rinhad) and source tree (its config/, deploy/), e.g.
+#                            "before=@build=../base/build @source=../base;after=" for an A/B
 #   TRACE=1                  per rinha run: the seconds holding the slowest POSTs and each stack
 #                            process's CPU in them (sampled every 100 ms from /proc)
 #   STACK_CPU=1 LOAD_CPU=0   cores; BUILD_DIR=build; OUT=run/bench-latency
@@ -119,14 +122,17 @@ for r in $(seq 1 "$ROUNDS"); do
     up=(stack up --run-dir "$d/stack" --lb-port "$(port)" --default-url "$du" --fallback-url "$fu"
         --fees "$PROFILE" --token "$TOKEN")
     idle=""
+    ctl=$RINHACTL
     for a in $args; do
       case $a in
         @idle=*) idle=${a#@idle=} ;;
+        @build=*) ctl=${a#@build=}/bin/rinhactl ;;
+        @source=*) up+=(--source-dir "${a#@source=}") ;;
         *) up+=("--rinhad-arg=$a") ;;
       esac
     done
     stacks+=("$d/stack")
-    if ! taskset -c "$STACK_CPU" "$RINHACTL" "${up[@]}" >"$d/up.log" 2>&1; then
+    if ! taskset -c "$STACK_CPU" "$ctl" "${up[@]}" >"$d/up.log" 2>&1; then
       echo "$label: stack up failed (see $d/up.log)" >&2
       stop_started
       continue
@@ -143,7 +149,7 @@ for r in $(seq 1 "$ROUNDS"); do
     fi
     launch=$(mono_ms)
     load "$lb" "$d"
-    "$RINHACTL" stack down --run-dir "$d/stack" >/dev/null 2>&1 || echo "$label: stack down failed" >&2
+    "$ctl" stack down --run-dir "$d/stack" >/dev/null 2>&1 || echo "$label: stack down failed" >&2
     stop_started
     row "$label" "$r" "$d"
     if [ -n "${TRACE:-}" ]; then python3 $STATS attribute "$d/trace" "$d/cpu" "$launch" >"$d/attribution"; fi

@@ -2,8 +2,10 @@
 // answers without waiting for any processor. Owns the hand-off client.
 // Threading: handlers run on Pistache reactor threads and never wait for the worker or a
 // processor; POST /payments does block on its journal append (one write(2), plus fdatasync with
-// handoff.durability machine). Replies that need the worker (summary, purge) are sent later from
-// the hand-off client thread (Pistache queues writes to the reactor).
+// handoff.durability machine). A handler's response is written to the socket before the handler
+// returns, and an accepted payment is handed off only after that. Replies that need the worker
+// (summary, purge) are sent later from the hand-off client thread (Pistache queues them to the
+// reactor).
 #pragma once
 
 #include <atomic>

@@ -48,8 +48,10 @@ struct Config {
 
   struct Handoff {
     int batch_max = 256;  // payments per frame from an api to the worker
-    int reply_timeout_ms =
-        1000;  // summary/purge: 503 after this; payment batch: re-sent after this
+    // summary/purge: 503 after this; payment batch: re-sent after this
+    int reply_timeout_ms = 1000;
+    // us an api's accepted payments wait, so that those accepted meanwhile share one frame
+    int linger_us = 2000;
     std::string durability = "process";  // none | process | machine (see handoff/journal.hpp)
     std::string journal_path = "/tmp/rinha-journal";
   } handoff;

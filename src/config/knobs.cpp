@@ -127,6 +127,11 @@ std::vector<Knob> build() {
       "handoff.batch_max", [](Config& c) -> int& { return c.handoff.batch_max; }, 1, 65536,
       "payments per hand-off frame from an api to the worker"));
   t.push_back(int_knob(
+      "handoff.linger_us", [](Config& c) -> int& { return c.handoff.linger_us; }, 0, 100000,
+      "us an api's accepted payments wait before going to the worker, so that those accepted "
+      "meanwhile share one frame, one ack and one journal record (fewer wake-ups per payment "
+      "on the api's core); 0 = send each at once. Summaries and purges never wait"));
+  t.push_back(int_knob(
       "handoff.reply_timeout_ms", [](Config& c) -> int& { return c.handoff.reply_timeout_ms; }, 10,
       60000,
       "ms an api waits for the worker's answer to a summary or purge (then 503), and for a "

@@ -66,6 +66,11 @@ struct Client::Impl {
   std::mutex mu;
   std::vector<Request> incoming;  // guarded by mu
   net::Fd wake{::eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC)};
+  // Set from the first push() after a drain until the next drain: later pushes skip the eventfd
+  // write (a syscall, and on a shared core a wake-up that may preempt the HTTP thread).
+  std::atomic<bool> wake_pending{false};
+  // A summary or purge waits for no linger.
+  std::atomic<bool> urgent{false};
   std::atomic<bool> stopping{false};
   std::thread thread;
 
@@ -79,15 +84,18 @@ struct Client::Impl {
   std::map<uint64_t, InFlight> inflight;
   Clock::time_point next_connect{};
   Clock::time_point retry_at{};  // after a refusal, owned payments wait until then
+  Clock::time_point drain_at = Clock::time_point::max();  // woken: take incoming then
   bool warned = false;
 
   explicit Impl(ClientOptions o) : opts(std::move(o)) {}
 
-  void push(Request r) {
+  void push(Request r, bool is_urgent) {
     {
       std::lock_guard lock(mu);
       incoming.push_back(std::move(r));
     }
+    if (is_urgent) urgent.store(true);
+    if (wake_pending.exchange(true) && !is_urgent) return;
     uint64_t one = 1;
     [[maybe_unused]] auto w = ::write(wake.get(), &one, sizeof one);
   }
@@ -96,7 +104,12 @@ struct Client::Impl {
     while (!stopping.load()) {
       auto now = Clock::now();
       if (!sock.valid() && now >= next_connect) try_connect(now);
-      drain_incoming();
+      if (now >= drain_at) {
+        drain_at = Clock::time_point::max();
+        // Cleared before taking the queue: a push after the swap below wakes us again.
+        wake_pending.store(false);
+        drain_incoming();
+      }
       if (sock.valid() && now >= retry_at) send_waiting();
       if (sock.valid() && !flush()) drop_connection("write failed");
       expire(Clock::now());
@@ -104,11 +117,16 @@ struct Client::Impl {
       pollfd fds[2] = {{wake.get(), POLLIN, 0}, {sock.valid() ? sock.get() : -1, 0, 0}};
       if (sock.valid())
         fds[1].events = static_cast<short>(POLLIN | (out_pos < out.size() ? POLLOUT : 0));
-      int r = ::poll(fds, 2, poll_timeout_ms());
+      const timespec timeout = poll_timeout();
+      int r = ::ppoll(fds, 2, &timeout, nullptr);
       if (r <= 0) continue;
       if (fds[0].revents & POLLIN) {
         uint64_t v;
         [[maybe_unused]] auto rd = ::read(wake.get(), &v, sizeof v);
+        // Payments linger so that those arriving meanwhile share one frame and one ack.
+        auto at = urgent.exchange(false) ? Clock::now()
+                                         : Clock::now() + std::chrono::microseconds(opts.linger_us);
+        drain_at = std::min(drain_at, at);
       }
       if (sock.valid() && (fds[1].revents & (POLLIN | POLLHUP | POLLERR))) read_replies();
     }
@@ -303,14 +321,16 @@ struct Client::Impl {
     }
   }
 
-  int poll_timeout_ms() const {
+  // Until the next deadline, at most 100 ms; to the microsecond (a linger is a few ms).
+  timespec poll_timeout() const {
     auto now = Clock::now();
-    auto soonest = now + std::chrono::milliseconds(100);
+    auto soonest = std::min(now + std::chrono::milliseconds(100), drain_at);
     for (const auto& [seq, f] : inflight) soonest = std::min(soonest, f.deadline);
     if (!waiting.empty())
       soonest = std::min(soonest, sock.valid() ? std::max(now, retry_at) : next_connect);
-    auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(soonest - now).count();
-    return static_cast<int>(std::max<int64_t>(ms, 0) + (ms > 0 ? 1 : 0));
+    auto us =
+        std::max<int64_t>(std::chrono::ceil<std::chrono::microseconds>(soonest - now).count(), 0);
+    return timespec{static_cast<time_t>(us / 1'000'000), static_cast<long>(us % 1'000'000) * 1000};
   }
 };
 
@@ -333,17 +353,19 @@ void Client::stop() {
 }
 
 void Client::deliver(const AcceptedPayment& p) {
-  impl_->push(Request{PayReq{p}, Clock::time_point::max()});
+  impl_->push(Request{PayReq{p}, Clock::time_point::max()}, false);
 }
 
 void Client::summarize(const summary::Window& w, SummaryCompletion* c) {
   impl_->push(Request{SummaryReq{w, c},
-                      Clock::now() + std::chrono::milliseconds(impl_->opts.reply_timeout_ms)});
+                      Clock::now() + std::chrono::milliseconds(impl_->opts.reply_timeout_ms)},
+              true);
 }
 
 void Client::purge(Completion* c) {
   impl_->push(
-      Request{PurgeReq{c}, Clock::now() + std::chrono::milliseconds(impl_->opts.reply_timeout_ms)});
+      Request{PurgeReq{c}, Clock::now() + std::chrono::milliseconds(impl_->opts.reply_timeout_ms)},
+      true);
 }
 
 }  // namespace rinha::handoff

@@ -24,6 +24,10 @@ struct ClientOptions {
   int reply_timeout_ms = 1000;
   // Called on the client thread with the ids of delivered payments, once the worker acked them.
   std::function<void(const std::vector<Uuid>&)> on_delivered;
+  // How long payments wait after the first of them wakes the client thread, so that those
+  // arriving meanwhile go in the same frame (one write, one ack, one journal record); 0 = none.
+  // Summaries and purges never wait.
+  int linger_us = 0;
 };
 
 // Called exactly once per request, from the client thread.

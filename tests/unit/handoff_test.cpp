@@ -363,3 +363,49 @@ TEST_CASE("journal: a purge during a compaction wins") {
   CHECK(j->unsettled().empty());
   CHECK(open_journal(path)->unsettled().empty());
 }
+
+// A worker-side server on a FakeSink and a client whose payments linger linger_us.
+struct LingerRig {
+  testing::FakeSink sink;
+  Server server;
+  std::atomic<size_t> acked{0};
+  Client client;
+  LingerRig(const char* tag, int linger_us)
+      : server(socket_path(tag), sink), client(options(socket_path(tag), linger_us)) {
+    REQUIRE(server.start().is_ok());
+    REQUIRE(client.start().is_ok());
+  }
+  ClientOptions options(const std::string& addr, int linger_us) {
+    ClientOptions o{addr, 64, 2000, [this](const std::vector<Uuid>& ids) { acked += ids.size(); }};
+    o.linger_us = linger_us;
+    return o;
+  }
+  void wait_acked(size_t n) {
+    for (int i = 0; i < 300 && acked.load() < n; ++i) std::this_thread::sleep_for(10ms);
+  }
+};
+
+TEST_CASE("payments linger to share one frame; a summary skips the linger and takes them along") {
+  LingerRig rig("linger", 60'000'000);  // a minute: only the summary can send them in time
+  for (int i = 0; i < 5; ++i) rig.client.deliver(payment(i));
+  SummaryWaiter sw;
+  rig.client.summarize(summary::Window{}, &sw);
+  auto totals = sw.p.get_future().get();
+  REQUIRE(totals.is_ok());
+  // Sent in order ahead of the summary, in one frame.
+  CHECK(totals->default_totals.requests == 5);
+  CHECK(rig.sink.batches() == 1);
+  rig.wait_acked(5);
+  CHECK(rig.acked.load() == 5);
+}
+
+TEST_CASE("lingering payments are delivered without any other request") {
+  LingerRig rig("linger-alone", 5000);
+  for (int i = 0; i < 200; ++i) {
+    rig.client.deliver(payment(i));
+    if (i % 50 == 0) std::this_thread::sleep_for(20ms);
+  }
+  rig.wait_acked(200);
+  CHECK(rig.acked.load() == 200);
+  CHECK(rig.sink.size() == 200);
+}

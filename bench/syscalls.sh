@@ -1,0 +1,104 @@
+#!/usr/bin/env bash
+# Syscalls and context switches per POST /payments, per process of the stack, beside the same
+# counts for the do-nothing floor (`rinhactl noop`). Counts, not times: a noisy machine changes
+# them little, so two builds can be compared across invocations (times cannot).
+# The stack runs on STACK_CPU, wrk and the processor emulators on LOAD_CPU. Per target, wrk
+# sends POSTs with unique ids for SECONDS over CONNS keep-alive connections while
+# `perf stat -e raw_syscalls:sys_enter,context-switches` counts each process (all its threads);
+# each count is divided by the POSTs wrk completed. Targets: noop, api1 directly, HAProxy.
+#
+# Usage: bench/syscalls.sh                 (prints one row per target x process)
+# Environment (all optional):
+#   SECONDS_PER=5 CONNS=1   wrk duration per target and connections (wrk runs flat out; with
+#                           CONNS=1 one request at a time, nothing batches by coincidence)
+#   RINHAD_ARGS=""          extra flags for every rinhad (e.g. --handoff.durability=none)
+#   SOURCE_DIR=             the tree whose config/ and deploy/ the stack uses (default: the one
+#                           BUILD_DIR was built from); e.g. another build of main for an A/B
+#   STACK_CPU=1 LOAD_CPU=0 BUILD_DIR=build OUT=run/bench-syscalls
+set -euo pipefail
+cd "$(dirname "$0")/.."
+SECONDS_PER=${SECONDS_PER:-5}
+CONNS=${CONNS:-1}
+STACK_CPU=${STACK_CPU:-1}
+LOAD_CPU=${LOAD_CPU:-0}
+BUILD_DIR=${BUILD_DIR:-build}
+OUT=${OUT:-run/bench-syscalls}
+RINHACTL="$BUILD_DIR/bin/rinhactl"
+TOKEN=123
+
+rm -rf "$OUT"
+mkdir -p "$OUT"
+pids=()
+stack="$OUT/stack"
+cleanup() {
+  "$RINHACTL" stack down --run-dir "$stack" >/dev/null 2>&1 || true
+  for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
+  wait 2>/dev/null || true
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+
+# measure LABEL URL NAME=PID...: wrk against URL while perf counts each named process.
+measure() {
+  local label=$1 url=$2 perfs=() n
+  shift 2
+  for np in "$@"; do
+    perf stat -x, -e raw_syscalls:sys_enter,context-switches -p "${np#*=}" \
+      -o "$OUT/$label.${np%%=*}.perf" &
+    perfs+=($!)
+  done
+  sleep 0.5
+  taskset -c "$LOAD_CPU" wrk -t1 -c"$CONNS" -d"${SECONDS_PER}s" -s bench/post_unique.lua \
+    "$url/payments" >"$OUT/$label.wrk" 2>&1
+  for p in "${perfs[@]}"; do kill -INT "$p" 2>/dev/null || true; done
+  for p in "${perfs[@]}"; do wait "$p" 2>/dev/null || true; done
+  n=$(awk '/requests in/ {print $1}' "$OUT/$label.wrk")
+  if grep -q 'Non-2xx' "$OUT/$label.wrk"; then echo "$label: $(grep Non-2xx "$OUT/$label.wrk")" >&2; fi
+  for np in "$@"; do
+    awk -F, -v l="$label" -v p="${np%%=*}" -v n="$n" '
+      $3 == "raw_syscalls:sys_enter" { sc = $1 }
+      $3 == "context-switches" { cs = $1 }
+      END { printf "%-8s %-10s %8d %10.2f %10.2f\n", l, p, n, sc / n, cs / n }' \
+      "$OUT/$label.${np%%=*}.perf" | tee -a "$OUT/table"
+  done
+}
+
+# Emulators on LOAD_CPU.
+pd=$(port)
+pf=$(port)
+taskset -c "$LOAD_CPU" "$RINHACTL" processor --name default --listen "127.0.0.1:$pd" --fee 0.07 \
+  --token "$TOKEN" >"$OUT/default.log" 2>&1 &
+pids+=($!)
+taskset -c "$LOAD_CPU" "$RINHACTL" processor --name fallback --listen "127.0.0.1:$pf" --fee 0.10 \
+  --token "$TOKEN" >"$OUT/fallback.log" 2>&1 &
+pids+=($!)
+
+printf '%-8s %-10s %8s %10s %10s\n' target process POSTs syscalls/POST cswitch/POST | tee "$OUT/table"
+
+# The floor.
+np=$(port)
+taskset -c "$STACK_CPU" "$RINHACTL" noop --listen "127.0.0.1:$np" >"$OUT/noop.log" 2>&1 &
+noop=$!
+pids+=($noop)
+sleep 1
+measure noop "http://127.0.0.1:$np" "noop=$noop"
+kill "$noop"
+
+up=(stack up --run-dir "$stack" --lb-port "$(port)" --default-url "http://127.0.0.1:$pd"
+    --fallback-url "http://127.0.0.1:$pf" --fees final --token "$TOKEN")
+for a in ${RINHAD_ARGS:-}; do up+=("--rinhad-arg=$a"); done
+[ -z "${SOURCE_DIR:-}" ] || up+=(--source-dir "$SOURCE_DIR")
+taskset -c "$STACK_CPU" "$RINHACTL" "${up[@]}" >"$OUT/up.log" 2>&1 || {
+  echo "stack up failed (see $OUT/up.log)" >&2
+  exit 1
+}
+pid_of() { awk -v n="$1" '$1 == n {print $2}' "$stack/pids"; }
+api1=$(pid_of api1)
+api1_url=http://$(tr '\0' '\n' <"/proc/$api1/cmdline" | grep -A1 -x -- '--api.listen' | tail -1)
+lb=$(grep '^RINHA_LB_URL=' "$stack/stack.env" | cut -d= -f2-)
+procs=("api1=$api1" "api2=$(pid_of api2)" "worker=$(pid_of worker)" "haproxy=$(pid_of haproxy)"
+       "postgres=$(pid_of postgres)$(pgrep -d, -P "$(pid_of postgres)" | sed 's/^/,/')")
+measure api1 "$api1_url" "${procs[@]}"
+measure haproxy "$lb" "${procs[@]}"
