@@ -19,6 +19,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <deque>
+#include <limits>
 #include <map>
 #include <unordered_map>
 #include <vector>
@@ -101,6 +102,10 @@ class Ledger {
   void close(const Uuid& id) { open_.erase(id); }
   size_t open_count() const { return open_.size(); }
 
+  // Whether an id absent from memory may still have been counted (something was folded away,
+  // or restored as folded): only the store can tell then.
+  bool may_have_forgotten() const { return folded_until_ms_ != kNoneFolded; }
+
   // Payments counted (detail + folded).
   int64_t size() const { return static_cast<int64_t>(detail_.size()) + folded_count_; }
   // Payments held in detail (bounded by rate x horizon while the store keeps up).
@@ -131,6 +136,7 @@ class Ledger {
   uint64_t first_seq_ = 0;
   std::unordered_map<Uuid, uint64_t, UuidHash> ids_;  // detail id -> sequence number
   int64_t newest_ms_;                                 // newest requestedAt in detail so far
+  static constexpr int64_t kNoneFolded = std::numeric_limits<int64_t>::min();
   int64_t folded_until_ms_;            // every forgotten id had requestedAt below this
   std::map<int64_t, Totals> buckets_;  // bucket index (requestedAt / bucket_ms) -> folded
   Totals folded_;                      // every bucket summed

@@ -165,6 +165,25 @@ Result<summary::SummaryTotals> PostgresStore::range_totals(const EdgeQuery& q) {
   return t;
 }
 
+Result<std::vector<Uuid>> PostgresStore::stored_ids(const std::vector<Uuid>& ids) {
+  std::vector<Uuid> found;
+  if (ids.empty()) return found;
+  Status s = open();
+  if (!s.is_ok()) return s;
+  s = guarded(conn_, "ledger ids", [&] {
+    pqxx::work r{conn_->c};
+    for (const auto& row : r.exec_params(
+             "SELECT correlation_id::text FROM ledger WHERE correlation_id = ANY($1::uuid[])",
+             uuid_array(ids))) {
+      auto id = parse_uuid(row[0].as<std::string>());
+      if (id.is_ok()) found.push_back(*id);
+    }
+    r.commit();
+  });
+  if (!s.is_ok()) return s;
+  return found;
+}
+
 Status PostgresStore::purge() {
   Status s = open();
   if (!s.is_ok()) return s;

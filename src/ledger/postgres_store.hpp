@@ -24,6 +24,7 @@ class PostgresStore final : public Store {
   Result<std::vector<bool>> insert(const std::vector<Entry>& entries) override;
   Result<Restored> load(UtcMillis since) override;
   Result<summary::SummaryTotals> range_totals(const EdgeQuery& q) override;
+  Result<std::vector<Uuid>> stored_ids(const std::vector<Uuid>& ids) override;
   Status purge() override;
 
  private:

@@ -1,9 +1,9 @@
 // Store: where confirmed ledger entries are persisted (PostgreSQL in production, a fake in
 // tests), and what the Ledger cannot answer from memory: window edges inside folded buckets,
-// the verdict on possible old duplicates, and the folded state at restart.
-// Threading: one Store is used by one thread at a time (the ledger writer thread, the worker
-// before it starts, or the summary thread with a Store of its own). Every call reports failure
-// as a Status; none throws.
+// the verdict on possible old duplicates (before sending and after), and the folded state at
+// restart. Threading: one Store is used by one thread at a time (the ledger writer thread, the
+// worker before it starts, or the summary thread with a Store of its own). Every call reports
+// failure as a Status; none throws.
 #pragma once
 
 #include <vector>
@@ -40,6 +40,9 @@ class Store {
   virtual Result<Restored> load(UtcMillis since) = 0;
   // Totals of the rows with requestedAt in [q.from_ms, q.to_ms] whose id is not in q.exclude.
   virtual Result<summary::SummaryTotals> range_totals(const EdgeQuery& q) = 0;
+  // Which of ids have a row (any processor, any age): the arbiter for an id the Ledger may have
+  // folded away. Cost: one indexed lookup per id.
+  virtual Result<std::vector<Uuid>> stored_ids(const std::vector<Uuid>& ids) = 0;
   // Deletes every entry.
   virtual Status purge() = 0;
 };

@@ -87,7 +87,51 @@ Dispatcher::Dispatcher(DispatcherConfig cfg, const Clock& clock, processor::Tran
 
 // ---- hand-off thread -------------------------------------------------------------------------
 
-Status Dispatcher::accept(const std::vector<handoff::AcceptedPayment>& batch) {
+// An id folded out of the ledger's memory is known only to the store. Sending it again could
+// charge it twice (on the other processor) and count it twice here: ask the store first, off
+// the POST path (the api has already answered). Cost once anything was folded: one indexed
+// query per hand-off batch. If the store cannot answer, the batch goes on unchecked (counted):
+// forwarding never waits for PostgreSQL.
+std::vector<handoff::AcceptedPayment> Dispatcher::drop_old_duplicates(
+    const std::vector<handoff::AcceptedPayment>& batch) {
+  std::vector<Uuid> unknown;
+  {
+    std::scoped_lock lock(ledger_mu_);
+    if (!edge_store_ || !ledger_.may_have_forgotten()) return batch;
+    for (const auto& a : batch)
+      if (!ledger_.contains(a.id)) unknown.push_back(a.id);
+  }
+  if (unknown.empty()) return batch;
+  // After a failure the store is left alone for a second: a batch must not wait on reconnects.
+  const SteadyTime now = clock_.now_steady();
+  auto found = now < old_check_retry_at_ ? Result<std::vector<Uuid>>(Status::unavailable("backoff"))
+                                         : edge_store_->stored_ids(unknown);
+  if (!found.is_ok()) {
+    if (now >= old_check_retry_at_) {
+      spdlog::warn("old-duplicate check skipped for {} payments: {}", unknown.size(),
+                   found.status().message());
+      old_check_retry_at_ = now + std::chrono::seconds(1);
+    }
+    stats_.old_unchecked.fetch_add(static_cast<int64_t>(unknown.size()));
+    return batch;
+  }
+  if (found->empty()) return batch;
+  std::unordered_set<Uuid, UuidHash> old(found->begin(), found->end());
+  std::vector<handoff::AcceptedPayment> out;
+  for (const auto& a : batch)
+    if (!old.count(a.id)) out.push_back(a);
+  const auto dropped = static_cast<int64_t>(batch.size() - out.size());
+  stats_.old_duplicates.fetch_add(dropped);
+  stats_.duplicates_ignored.fetch_add(dropped);
+  return out;
+}
+
+Status Dispatcher::accept(const std::vector<handoff::AcceptedPayment>& all) {
+  const std::vector<handoff::AcceptedPayment> batch = drop_old_duplicates(all);
+  if (batch.empty()) {
+    stats_.accepted.fetch_add(static_cast<int64_t>(all.size()));
+    return Status::ok();
+  }
   // Journal first: once the api answers 2xx the payment must survive a crash of this process.
   if (journal_) {
     Status s = journal_->append_accepted(batch);
@@ -100,7 +144,7 @@ Status Dispatcher::accept(const std::vector<handoff::AcceptedPayment>& batch) {
     std::scoped_lock lock(inbox_mu_);
     inbox_.insert(inbox_.end(), batch.begin(), batch.end());
   }
-  stats_.accepted.fetch_add(static_cast<int64_t>(batch.size()));
+  stats_.accepted.fetch_add(static_cast<int64_t>(all.size()));
   client_.wakeup();
   return Status::ok();
 }

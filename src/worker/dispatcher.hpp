@@ -62,8 +62,8 @@ class Dispatcher final : public handoff::Sink {
   // persists every entry this dispatcher settles. journal may be null (durability none): else
   // accept() appends to it before answering, and purge() clears it; marking payments settled
   // there is the writer's job (after their rows are committed). edge_store (may be null: then
-  // a summary needing it fails) answers window edges inside folded buckets, on the hand-off
-  // thread only.
+  // a summary needing it fails) answers window edges inside folded buckets and whether an
+  // accepted id folded out of memory was already stored, on the hand-off thread only.
   Dispatcher(DispatcherConfig cfg, const Clock& clock, processor::Transport& transport,
              ledger::Ledger& ledger, std::mutex& ledger_mu, ledger::LedgerWriter& writer,
              Stats& stats, handoff::Journal* journal = nullptr,
@@ -115,6 +115,8 @@ class Dispatcher final : public handoff::Sink {
     int absent_needed = 1;  // 404 answers required before the payment counts as absent
   };
 
+  std::vector<handoff::AcceptedPayment> drop_old_duplicates(
+      const std::vector<handoff::AcceptedPayment>& batch);
   void drain_inbox(SteadyTime now);
   void apply_purge_if_any();
   void poll_health(SteadyTime now);
@@ -148,6 +150,9 @@ class Dispatcher final : public handoff::Sink {
   handoff::Journal* journal_;
   ledger::Store* edge_store_;
   health::Tracker tracker_;
+
+  // Hand-off thread only.
+  SteadyTime old_check_retry_at_{};
 
   // Shared with the hand-off thread.
   std::mutex inbox_mu_;

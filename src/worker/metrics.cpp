@@ -38,6 +38,8 @@ std::string render_metrics(const Stats& s, const ledger::WriterStats& w, size_t 
   net::PrometheusText t;
   t.counter("rinha_worker_payments_accepted_total", s.accepted.load());
   t.counter("rinha_worker_duplicates_ignored_total", s.duplicates_ignored.load());
+  t.counter("rinha_worker_old_duplicates_total", s.old_duplicates.load());
+  t.counter("rinha_worker_old_unchecked_total", s.old_unchecked.load());
   t.type("rinha_worker_processor_sent_total", "counter");
   per_processor(t, "rinha_worker_processor_sent_total", s.sent);
   t.type("rinha_worker_processor_probes_total", "counter");

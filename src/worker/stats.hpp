@@ -27,9 +27,11 @@ struct LatencyHistogram {
 
 struct Stats {
   using Counter = std::atomic<int64_t>;
-  Counter accepted{0};                 // payments handed to us by the apis
-  Counter duplicates_ignored{0};       // accepted again while known: not processed twice
-  std::array<Counter, 2> sent{};       // POST /payments started, per processor
+  Counter accepted{0};            // payments handed to us by the apis
+  Counter duplicates_ignored{0};  // accepted again while known: not processed twice
+  Counter old_duplicates{0};      // of those, ids folded out of memory and found in the store
+  Counter old_unchecked{0};       // accepted while the store could not say whether ids were old
+  std::array<Counter, 2> sent{};  // POST /payments started, per processor
   std::array<Counter, 2> confirmed{};  // settled in the ledger, per processor
   std::array<Counter, 2> duplicate_422{};
   std::array<Counter, 2> server_errors{};

@@ -5,7 +5,7 @@
 // worker's in-memory entry count (its /metrics) must stay under rate x (horizon + slack).
 // After it, summaries over old, new (still in detail) and straddling windows, bucket-aligned
 // or not, must equal the processors' to the cent, before and after a worker restart (which
-// loads bucket totals and the recent rows only).
+// loads bucket totals and the recent rows only). Then old ids retried are charged once.
 #include <catch2/catch.hpp>
 #include <regex>
 #include <sstream>
@@ -34,6 +34,28 @@ int64_t gauge(const std::string& metrics_url, const std::string& name) {
   std::smatch m;
   if (!std::regex_search(got->body, m, std::regex("\n" + name + " ([0-9]+)\n"))) return -1;
   return std::stoll(m[1]);
+}
+
+// Waits until the counter reaches at least n.
+bool gauge_at_least(const std::string& metrics_url, const std::string& name, int64_t n,
+                    std::chrono::milliseconds timeout) {
+  const auto until = std::chrono::steady_clock::now() + timeout;
+  while (gauge(metrics_url, name) < n) {
+    if (std::chrono::steady_clock::now() > until) return false;
+    std::this_thread::sleep_for(50ms);
+  }
+  return true;
+}
+
+void set_failure(const std::string& processor_url, bool on) {
+  http::HttpRequest r;
+  r.method = "PUT";
+  r.url = processor_url + "/admin/configurations/failure";
+  r.body = std::string("{\"failure\":") + (on ? "true" : "false") + "}";
+  r.headers = {{"X-Rinha-Token", "123"}};
+  auto got = http::http_send(r);
+  REQUIRE(got.is_ok());
+  REQUIRE(got->status == 200);
 }
 
 }  // namespace
@@ -110,6 +132,38 @@ TEST_CASE("tiny horizon: old, new and straddling windows equal the processors' t
 
   REQUIRE(st.restart("worker").is_ok());
   check_all("after restart");
+
+  // A client retrying ids folded out of memory long ago, while the default processor fails: sent
+  // again they would go to the fallback and be charged twice. The store is asked first.
+  const std::vector<SentPayment> sent = traffic.sent();
+  std::vector<SentPayment> old_ids;
+  for (const auto& p : sent)
+    if (p.status / 100 == 2 && old_ids.size() < 40) old_ids.push_back(p);
+  REQUIRE(old_ids.size() == 40);
+  auto before = read_ledgers(ep);
+  REQUIRE(before.is_ok());
+  set_failure(st.default_url(), true);
+  for (const auto& p : old_ids) {
+    http::HttpRequest r;
+    r.method = "POST";
+    r.url = st.lb_url() + "/payments";
+    r.body = "{\"correlationId\":\"" + p.id + "\",\"amount\":" + cents_text(p.cents) + "}";
+    auto got = http::http_send(r);
+    REQUIRE(got.is_ok());
+    CHECK(got->status / 100 == 2);
+  }
+  REQUIRE(gauge_at_least(st.worker_metrics_url(), "rinha_worker_old_duplicates_total", 40, 10s));
+  set_failure(st.default_url(), false);
+  auto after = read_ledgers(ep);
+  REQUIRE(after.is_ok());
+  INFO("before the retries " << *before << "; after " << *after);
+  CHECK(after->consistent());
+  CHECK(after->processor_requests() == before->processor_requests());
+  auto audit = audit_payments(old_ids, ep);
+  REQUIRE(audit.is_ok());
+  INFO(*audit);
+  CHECK(audit->double_charged == 0);
+  CHECK(audit->recorded == 40);
   std::printf(
       "ledger horizon: %lld payments, max detail %lld (bound %d), %lld buckets, %d checks, "
       "%zu mismatches\n",

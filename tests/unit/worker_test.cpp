@@ -52,6 +52,13 @@ class MemoryStore : public ledger::Store {
   Result<summary::SummaryTotals> range_totals(const ledger::EdgeQuery&) override {
     return summary::SummaryTotals{};
   }
+  Result<std::vector<Uuid>> stored_ids(const std::vector<Uuid>& ids) override {
+    std::vector<Uuid> found;
+    for (const auto& id : ids)
+      if (std::any_of(rows.begin(), rows.end(), [&](const ledger::Entry& r) { return r.id == id; }))
+        found.push_back(id);
+    return found;
+  }
   Status purge() override {
     rows.clear();
     return Status::ok();
