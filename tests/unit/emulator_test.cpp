@@ -118,8 +118,35 @@ TEST_CASE("store summary: BETWEEN is inclusive, a missing bound means all rows")
   CHECK(t.requests == 1);
   CHECK(s.summary(std::nullopt, at("2000-01-01T00:00:00Z")).requests == 2);
   CHECK(s.summary(at("2099-01-01T00:00:00Z"), std::nullopt).requests == 2);
+  CHECK(s.summary(at("2025-07-10T12:00:01Z"), at("2025-07-10T12:00:00Z")).requests == 0);
   s.purge();
   CHECK(s.summary(std::nullopt, std::nullopt).requests == 0);
+  CHECK(s.summary(at("2000-01-01T00:00:00Z"), at("2099-01-01T00:00:00Z")).requests == 0);
+}
+
+TEST_CASE("store summary: equals a scan of every row for random windows, same-instant rows too") {
+  PaymentStore s;
+  std::vector<StoredPayment> rows;
+  uint64_t r = 12345;
+  auto next = [&r] { return r = r * 6364136223846793005ULL + 1442695040888963407ULL; };
+  for (int i = 0; i < 2000; ++i) {
+    Uuid id;
+    for (auto& b : id.bytes) b = static_cast<uint8_t>(next() >> 56);
+    // 50 distinct instants, so many rows share one.
+    StoredPayment p{Cents{static_cast<int64_t>(next() % 10000) + 1},
+                    UtcMicros{1'750'000'000'000'000 + static_cast<int64_t>(next() % 50) * 1000}};
+    if (s.insert(id, p)) rows.push_back(p);
+  }
+  for (int k = 0; k < 200; ++k) {
+    const UtcMicros from{1'750'000'000'000'000 + static_cast<int64_t>(next() % 52000) - 1000};
+    const UtcMicros to{from.value + static_cast<int64_t>(next() % 30000)};
+    int64_t n = 0, cents = 0;
+    for (const auto& p : rows)
+      if (p.requested_at >= from && p.requested_at <= to) ++n, cents += p.amount.value;
+    const auto t = s.summary(from, to);
+    CHECK(t.requests == n);
+    CHECK(t.amount.value == cents);
+  }
 }
 
 TEST_CASE("payment body: amount rounded half-even to cents, fields required") {

@@ -5,7 +5,13 @@ namespace rinha::emulator {
 
 bool PaymentStore::insert(const Uuid& id, StoredPayment p) {
   std::scoped_lock lock(mu_);
-  return rows_.emplace(id, p).second;
+  if (!rows_.emplace(id, p).second) return false;
+  StoreTotals& at = by_time_[p.requested_at.value];
+  ++at.requests;
+  at.amount += p.amount;
+  ++all_.requests;
+  all_.amount += p.amount;
+  return true;
 }
 
 std::optional<StoredPayment> PaymentStore::find(const Uuid& id) const {
@@ -17,14 +23,14 @@ std::optional<StoredPayment> PaymentStore::find(const Uuid& id) const {
 
 StoreTotals PaymentStore::summary(std::optional<UtcMicros> from,
                                   std::optional<UtcMicros> to) const {
-  const bool all = !from || !to;  // the processor's "OR from IS NULL OR to IS NULL"
-  StoreTotals t;
   std::scoped_lock lock(mu_);
-  for (const auto& [id, p] : rows_) {
-    if (all || (p.requested_at >= *from && p.requested_at <= *to)) {
-      ++t.requests;
-      t.amount += p.amount;
-    }
+  if (!from || !to) return all_;  // the processor's "OR from IS NULL OR to IS NULL"
+  StoreTotals t;
+  if (*from > *to) return t;
+  const auto end = by_time_.upper_bound(to->value);
+  for (auto it = by_time_.lower_bound(from->value); it != end; ++it) {
+    t.requests += it->second.requests;
+    t.amount += it->second.amount;
   }
   return t;
 }
@@ -32,6 +38,8 @@ StoreTotals PaymentStore::summary(std::optional<UtcMicros> from,
 void PaymentStore::purge() {
   std::scoped_lock lock(mu_);
   rows_.clear();
+  by_time_.clear();
+  all_ = {};
 }
 
 }  // namespace rinha::emulator

@@ -1,11 +1,15 @@
 // PaymentStore (pure): the emulator's in-memory payments table (spec §2.1: correlationId
 // primary key, amount rounded to cents, requested_at as the backend sent it) and the admin
 // summary filter: requested_at BETWEEN from AND to, inclusive, compared at full precision, and
-// every row when either bound is missing (spec §6.5).
+// every row when either bound is missing (spec §6.5). Totals are also kept per requested_at
+// instant, so a summary costs the payments in its window (as the processor's index on
+// requested_at does), not the history: a scan of every row under the mutex stalled inserts
+// and timed the checker's reads out once a long soak had stored ~1.4 M payments.
 // Thread-safe: one mutex.
 #pragma once
 
 #include <cstdint>
+#include <map>
 #include <mutex>
 #include <optional>
 #include <unordered_map>
@@ -37,6 +41,8 @@ class PaymentStore {
  private:
   mutable std::mutex mu_;
   std::unordered_map<Uuid, StoredPayment, UuidHash> rows_;  // GUARDED_BY(mu_)
+  std::map<int64_t, StoreTotals> by_time_;                  // GUARDED_BY(mu_), by micros
+  StoreTotals all_;                                         // GUARDED_BY(mu_)
 };
 
 }  // namespace rinha::emulator
