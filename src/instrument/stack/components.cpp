@@ -43,6 +43,7 @@ Locations Locations::defaults() {
 }
 
 std::string Locations::rinhad_config() const {
+  if (!rinhad_config_path.empty()) return rinhad_config_path;
   std::string p = source_dir + "/config/rinhad.yaml";
   return fs::exists(p) ? p : std::string();
 }

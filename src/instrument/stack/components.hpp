@@ -20,10 +20,12 @@ struct Locations {
   std::string haproxy = "/usr/sbin/haproxy";
   std::string pg_bin_dir = "/usr/lib/postgresql/15/bin";
   std::string source_dir;  // deploy/haproxy/haproxy.cfg, config/rinhad.yaml, config/postgresql.conf
+  std::string rinhad_config_path;  // set: used instead of the source tree's config/rinhad.yaml
 
   static Locations defaults();
   std::string haproxy_config() const { return source_dir + "/deploy/haproxy/haproxy.cfg"; }
-  // config/rinhad.yaml if it exists, else "" (rinhad then runs on built-in defaults + flags).
+  // rinhad_config_path if set, else config/rinhad.yaml if it exists, else "" (rinhad then runs
+  // on built-in defaults + flags).
   std::string rinhad_config() const;
   std::string postgres_config() const { return source_dir + "/config/postgresql.conf"; }
 };

@@ -238,8 +238,17 @@ Result<Stack> Stack::up(const StackOptions& requested) {
 
   RinhadWiring wiring{st.worker_listen(), st.default_url_, st.fallback_url_, st.database_url_,
                       dir + "journal"};
+  // rinhad reads a copy taken now: a process restarted later (a test, a soak's restart) must
+  // not meet a source tree edited or checked out since, with keys its binary does not know.
+  Locations loc = opts.loc;
+  if (const std::string cfg = loc.rinhad_config(); !cfg.empty()) {
+    std::error_code copy_ec;
+    fs::copy_file(cfg, dir + "rinhad.yaml", fs::copy_options::overwrite_existing, copy_ec);
+    if (copy_ec) return Status::io_error("copy " + cfg + " to the run dir: " + copy_ec.message());
+    loc.rinhad_config_path = dir + "rinhad.yaml";
+  }
   if (opts.worker) {
-    ProcessSpec spec = worker_spec(opts.loc, wiring, dir + "worker.log");
+    ProcessSpec spec = worker_spec(loc, wiring, dir + "worker.log");
     if (opts.worker_metrics && !sets_flag(opts.worker_args, "--worker.metrics_listen")) {
       const std::string listen = loopback_address(free_port());
       spec.argv.insert(spec.argv.end(), {"--worker.metrics_listen", listen});
@@ -258,7 +267,7 @@ Result<Stack> Stack::up(const StackOptions& requested) {
     for (int i = 0; i < 2; ++i) {
       st.api_ports_[i] = free_port();
       const std::string name = "api" + std::to_string(i + 1);
-      ProcessSpec spec = api_spec(opts.loc, wiring, name, st.api_ports_[i], dir + name + ".log");
+      ProcessSpec spec = api_spec(loc, wiring, name, st.api_ports_[i], dir + name + ".log");
       spec.argv.insert(spec.argv.end(), opts.api_args.begin(), opts.api_args.end());
       save_effective_config(spec, opts.run_dir);
       Status s = st.start_process(spec);
