@@ -50,6 +50,11 @@ rss_sampler() {
       fi
       line+=$'\t'"$name=$kb"
     done < "$RUN_DIR/pids"
+    # The worker's heap as malloc sees it (KiB): live bytes and bytes held from the kernel.
+    local m
+    m=$(curl -s -m 2 "$RINHA_WORKER_METRICS_URL" || true)
+    line+=$'\t'"worker_heap_live=$(awk '/^rinha_worker_heap_in_use_bytes / { print int($2 / 1024) }' <<<"$m")"
+    line+=$'\t'"worker_heap_held=$(awk '/^rinha_worker_heap_held_bytes / { print int($2 / 1024) }' <<<"$m")"
     echo "$line" >> "$OUT/rss.tsv"
     sleep "$SAMPLE_S"
   done
@@ -104,7 +109,7 @@ pg_total_relation_size('ledger_buckets') || ' ' || pg_database_size(current_data
   2>/dev/null || echo "? ? ?")
 
 echo "== soak: ${DURATION} s, $(grep -E '^run: ' "$OUT/load.log" | head -1)"
-grep -E 'inconsistencies|lag' "$OUT/load.log" | tr -s ' ' | head -4
+grep -E 'inconsistencies|lag' "$OUT/load.log" | tr -s ' ' | head -4 || true
 echo "== RSS (MiB) per process at 10 / 30 / 60 min (or the last sample)"
 awk -F'\t' -v d="$DURATION" '
   { for (i = 2; i <= NF; i++) { split($i, kv, "="); rss[$1, kv[1]] = kv[2]; names[kv[1]] = 1 }

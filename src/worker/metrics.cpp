@@ -31,6 +31,8 @@ std::string render_ledger_metrics(const LedgerGauges& g) {
   t.gauge("rinha_worker_ledger_detail_entries", static_cast<int64_t>(g.detail));
   t.gauge("rinha_worker_ledger_buckets", static_cast<int64_t>(g.buckets));
   t.gauge("rinha_worker_ledger_arbiter_pending", static_cast<int64_t>(g.arbiter));
+  t.gauge("rinha_worker_heap_in_use_bytes", static_cast<int64_t>(g.heap_in_use));
+  t.gauge("rinha_worker_heap_held_bytes", static_cast<int64_t>(g.heap_held));
   return t.take();
 }
 

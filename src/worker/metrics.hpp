@@ -26,6 +26,10 @@ struct LedgerGauges {
   size_t detail = 0;     // held per payment (bounded by rate x ledger.horizon_ms)
   size_t buckets = 0;    // folded totals (one per ledger.bucket_ms of history)
   size_t arbiter = 0;    // possible old duplicates waiting for the store's verdict
+  // malloc's view (mallinfo2): live bytes, and bytes taken from the kernel for the heap; a gap
+  // that grows is fragmentation, a use that grows is a leak.
+  size_t heap_in_use = 0;
+  size_t heap_held = 0;
 };
 std::string render_ledger_metrics(const LedgerGauges& g);
 

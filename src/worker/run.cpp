@@ -205,6 +205,9 @@ int run(const config::Config& cfg) {
       std::scoped_lock lock(ledger_mu);
       g = {ledger.size(), ledger.detail_size(), ledger.bucket_count(), ledger.arbiter_count()};
     }
+    const struct mallinfo2 mi = ::mallinfo2();
+    g.heap_in_use = mi.uordblks + mi.hblkhd;
+    g.heap_held = mi.arena + mi.hblkhd;
     return render_metrics(stats, writer.stats(), writer.pending()) + render_ledger_metrics(g);
   });
   if (!cfg.worker.metrics_listen.empty()) {
