@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# Naming check (.clang-tidy: the house rules of STYLE.md) over every src/ and cmd/ translation
-# unit and the headers they include. Usage: scripts/tidy.sh BUILD_DIR (needs its
+# clang-tidy as .clang-tidy configures it (the house naming rules of STYLE.md, bugprone-*,
+# concurrency-*) over every src/ and cmd/ translation unit and the headers they include. Usage: scripts/tidy.sh BUILD_DIR (needs its
 # compile_commands.json). Exit 1 on any finding.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -10,7 +10,7 @@ out=$(find src cmd -name '*.cpp' -print0 |
       grep -E "^$PWD/(src|cmd)/.*(warning|error):" | sort -u || true)
 if [ -n "$out" ]; then
   echo "$out"
-  echo "tidy: $(echo "$out" | wc -l) naming findings"
+  echo "tidy: $(echo "$out" | wc -l) findings"
   exit 1
 fi
-echo "tidy: $(find src cmd -name '*.cpp' | wc -l) files, no naming findings"
+echo "tidy: $(find src cmd -name '*.cpp' | wc -l) files, no findings"

@@ -1,5 +1,7 @@
 // rinhactl: operator and measuring commands; each subcommand lives in its module.
 #include <CLI/CLI.hpp>
+#include <cstdio>
+#include <exception>
 
 #include "instrument/emulator/command.hpp"
 #include "instrument/loadgen/command.hpp"
@@ -7,7 +9,9 @@
 #include "instrument/report/command.hpp"
 #include "instrument/stack/command.hpp"
 
-int main(int argc, char** argv) {
+namespace {
+
+int run(int argc, char** argv) {
   CLI::App app{"rinhactl: operate and measure rinha"};
   app.require_subcommand(1);
   rinha::emulator::add_processor_command(app);
@@ -16,6 +20,18 @@ int main(int argc, char** argv) {
   rinha::noop::add_noop_command(app);
   rinha::report::add_report_command(app);
   rinha::stack::add_stack_command(app);
-  CLI11_PARSE(app, argc, argv);
+  CLI11_PARSE(app, argc, argv);  // a command's non-zero status arrives as CLI::RuntimeError
   return 0;
+}
+
+}  // namespace
+
+// Anything else a command throws ends it with its message and 1, not std::terminate.
+int main(int argc, char** argv) {
+  try {
+    return run(argc, argv);
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "rinhactl: %s\n", e.what());
+    return 1;
+  }
 }

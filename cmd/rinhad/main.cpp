@@ -3,13 +3,16 @@
 #include <spdlog/spdlog.h>
 
 #include <cstdio>
+#include <exception>
 #include <iostream>
 
 #include "api/server.hpp"
 #include "config/flags.hpp"
 #include "worker/run.hpp"
 
-int main(int argc, char** argv) {
+namespace {
+
+int run(int argc, char** argv) {
   CLI::App app{"rinhad: payment intermediary daemon (--mode=api|worker)"};
   rinha::config::FlagValues flags;
   rinha::config::add_flags(app, flags);
@@ -34,4 +37,17 @@ int main(int argc, char** argv) {
   }
   spdlog::set_level(spdlog::level::from_str(cfg->log.level));
   return cfg->mode == "api" ? rinha::api::run(*cfg) : rinha::worker::run(*cfg);
+}
+
+}  // namespace
+
+// Start-up throws (STYLE: exceptions on the control plane only); one message and 1, never
+// std::terminate's abort.
+int main(int argc, char** argv) {
+  try {
+    return run(argc, argv);
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "rinhad: %s\n", e.what());
+    return 1;
+  }
 }

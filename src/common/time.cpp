@@ -91,14 +91,14 @@ Result<UtcMicros> parse_iso8601(std::string_view s) {
       if (!digits(s, i, 2, oh)) return bad();
       if (i < s.size() && s[i] == ':') ++i;
       if (!digits(s, i, 2, om) || oh > 23 || om > 59) return bad();
-      offset_s = sign * (oh * 3600 + om * 60);
+      offset_s = sign * (int64_t{oh} * 3600 + int64_t{om} * 60);
     } else {
       return bad();
     }
   }
   if (i != s.size()) return bad();
-  int64_t secs =
-      days_from_civil(year, month, day) * 86400 + hour * 3600 + minute * 60 + second - offset_s;
+  int64_t secs = days_from_civil(year, month, day) * 86400 + int64_t{hour} * 3600 +
+                 int64_t{minute} * 60 + second - offset_s;
   return UtcMicros{secs * 1'000'000 + micros};
 }
 

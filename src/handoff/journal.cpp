@@ -10,6 +10,7 @@
 #include <cerrno>
 #include <cstring>
 
+#include "common/errno_text.hpp"
 #include "handoff/wire.hpp"
 
 namespace rinha::handoff {
@@ -66,7 +67,7 @@ Status write_all(int fd, const std::string& data) {
   while (off < data.size()) {
     ssize_t w = ::write(fd, data.data() + off, data.size() - off);
     if (w < 0 && errno == EINTR) continue;
-    if (w <= 0) return Status::io_error(std::string("journal write: ") + std::strerror(errno));
+    if (w <= 0) return Status::io_error(std::string("journal write: ") + errno_text(errno));
     off += static_cast<size_t>(w);
   }
   return Status::ok();
@@ -83,7 +84,7 @@ Journal::~Journal() {
 
 Result<std::unique_ptr<Journal>> Journal::open(const std::string& path, Durability durability) {
   int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
-  if (fd < 0) return Status::io_error("journal " + path + ": " + std::strerror(errno));
+  if (fd < 0) return Status::io_error("journal " + path + ": " + errno_text(errno));
   std::unique_ptr<Journal> j(new Journal(path, durability, fd));
   Status s = j->replay();
   if (!s.is_ok()) return s;
@@ -93,14 +94,13 @@ Result<std::unique_ptr<Journal>> Journal::open(const std::string& path, Durabili
 Status Journal::replay() {
   std::lock_guard lock(mu_);
   struct stat st {};
-  if (::fstat(fd_, &st) != 0)
-    return Status::io_error("journal stat: " + std::string(std::strerror(errno)));
+  if (::fstat(fd_, &st) != 0) return Status::io_error("journal stat: " + errno_text(errno));
   std::string data(static_cast<size_t>(st.st_size), '\0');
   size_t got = 0;
   while (got < data.size()) {
     ssize_t r = ::pread(fd_, data.data() + got, data.size() - got, static_cast<off_t>(got));
     if (r < 0 && errno == EINTR) continue;
-    if (r <= 0) return Status::io_error("journal read: " + std::string(std::strerror(errno)));
+    if (r <= 0) return Status::io_error("journal read: " + errno_text(errno));
     got += static_cast<size_t>(r);
   }
   size_t pos = 0;
@@ -140,7 +140,7 @@ Status Journal::replay() {
     pos += 4 + len + 4;
   }
   if (pos < data.size() && ::ftruncate(fd_, static_cast<off_t>(pos)) != 0)
-    return Status::io_error("journal truncate: " + std::string(std::strerror(errno)));
+    return Status::io_error("journal truncate: " + errno_text(errno));
   bytes_ = pos;
   return Status::ok();
 }
@@ -169,7 +169,7 @@ Status Journal::write_record(uint8_t type, const std::string& body, bool sync) {
   if (!s.is_ok()) return s;
   bytes_ += rec.size();
   if (sync && ::fdatasync(fd_) != 0)
-    return Status::io_error("journal fdatasync: " + std::string(std::strerror(errno)));
+    return Status::io_error("journal fdatasync: " + errno_text(errno));
   if (compacting_) since_snapshot_ += rec;
   return Status::ok();
 }
@@ -244,8 +244,8 @@ Status Journal::compact(std::vector<Live> snapshot) {
   if (!sends.empty()) rec += encode_record(kSent, sent_body(sends));
   std::string tmp = path_ + ".compact";
   int fd = ::open(tmp.c_str(), O_RDWR | O_CREAT | O_TRUNC | O_APPEND | O_CLOEXEC, 0600);
-  Status s = fd < 0 ? Status::io_error("journal compact: " + std::string(std::strerror(errno)))
-                    : write_all(fd, rec);
+  Status s =
+      fd < 0 ? Status::io_error("journal compact: " + errno_text(errno)) : write_all(fd, rec);
   if (compaction_observer_) compaction_observer_();
 
   std::lock_guard lock(mu_);
@@ -276,8 +276,7 @@ Status Journal::clear() {
   std::lock_guard lock(mu_);
   live_.clear();
   ++generation_;
-  if (::ftruncate(fd_, 0) != 0)
-    return Status::io_error("journal truncate: " + std::string(std::strerror(errno)));
+  if (::ftruncate(fd_, 0) != 0) return Status::io_error("journal truncate: " + errno_text(errno));
   bytes_ = 0;
   if (durability_ == Durability::kMachine) ::fdatasync(fd_);
   return Status::ok();

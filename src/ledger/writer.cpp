@@ -95,8 +95,9 @@ void LedgerWriter::loop() {
       }
     } else if (!pending_.empty()) {
       const size_t n = std::min(pending_.size(), static_cast<size_t>(cfg_.batch_size));
-      batch.assign(pending_.begin(), pending_.begin() + n);
-      pending_.erase(pending_.begin(), pending_.begin() + n);
+      const auto end = pending_.begin() + static_cast<std::ptrdiff_t>(n);
+      batch.assign(pending_.begin(), end);
+      pending_.erase(pending_.begin(), end);
       lock.unlock();
       const auto t0 = std::chrono::steady_clock::now();
       auto inserted = store_.insert(batch);

@@ -11,6 +11,7 @@
 #include <cerrno>
 #include <cstring>
 
+#include "common/errno_text.hpp"
 #include "net/address.hpp"
 
 namespace rinha::net {
@@ -47,7 +48,7 @@ Result<Target> resolve(const std::string& address) {
 }
 
 Status errno_status(const std::string& what) {
-  return Status::io_error(what + ": " + std::strerror(errno));
+  return Status::io_error(what + ": " + errno_text(errno));
 }
 
 }  // namespace

@@ -1,6 +1,8 @@
 // Money, time and UUID primitives.
 #include <catch2/catch.hpp>
+#include <cerrno>
 
+#include "common/errno_text.hpp"
 #include "common/money.hpp"
 #include "common/time.hpp"
 #include "common/uuid.hpp"
@@ -119,4 +121,10 @@ TEST_CASE("UUIDs parse in either case and print lowercase", "[uuid]") {
     INFO(bad);
     CHECK_FALSE(parse_uuid(bad).is_ok());
   }
+}
+
+TEST_CASE("errno_text: libc's message for a known value, a placeholder for an unknown one") {
+  CHECK(rinha::errno_text(ENOENT) == "No such file or directory");
+  CHECK(rinha::errno_text(EPIPE) == "Broken pipe");
+  CHECK(rinha::errno_text(999999) == "Unknown error 999999");
 }

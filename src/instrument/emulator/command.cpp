@@ -66,7 +66,7 @@ void add_processor_command(CLI::App& app) {
     if (!hp.is_ok()) throw CLI::ValidationError("--listen", hp.status().message());
     opts->host = hp->host;
     opts->port = hp->port;
-    std::exit(run(*opts));
+    if (const int rc = run(*opts); rc != 0) throw CLI::RuntimeError(rc);
   });
 }
 

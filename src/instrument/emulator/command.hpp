@@ -5,8 +5,8 @@
 
 namespace rinha::emulator {
 
-// Registers the subcommand; its callback runs the server and exits the process with 0 on a
-// signal, 2 when it cannot start.
+// Registers the subcommand; its callback runs the server; the command ends with 0 on a
+// signal, 2 when it cannot start (CLI::RuntimeError carries the code to main).
 void add_processor_command(CLI::App& app);
 
 }  // namespace rinha::emulator

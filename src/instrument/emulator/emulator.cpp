@@ -81,7 +81,7 @@ class Emulator::Impl {
       endpoint_->init(Http::Endpoint::options()
                           .threads(opts_.threads)
                           .flags(Tcp::Options::ReuseAddr)
-                          .maxRequestSize(64 * 1024));
+                          .maxRequestSize(size_t{64} * 1024));
       endpoint_->setHandler(router_.handler());
       endpoint_->serveThreaded();
     } catch (const std::exception& e) {

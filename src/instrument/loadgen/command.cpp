@@ -172,7 +172,7 @@ void add_load_command(CLI::App& app) {
       if (!table.empty())
         std::printf("\nper service, under the compose limits:\n%s", table.c_str());
     }
-    std::exit(rc);
+    if (rc != 0) throw CLI::RuntimeError(rc);
   });
 }
 
@@ -185,17 +185,23 @@ void add_ops_commands(CLI::App& app) {
   s->add_option("--from", o->from, "ISO-8601 lower bound (inclusive)");
   s->add_option("--to", o->to, "ISO-8601 upper bound (inclusive)");
   s->add_flag("--json", o->json, "print the body as received");
-  s->callback([o] { std::exit(summary(*o)); });
+  s->callback([o] {
+    if (const int rc = summary(*o); rc != 0) throw CLI::RuntimeError(rc);
+  });
 
   CLI::App* p = app.add_subcommand("purge", "delete all payments of the backend or a processor");
   p->add_option("--target", o->target, "backend base URL")->capture_default_str();
   p->add_option("--processor", o->processor, "processor base URL (admin purge)");
   p->add_option("--token", o->token, "processor X-Rinha-Token")->capture_default_str();
-  p->callback([o] { std::exit(purge(*o)); });
+  p->callback([o] {
+    if (const int rc = purge(*o); rc != 0) throw CLI::RuntimeError(rc);
+  });
 
   CLI::App* h = app.add_subcommand("health", "a processor's service-health (rate limited)");
   h->add_option("--processor", o->processor, "processor base URL")->required();
-  h->callback([o] { std::exit(health(*o)); });
+  h->callback([o] {
+    if (const int rc = health(*o); rc != 0) throw CLI::RuntimeError(rc);
+  });
 }
 
 }  // namespace rinha::loadgen

@@ -1,5 +1,6 @@
 // CLI wiring of the measuring and operator commands of rinhactl: `load`, `summary`, `purge`,
-// `health`. Each callback exits the process with the command's status.
+// `health`. Each callback ends the command with its status: a non-zero one reaches main as
+// CLI::RuntimeError (no exit() from inside a callback: destructors run, threads are joined).
 #pragma once
 
 #include <CLI/CLI.hpp>

@@ -16,6 +16,7 @@
 #include <random>
 #include <vector>
 
+#include "common/errno_text.hpp"
 #include "common/uuid.hpp"
 #include "instrument/loadgen/profile.hpp"
 
@@ -55,7 +56,8 @@ void run_payments(const PaymentsOptions& opts, SteadyTime start, LatencyRecorder
     sched_param sp{};
     sp.sched_priority = 10;
     int rc = pthread_setschedparam(pthread_self(), SCHED_FIFO, &sp);
-    if (rc != 0) std::fprintf(stderr, "load: --realtime: %s (continuing)\n", std::strerror(rc));
+    if (rc != 0)
+      std::fprintf(stderr, "load: --realtime: %s (continuing)\n", errno_text(rc).c_str());
   }
   curl_global_init(CURL_GLOBAL_DEFAULT);
   CURLM* multi = curl_multi_init();

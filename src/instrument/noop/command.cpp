@@ -37,7 +37,7 @@ void add_noop_command(CLI::App& app) {
   cmd->callback([listen] {
     auto hp = net::parse_host_port(*listen);
     if (!hp.is_ok()) throw CLI::ValidationError("--listen", hp.status().message());
-    std::exit(run(hp->host, hp->port));
+    if (const int rc = run(hp->host, hp->port); rc != 0) throw CLI::RuntimeError(rc);
   });
 }
 

@@ -5,7 +5,7 @@
 
 namespace rinha::noop {
 
-// Registers the subcommand; its callback serves and exits the process with 0 on a signal, 2 when
+// Registers the subcommand; its callback serves; the command ends with 0 on a signal, 2 when
 // it cannot start.
 void add_noop_command(CLI::App& app);
 

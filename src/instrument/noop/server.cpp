@@ -16,13 +16,14 @@
 #include <string>
 #include <unordered_map>
 
+#include "common/errno_text.hpp"
 #include "instrument/noop/framing.hpp"
 
 namespace rinha::noop {
 namespace {
 
 Status errno_status(const std::string& what) {
-  return Status::io_error(what + ": " + std::strerror(errno));
+  return Status::io_error(what + ": " + errno_text(errno));
 }
 
 // Writes all of `data` on a non-blocking socket; a response is far below the send buffer, so

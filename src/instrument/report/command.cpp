@@ -79,7 +79,9 @@ void add_report_command(CLI::App& app) {
   cmd->add_option("--label", o->labels, "name of each run, in input order (default: file names)");
   cmd->add_option("--title", o->title, "page title");
   cmd->add_option("--chartjs", o->chartjs, "Chart.js UMD build to inline")->capture_default_str();
-  cmd->callback([o] { std::exit(run_report(*o)); });
+  cmd->callback([o] {
+    if (const int rc = run_report(*o); rc != 0) throw CLI::RuntimeError(rc);
+  });
 }
 
 }  // namespace rinha::report

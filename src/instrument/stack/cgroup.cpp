@@ -15,6 +15,8 @@
 #include <sstream>
 #include <thread>
 
+#include "common/errno_text.hpp"
+
 namespace rinha::stack {
 namespace fs = std::filesystem;
 namespace {
@@ -271,7 +273,7 @@ Status remove_cgroup_dirs(const std::vector<std::string>& dirs) {
     // A process just stopped may take a moment to leave its group.
     for (int i = 0; i < 100; ++i) {
       if (rmdir(d.c_str()) == 0 || errno == ENOENT) break;
-      if (errno != EBUSY) return Status::io_error("rmdir " + d + ": " + std::strerror(errno));
+      if (errno != EBUSY) return Status::io_error("rmdir " + d + ": " + errno_text(errno));
       if (i == 99) return Status::io_error("cgroup " + d + " still holds processes");
       std::this_thread::sleep_for(std::chrono::milliseconds(20));
     }

@@ -3,7 +3,6 @@
 // Does not apply the schema: the worker owns sql/ and applies it when it connects.
 #include "instrument/stack/postgres.hpp"
 
-#include <pwd.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <unistd.h>
@@ -15,6 +14,7 @@
 #include <sstream>
 #include <thread>
 
+#include "common/errno_text.hpp"
 #include "instrument/stack/net.hpp"
 
 namespace rinha::stack {
@@ -25,9 +25,9 @@ using std::chrono::milliseconds;
 
 Status chown_to(const std::string& path, const std::string& user) {
   if (user.empty()) return Status::ok();
-  const passwd* pw = getpwnam(user.c_str());
-  if (!pw) return Status::not_found("unknown user " + user);
-  if (chown(path.c_str(), pw->pw_uid, pw->pw_gid) != 0)
+  auto ids = find_user(user);
+  if (!ids.is_ok()) return ids.status();
+  if (chown(path.c_str(), ids->uid, ids->gid) != 0)
     return Status::io_error("chown " + path + " failed");
   return Status::ok();
 }
@@ -80,7 +80,7 @@ Result<Postgres> Postgres::start(const PostgresOptions& opts) {
     if (!mkdtemp(tmpl.data()))
       return Status::io_error("postgres: " + opts.base_dir + " is not reachable by user " +
                               pg.run_as_ + " and mkdtemp " + tmpl + " failed: " +
-                              std::strerror(errno) + "; use a --run-dir outside 0700 dirs");
+                              errno_text(errno) + "; use a --run-dir outside 0700 dirs");
     fs::create_directory_symlink(tmpl, root, ec);
     if (ec) return Status::io_error("postgres: cannot link " + root + ": " + ec.message());
     root = tmpl;

@@ -19,6 +19,8 @@
 #include <thread>
 #include <utility>
 
+#include "common/errno_text.hpp"
+
 extern char** environ;
 
 namespace rinha::stack {
@@ -29,8 +31,8 @@ using Steady = std::chrono::steady_clock;
 
 constexpr milliseconds kPoll{10};
 
-std::string errno_text(const std::string& what, int err) {
-  return what + ": " + std::strerror(err);
+std::string errno_what(const std::string& what, int err) {
+  return what + ": " + rinha::errno_text(err);
 }
 
 // Environment for the child: ours, with spec.env added or replacing.
@@ -89,10 +91,11 @@ std::optional<long> proc_status_kib(pid_t pid, const char* key) {
     fail(errno);
   }
   // A parent may block SIGTERM for sigwait (rinhad does); exec keeps the mask, so clear it,
-  // and restore default dispositions of signals the parent ignored.
+  // and restore default dispositions of signals the parent ignored. pthread_sigmask: the
+  // async-signal-safe form with a defined meaning in a process that had threads.
   sigset_t none;
   sigemptyset(&none);
-  sigprocmask(SIG_SETMASK, &none, nullptr);
+  pthread_sigmask(SIG_SETMASK, &none, nullptr);
   for (int s : {SIGPIPE, SIGINT, SIGTERM, SIGHUP, SIGCHLD}) signal(s, SIG_DFL);
   int devnull = open("/dev/null", O_RDWR);
   if (devnull < 0) fail(errno);
@@ -133,16 +136,16 @@ Result<Process> Process::start(const ProcessSpec& spec,
                                const std::vector<std::string>& cgroup_procs) {
   if (spec.argv.empty()) return Status::invalid_argument(spec.name + ": empty command line");
   if (access(spec.argv[0].c_str(), X_OK) != 0)
-    return Status::not_found(spec.name + ": " + errno_text(spec.argv[0], errno));
+    return Status::not_found(spec.name + ": " + errno_what(spec.argv[0], errno));
 
   uid_t uid = 0;
   gid_t gid = 0;
   bool set_user = false;
   if (!spec.run_as_user.empty()) {
-    const passwd* pw = getpwnam(spec.run_as_user.c_str());
-    if (!pw) return Status::not_found(spec.name + ": unknown user " + spec.run_as_user);
-    uid = pw->pw_uid;
-    gid = pw->pw_gid;
+    auto user = find_user(spec.run_as_user);
+    if (!user.is_ok()) return Status::not_found(spec.name + ": " + user.status().message());
+    uid = user->uid;
+    gid = user->gid;
     set_user = uid != geteuid();
     if (set_user && geteuid() != 0)
       return Status::invalid_argument(spec.name + ": running as " + spec.run_as_user +
@@ -152,7 +155,7 @@ Result<Process> Process::start(const ProcessSpec& spec,
   int log_fd = -1;
   if (!spec.log_path.empty()) {
     log_fd = open(spec.log_path.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
-    if (log_fd < 0) return Status::io_error(spec.name + ": " + errno_text(spec.log_path, errno));
+    if (log_fd < 0) return Status::io_error(spec.name + ": " + errno_what(spec.log_path, errno));
     if (set_user && fchown(log_fd, uid, gid) != 0) {
       // Only readability by that user suffers; the child writes through the inherited fd.
     }
@@ -168,7 +171,7 @@ Result<Process> Process::start(const ProcessSpec& spec,
       int err = errno;
       close_cgroup_fds();
       if (log_fd >= 0) close(log_fd);
-      return Status::io_error(spec.name + ": " + errno_text(f, err));
+      return Status::io_error(spec.name + ": " + errno_what(f, err));
     }
     cgroup_fds.push_back(fd);
   }
@@ -184,7 +187,7 @@ Result<Process> Process::start(const ProcessSpec& spec,
     int err = errno;
     if (log_fd >= 0) close(log_fd);
     close_cgroup_fds();
-    return Status::io_error(errno_text("pipe", err));
+    return Status::io_error(errno_what("pipe", err));
   }
 
   pid_t pid = fork();
@@ -199,7 +202,7 @@ Result<Process> Process::start(const ProcessSpec& spec,
   close_cgroup_fds();
   if (pid < 0) {
     close(err_pipe[0]);
-    return Status::io_error(spec.name + ": " + errno_text("fork", fork_err));
+    return Status::io_error(spec.name + ": " + errno_what("fork", fork_err));
   }
   if (!spec.new_session) setpgid(pid, pid);  // also in the parent: no race with an early kill
 
@@ -212,7 +215,7 @@ Result<Process> Process::start(const ProcessSpec& spec,
   if (n == static_cast<ssize_t>(sizeof child_err)) {
     int st = 0;
     waitpid(pid, &st, 0);
-    return Status::io_error(spec.name + ": " + errno_text("exec " + spec.argv[0], child_err));
+    return Status::io_error(spec.name + ": " + errno_what("exec " + spec.argv[0], child_err));
   }
 
   Process p;
@@ -279,6 +282,16 @@ Result<int> run_to_completion(const ProcessSpec& spec, milliseconds timeout) {
   std::string d = proc.exit_description();
   if (d.rfind("exit ", 0) == 0) return std::stoi(d.substr(5));
   return 128 + (d.rfind("signal ", 0) == 0 ? std::stoi(d.substr(7)) : 0);
+}
+
+Result<UserIds> find_user(const std::string& name) {
+  passwd pw{};
+  passwd* found = nullptr;
+  std::vector<char> buf(16384);
+  const int rc = getpwnam_r(name.c_str(), &pw, buf.data(), buf.size(), &found);
+  if (rc != 0) return Status::io_error("getpwnam " + name + ": " + rinha::errno_text(rc));
+  if (!found) return Status::not_found("unknown user " + name);
+  return UserIds{pw.pw_uid, pw.pw_gid};
 }
 
 bool pid_alive(pid_t pid) {

@@ -82,6 +82,13 @@ class Process {
 // Returns the exit code; a non-zero code is not an error here. Output goes to spec.log_path.
 Result<int> run_to_completion(const ProcessSpec& spec, std::chrono::milliseconds timeout);
 
+// A local user's ids (getpwnam_r: safe while other threads run); kNotFound for an unknown name.
+struct UserIds {
+  uid_t uid = 0;
+  gid_t gid = 0;
+};
+Result<UserIds> find_user(const std::string& name);
+
 // --- pid-based helpers for processes that are not our children (detached stacks) ---
 
 // True if pid exists and is not a zombie.
