@@ -345,10 +345,6 @@ std::vector<int64_t> per_second_payments(const Run& run, const std::string& url,
   return out;
 }
 
-report::StageRecord stage_record(const Stage& s) {
-  return {s.at_ms, s.default_delay_ms, s.default_failure, s.fallback_delay_ms, s.fallback_failure};
-}
-
 // What the report needs beyond the score: profile, series, checks, configuration, machine.
 struct RecordParts {
   std::vector<report::Accounting> accountings;
@@ -372,7 +368,7 @@ report::RunRecord build_record(Run& run, RecordParts parts) {
   r.profile = {p.name, p.vus, p.duration_ms, p.amount, p.teardown_window_ms, p.money_from_backend,
                {}};
   for (const Stage& s : p.stages)
-    if (s.at_ms < p.duration_ms) r.profile.stages.push_back(stage_record(s));
+    if (s.at_ms < p.duration_ms) r.profile.stages.push_back(s);
   r.accountings = std::move(parts.accountings);
   r.sent = run.counters.sent.load();
   r.ok = run.counters.ok.load();

@@ -8,16 +8,12 @@
 #include <string>
 #include <vector>
 
+#include "instrument/report/stage.hpp"
+
 namespace rinha::loadgen {
 
 // One `stage_NN` scenario: processor settings applied at `at_ms` after the scenario start.
-struct Stage {
-  int64_t at_ms = 0;
-  int64_t default_delay_ms = 0;
-  bool default_failure = false;
-  int64_t fallback_delay_ms = 0;
-  bool fallback_failure = false;
-};
+using Stage = report::Stage;
 
 struct Profile {
   std::string name;               // "preview" (rinha.js), "final" (rinha-final.js) or "soak"

@@ -14,21 +14,13 @@
 #include <utility>
 #include <vector>
 
+#include "instrument/report/stage.hpp"
 #include "instrument/score/score.hpp"
 
 namespace rinha::report {
 
 inline constexpr const char* kSchema = "rinha-run/1";
 inline constexpr const char* kRecordKey = "rinha_run";
-
-// One stage_NN of the timeline, as applied to the processors at at_ms after the start.
-struct StageRecord {
-  int64_t at_ms = 0;
-  int64_t default_delay_ms = 0;
-  bool default_failure = false;
-  int64_t fallback_delay_ms = 0;
-  bool fallback_failure = false;
-};
 
 struct ProfileRecord {
   std::string name;
@@ -37,7 +29,7 @@ struct ProfileRecord {
   std::string amount;  // decimal text
   int64_t teardown_window_ms = 0;
   bool money_from_backend = false;
-  std::vector<StageRecord> stages;
+  std::vector<Stage> stages;  // those applied before the run ended
 };
 
 // One accounting (official window, or whole run) with its theoretical maximum: every POST sent
