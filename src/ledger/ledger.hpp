@@ -101,6 +101,13 @@ class Ledger {
   void open(const Uuid& id, UtcMillis requested_at) { open_[id] = requested_at.value; }
   void close(const Uuid& id) { open_.erase(id); }
   size_t open_count() const { return open_.size(); }
+  // Open outcomes whose requestedAt lies in w.
+  std::vector<Uuid> open_in(const summary::Window& w) const {
+    std::vector<Uuid> ids;
+    for (const auto& [id, at] : open_)
+      if (w.contains(UtcMillis{at})) ids.push_back(id);
+    return ids;
+  }
 
   // Whether an id absent from memory may still have been counted (something was folded away,
   // or restored as folded): only the store can tell then.

@@ -51,9 +51,12 @@ struct DispatcherConfig {
   // processor delay, so a request left in flight has been committed or dropped), it is absent.
   int reconcile_delay_ms = 6000;
   int replay_recheck_ms = 100;
-  // A summary whose window holds the requestedAt of a replayed payment not yet resolved waits
-  // (at most this long) for a lookup round started after it began.
+  // A summary whose window holds the requestedAt of a payment whose outcome is open (in flight
+  // past its stamp, awaiting a lookup, replayed) waits at most this long while that payment is
+  // looked up (a probe), so that one the processor already committed is counted.
   int summary_wait_ms = 250;
+  // Connections per processor kept free of payments so that probes never queue behind them.
+  int probe_reserve = 8;
 };
 
 class Dispatcher final : public handoff::Sink {
@@ -79,9 +82,17 @@ class Dispatcher final : public handoff::Sink {
   // never re-sent before it is proven absent; one never sent is queued. Call before run_loop().
   void reconcile(const std::vector<handoff::JournalEntry>& replayed);
 
-  // True when no replayed payment still unresolved has its requestedAt in w, except those a
-  // complete lookup round started at or after `since` found absent on both processors.
-  bool replay_resolved_for(const summary::Window& w, SteadyTime since) const;
+  // Summary-time probe (summarize() uses these; tests turn the loop in between).
+  // start_probe() reads the summary of w and the payments whose outcome is open with their
+  // requestedAt in w, together (nullopt when there is none); the loop then looks each up at once
+  // (on its processor; a replayed or already settled one on both) and settles those found.
+  // probe_finished() is true once every lookup has answered. end_probe() releases the ticket and
+  // returns that first summary plus the payments the lookups found committed: what the
+  // processors counted when the lookups reached them, whatever answered during the wait.
+  // Thread-safe.
+  std::optional<uint64_t> start_probe(const summary::Window& w);
+  bool probe_finished(uint64_t ticket) const;
+  ledger::SummaryResult end_probe(uint64_t ticket);
 
   // Runs until request_stop(), then lets open payments settle for at most drain_ms:
   // step() and the transport's run_once() in turn.
@@ -111,6 +122,7 @@ class Dispatcher final : public handoff::Sink {
     router::Processor processor;
     UtcMillis sent_requested_at;  // what we sent
     bool replay = false;          // a round of journal-replay lookups (see Replay)
+    uint64_t probe = 0;           // a summary's probe (ticket): settles if found, else nothing
     int failures = 0;
     int absent_needed = 1;  // 404 answers required before the payment counts as absent
   };
@@ -129,6 +141,11 @@ class Dispatcher final : public handoff::Sink {
   void on_lookup_reply(uint64_t epoch, Lookup lk, const processor::Reply& r);
   void on_replay_reply(uint64_t epoch, Lookup lk, const processor::Reply& r, SteadyTime now);
   void start_replay_round(const Uuid& id, SteadyTime at);
+  void start_probes();
+  void on_probe_reply(uint64_t epoch, Lookup lk, const processor::Reply& r);
+  void finish_probe(uint64_t ticket);
+  void open_outcome(const Payment& pay, router::Processor p, bool both, UtcMillis requested_at);
+  void close_outcome(const Uuid& id);  // proven absent or given up: no ledger entry
   void flush_sent_log();
   void schedule_lookup(Lookup lk, SteadyTime at);
   void requeue(Payment pay, SteadyTime now);
@@ -189,16 +206,29 @@ class Dispatcher final : public handoff::Sink {
     bool round_unknown = false;
   };
   std::unordered_map<Uuid, Replay, UuidHash> replays_;
-
-  // Shared with the hand-off thread (summaries): per unresolved replayed payment, its requestedAt
-  // and the start of the last complete round that found it absent on both.
-  struct ReplayMark {
+  // Every payment whose outcome is open in the ledger: where to look it up (a replayed one was
+  // perhaps sent to either processor) and the requestedAt it was sent with.
+  struct Open {
+    Payment pay;
+    router::Processor processor;
+    bool both;
     UtcMillis requested_at;
-    SteadyTime checked_since = SteadyTime::min();
   };
-  mutable std::mutex replay_mu_;
-  std::condition_variable replay_cv_;
-  std::unordered_map<Uuid, ReplayMark, UuidHash> replay_marks_;  // GUARDED_BY(replay_mu_)
+  std::unordered_map<Uuid, Open, UuidHash> open_;
+  std::unordered_map<uint64_t, int> probe_pending_;  // ticket -> lookups still to answer
+
+  // Probes, shared with the hand-off thread.
+  struct Probe {
+    ledger::SummaryResult first;  // read with ids, before any lookup
+    std::vector<Uuid> ids;        // open with requestedAt in the window then
+    bool asked = false;           // taken by the loop
+    bool done = false;            // every lookup answered
+    std::unordered_map<Uuid, ledger::Entry, UuidHash> found;  // committed at a processor
+  };
+  mutable std::mutex probe_mu_;
+  std::condition_variable probe_cv_;
+  uint64_t probe_seq_ = 0;            // GUARDED_BY(probe_mu_)
+  std::map<uint64_t, Probe> probes_;  // GUARDED_BY(probe_mu_)
 };
 
 }  // namespace rinha::worker

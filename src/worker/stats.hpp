@@ -48,8 +48,10 @@ struct Stats {
   Counter summaries{0};
   Counter ambiguous_summaries{0};   // summaries with open payments inside their window
   Counter ambiguous_payments{0};    // sum over summaries of those open payments
-  Counter summary_waits{0};         // summaries that waited for replayed payments
+  Counter summary_waits{0};         // summaries that waited for their open payments' lookups
   Counter summary_wait_expired{0};  // of those, answered at summary_wait_ms still waiting
+  Counter summary_lookups{0};       // lookups those summaries made (GET /payments/{id})
+  Counter summary_lookup_found{0};  // of those, payments found committed: settled then
   Counter purges{0};
   Counter replayed{0};  // journal payments reconciled at start
   // Gauges, refreshed by the loop each turn (for /metrics).

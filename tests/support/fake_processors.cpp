@@ -42,7 +42,8 @@ void FakeProcessors::pay(Processor p, const processor::PaymentRequest& req, Call
   ++posts_[pi];
   posted_[pi].push_back(req.id);
   const SteadyTime now = clock_.now_steady();
-  const SteadyTime commit = now + milliseconds(s.latency_ms);
+  const int jitter = s.jitter_ms > 0 ? std::uniform_int_distribution<int>(0, s.jitter_ms)(rng_) : 0;
+  const SteadyTime commit = now + milliseconds(s.latency_ms + jitter);
   const SteadyTime answer = commit + milliseconds(s.reply_after_commit_ms);
   const SteadyTime deadline = now + milliseconds(s.timeout_ms);
   // The outcome is decided at the commit instant; the answer carries it (or the timeout does).
@@ -73,13 +74,17 @@ void FakeProcessors::lookup(Processor p, const Uuid& id, int timeout_ms, Callbac
       clock_.now_steady() + milliseconds(std::min(script(p).lookup_ms, timeout_ms));
   ++in_flight_[pi];
   const SteadyTime sent = clock_.now_steady();
-  at(t, true, [this, pi, id, t, sent, cb = std::move(cb)] {
+  // The processor reads its table when the request reaches it: on loopback well within the
+  // millisecond it was sent in (so a commit later in that millisecond is not seen).
+  auto answer = std::make_shared<Reply>(status_reply(404, Outcome::kNotFound));
+  auto it = stored_[pi].find(id);
+  if (it != stored_[pi].end())
+    *answer =
+        status_reply(200, Outcome::kOk,
+                     processor::payment_json({id, it->second.amount, it->second.requested_at}));
+  at(t, true, [this, pi, t, sent, answer, cb = std::move(cb)] {
     --in_flight_[pi];
-    Reply r = status_reply(404, Outcome::kNotFound);
-    auto it = stored_[pi].find(id);
-    if (it != stored_[pi].end())
-      r = status_reply(200, Outcome::kOk,
-                       processor::payment_json({id, it->second.amount, it->second.requested_at}));
+    Reply r = *answer;
     r.elapsed = std::chrono::duration_cast<milliseconds>(t - sent);
     cb(r);
   });

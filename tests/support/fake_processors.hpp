@@ -1,10 +1,11 @@
 // FakeProcessors: a scripted, in-memory processor::Transport for the two payment processors on a
 // ManualClock, so the worker's dispatcher runs in tests with no socket and no sleep. Each
-// processor follows its Script: a POST is committed latency_ms after it is sent (422 if the id
-// is already stored, nothing stored while failing) and answered reply_after_commit_ms later;
+// processor follows its Script: a POST is committed latency_ms (+ jitter) after it is sent (422 if
+// the id is already stored, nothing stored while failing) and answered reply_after_commit_ms later;
 // a request that would take longer than timeout_ms ends as kTimeout at timeout_ms while the
-// processor still commits it (what curl sees of a slow processor). Lookups and health calls
-// answer after lookup_ms from what is committed at that instant.
+// processor still commits it (what curl sees of a slow processor). Lookups read what is
+// committed when they are sent (they reach the processor within that millisecond) and answer
+// lookup_ms later; health calls answer after lookup_ms.
 // It is also the consistency oracle: summary() is what the processors' admin summaries would
 // say now (committed payments, by the requestedAt each stored).
 // Time moves only in run_once(): to the next scripted event, at most max_wait_ms ahead (at
@@ -18,6 +19,7 @@
 #include <map>
 #include <optional>
 #include <queue>
+#include <random>
 #include <unordered_map>
 #include <vector>
 
@@ -31,6 +33,7 @@ using router::Processor;
 
 struct Script {
   int latency_ms = 10;            // POST sent -> committed (or 500 while failing)
+  int jitter_ms = 0;              // + uniform [0, this] per POST (a database under load)
   int reply_after_commit_ms = 0;  // committed -> answer leaves
   bool failing = false;           // POSTs answer 500 and store nothing; health says failing
   int min_response_ms = 0;        // health's minResponseTime
@@ -50,6 +53,8 @@ class FakeProcessors final : public processor::Transport {
   explicit FakeProcessors(ManualClock& clock) : clock_(clock) {}
 
   Script& script(Processor p) { return scripts_[router::index(p)]; }
+  // The jitter's random source: fixed unless a test reseeds it, so runs repeat exactly.
+  void seed(uint64_t s) { rng_.seed(s); }
 
   // processor::Transport
   void pay(Processor p, const processor::PaymentRequest& req, Callback cb) override;
@@ -102,6 +107,7 @@ class FakeProcessors final : public processor::Transport {
   std::array<std::vector<Uuid>, 2> posted_;
   std::priority_queue<Event, std::vector<Event>, Later> events_;
   uint64_t seq_ = 0;
+  std::mt19937_64 rng_{1};
 };
 
 }  // namespace rinha::testsupport

@@ -7,8 +7,10 @@
 
 #include <algorithm>
 #include <catch2/catch.hpp>
+#include <cstdio>
 #include <memory>
 #include <optional>
+#include <random>
 #include <string>
 
 #include "support/fake_processors.hpp"
@@ -150,20 +152,32 @@ struct Rig {
     return summary::Window{now - 15'000, now - 2'000};
   }
   // One check as the checker makes it: the processors' summaries at this instant, ours after
-  // the bounded wait summarize() makes for replayed payments (the loop turns meanwhile).
-  // Returns whether they agree; waited_ms gets how long ours waited.
+  // the bounded wait summarize() makes while it looks its open payments up (the loop turns
+  // meanwhile, never past the bound). Returns whether they agree; waited_ms gets how long ours
+  // waited.
   bool check(int wait_bound_ms, int64_t* waited_ms = nullptr) {
     const auto w = check_window();
     const auto theirs = procs.summary(w);
     const SteadyTime since = clock.now_steady();
-    while (!d->replay_resolved_for(w, since) &&
-           clock.now_steady() < since + milliseconds(wait_bound_ms))
-      turn();
+    const SteadyTime bound = since + milliseconds(wait_bound_ms);
+    summary::SummaryTotals ours;
+    if (auto ticket = wait_bound_ms > 0 ? d->start_probe(w) : std::nullopt) {
+      while (!d->probe_finished(*ticket) && clock.now_steady() < bound) {
+        const int left = static_cast<int>(
+            std::chrono::duration_cast<milliseconds>(bound - clock.now_steady()).count());
+        procs.run_once(std::min(d->step(), left));
+      }
+      ours = d->end_probe(*ticket).totals;
+    } else {
+      ours = totals(w);
+    }
     if (waited_ms)
       *waited_ms = std::chrono::duration_cast<milliseconds>(clock.now_steady() - since).count();
-    return totals(w) == theirs;
+    last_ours = ours;
+    return ours == theirs;
   }
 
+  summary::SummaryTotals last_ours;  // what the last check() answered
   DispatcherConfig cfg;
   ManualClock clock{UtcMillis{1'752'150'000'000}};
   FakeProcessors procs{clock};
@@ -410,13 +424,17 @@ TEST_CASE("journal replay: looked up again while the processor is still inside i
   const auto p = payment(1);
   const UtcMillis r{rig.clock.now_utc().value + 800};
   rig.d->reconcile({{p, handoff::SentRecord{p.id, 0, r}}});
-  // A summary over its requestedAt is not ready before a round begun after it has answered.
+  // A summary over its requestedAt probes it on both processors; other windows need nothing.
   const summary::Window w{r.value, r.value};
-  const SteadyTime since = rig.clock.now_steady();
-  CHECK(!rig.d->replay_resolved_for(w, since));
-  CHECK(rig.d->replay_resolved_for(summary::Window{0, r.value - 1}, since));  // other windows
+  CHECK_FALSE(rig.d->start_probe(summary::Window{0, r.value - 1}));
+  auto ticket = rig.d->start_probe(w);
+  REQUIRE(ticket);
+  CHECK_FALSE(rig.d->probe_finished(*ticket));
+  const int lookups_before = rig.procs.lookups(kDef) + rig.procs.lookups(kFb);
   rig.run_for(5);
-  CHECK(rig.d->replay_resolved_for(w, since));  // absent on both at this instant
+  CHECK(rig.d->probe_finished(*ticket));  // absent on both at this instant
+  CHECK(rig.procs.lookups(kDef) + rig.procs.lookups(kFb) >= lookups_before + 2);
+  CHECK(rig.d->end_probe(*ticket).totals == summary::SummaryTotals{});
   rig.run_for(500);
   rig.procs.store(kDef, p.id, p.amount, r);  // the previous process's request commits now
   REQUIRE(rig.run_until([&] { return rig.settled() == 1; }, 200));  // found within a recheck
@@ -516,4 +534,138 @@ TEST_CASE("latency steps of 3 to 5 s while succeeding: every sampled check agree
   CHECK(mismatches == 0);
   CHECK(rig.totals() == rig.procs.summary());
   CHECK(rig.settled() == next);
+}
+
+namespace {
+
+std::string totals_text(const summary::SummaryTotals& t) {
+  return "d " + std::to_string(t.default_totals.requests) + " f " +
+         std::to_string(t.fallback_totals.requests);
+}
+
+// One randomized run (see the test below); returns how many checks disagreed and appends every
+// stage, kill and check to `log`.
+struct SoakResult {
+  int checks = 0, mismatches = 0, kills = 0, waits = 0;
+  int64_t payments = 0, longest_wait_ms = 0;
+  bool drained = false, final_equal = false, all_settled = false;
+};
+
+SoakResult soak(uint64_t seed, int duration_s, std::string& log) {
+  auto c = Rig::config();
+  c.reconcile_delay_ms = 6'000;  // the production values
+  c.recheck_ms = 1'000;
+  Rig rig(true, c);
+  rig.procs.seed(seed);
+  std::mt19937_64 rng(seed);
+  auto pick = [&](std::initializer_list<int> v) {
+    return *(v.begin() + static_cast<long>(rng() % v.size()));
+  };
+  for (Processor p : {kDef, kFb}) {
+    rig.procs.script(p).capacity = 400;  // processors.*.max_connections
+    rig.procs.script(p).timeout_ms = 15'000;
+  }
+  char line[256];
+  auto note = [&](const SteadyTime start, const char* fmt, auto... args) {
+    const double t = std::chrono::duration<double>(rig.clock.now_steady() - start).count();
+    std::snprintf(line, sizeof line, "  t=%7.3fs ", t);
+    log += line;
+    std::snprintf(line, sizeof line, fmt, args...);
+    log += line;
+    log += "\n";
+  };
+  const SteadyTime start = rig.clock.now_steady();
+  const int64_t end_ms = duration_s * 1000LL, accept_until_ms = end_ms - 10'000;
+  // Kills at random instants after the first 20 s, each restarted at once or after a pause.
+  std::vector<int64_t> kills;
+  for (int k = 0; k < 3; ++k)
+    kills.push_back(20'000 + static_cast<int64_t>(rng() % (accept_until_ms - 30'000)));
+  std::sort(kills.begin(), kills.end());
+  SoakResult res;
+  int64_t next_stage_ms = 0;
+  size_t next_kill = 0;
+  SteadyTime next_check = start + milliseconds(2'000), next_accept = start;
+  int next = 0;
+  while (rig.clock.now_steady() < start + milliseconds(end_ms)) {
+    const SteadyTime now = rig.clock.now_steady();
+    const int64_t t = std::chrono::duration_cast<milliseconds>(now - start).count();
+    if (t >= next_stage_ms) {
+      const bool last = t >= accept_until_ms;  // drain: both fast and well
+      for (Processor p : {kDef, kFb}) {
+        auto& s = rig.procs.script(p);
+        s.latency_ms = last ? 5 : pick({0, 5, 20, 100, 500, 1'000, 2'000, 3'000, 5'000, 8'000});
+        s.min_response_ms = s.latency_ms;  // what the processor's health reports
+        s.jitter_ms = last ? 0 : pick({0, 0, 50, 200, 300});
+        s.reply_after_commit_ms = last ? 0 : pick({0, 3, 20, 100});
+        s.failing = !last && rng() % 100 < 15;
+        note(start, "%s: latency %d ms + jitter <= %d, answer %d ms after commit%s",
+             p == kDef ? "default " : "fallback", s.latency_ms, s.jitter_ms,
+             s.reply_after_commit_ms, s.failing ? ", FAILING" : "");
+      }
+      next_stage_ms = last ? end_ms : t + 3'000 + static_cast<int64_t>(rng() % 12'000);
+      if (!last && next_stage_ms > accept_until_ms) next_stage_ms = accept_until_ms;
+    }
+    if (next_kill < kills.size() && t >= kills[next_kill]) {
+      const int gap = pick({0, 0, 300, 2'500});
+      note(start, "kill -9 of the worker, back after %d ms", gap);
+      rig.crash_and_restart(gap);
+      ++next_kill;
+      ++res.kills;
+      next_check = rig.clock.now_steady();  // the checker asks the new process at once
+    }
+    if (now >= next_accept && t < accept_until_ms) {
+      REQUIRE(rig.d->accept({payment(next++)}).is_ok());
+      next_accept += milliseconds(4);
+    }
+    if (rig.clock.now_steady() >= next_check) {
+      const auto w = rig.check_window();
+      const auto theirs = rig.procs.summary(w);
+      int64_t waited = 0;
+      const bool agree = rig.check(250, &waited);
+      const auto ours = rig.last_ours;
+      ++res.checks;
+      if (!agree) ++res.mismatches;
+      if (waited > 0) ++res.waits;
+      res.longest_wait_ms = std::max(res.longest_wait_ms, waited);
+      note(start, "check [%lld, %lld]: ours %s, processors %s, waited %lld ms%s",
+           static_cast<long long>(w.from_ms), static_cast<long long>(w.to_ms),
+           totals_text(ours).c_str(), totals_text(theirs).c_str(), static_cast<long long>(waited),
+           agree ? "" : "  MISMATCH");
+      next_check = rig.clock.now_steady() + milliseconds(100 + rng() % 301);  // 100-400 ms
+    }
+    rig.turn();
+  }
+  res.payments = next;
+  res.drained = rig.run_until([&] { return rig.d->backlog() == 0; }, 60'000);
+  res.final_equal = rig.totals() == rig.procs.summary();
+  res.all_settled =
+      rig.settled() == next &&
+      rig.procs.stored_count(kDef) + rig.procs.stored_count(kFb) == static_cast<size_t>(next);
+  return res;
+}
+
+}  // namespace
+
+TEST_CASE(
+    "randomized soak: steps of any size, jitter, late answers, failures, kill -9 - 0 mismatches") {
+  // Seeds fixed (the run repeats exactly); each prints its timeline and every check it made.
+  for (uint64_t seed : {7u, 1009u, 424242u}) {
+    std::string log;
+    const SoakResult r = soak(seed, 120, log);
+    std::printf(
+        "worker soak seed %llu: %d checks, %d disagree, %d waited (longest %lld ms), "
+        "%d kills, %lld payments\n%s",
+        static_cast<unsigned long long>(seed), r.checks, r.mismatches, r.waits,
+        static_cast<long long>(r.longest_wait_ms), r.kills, static_cast<long long>(r.payments),
+        log.c_str());
+    INFO("seed " << seed << ": " << r.mismatches << " of " << r.checks
+                 << " checks disagree (each listed on stdout)");
+    CHECK(r.checks > 300);
+    CHECK(r.kills == 3);
+    CHECK(r.mismatches == 0);
+    CHECK(r.longest_wait_ms <= 250);
+    CHECK(r.drained);
+    CHECK(r.final_equal);
+    CHECK(r.all_settled);  // nothing lost, nothing charged twice
+  }
 }
