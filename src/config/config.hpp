@@ -40,7 +40,8 @@ struct Config {
     std::string metrics_listen;  // host:port serving GET /metrics (Prometheus); "" = off
     // After a restart, a payment the previous process had sent is looked up on both processors
     // at once and every replay_recheck_ms; found on neither for reconcile_delay_ms, it is sent
-    // again. A summary whose window holds one still unresolved waits up to summary_wait_ms.
+    // again. A summary whose window holds an open outcome (such a payment, or one past its
+    // stamp) waits up to summary_wait_ms while it is looked up.
     int reconcile_delay_ms = 6000;
     int replay_recheck_ms = 100;
     int summary_wait_ms = 250;

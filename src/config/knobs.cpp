@@ -120,9 +120,10 @@ std::vector<Knob> build() {
   t.push_back(int_knob(
       "worker.summary_wait_ms", [](Config& c) -> int& { return c.worker.summary_wait_ms; }, 0,
       10000,
-      "ms a summary may wait, after a restart, for a lookup round of the payments sent before "
-      "it whose requestedAt lies in its window (so it matches the processors' count); must "
-      "stay below handoff.reply_timeout_ms"));
+      "ms a summary may wait for the lookups of the payments whose outcome is open with their "
+      "requestedAt in its window (past their stamp after a latency step, answered late, "
+      "replayed after a restart; none in normal running), so it matches the processors' "
+      "count; must stay below handoff.reply_timeout_ms"));
   t.push_back(int_knob(
       "handoff.batch_max", [](Config& c) -> int& { return c.handoff.batch_max; }, 1, 65536,
       "payments per hand-off frame from an api to the worker"));
