@@ -145,10 +145,6 @@ std::vector<handoff::AcceptedPayment> Dispatcher::drop_old_duplicates(
 
 Status Dispatcher::accept(const std::vector<handoff::AcceptedPayment>& all) {
   const std::vector<handoff::AcceptedPayment> batch = drop_old_duplicates(all);
-  if (batch.empty()) {
-    stats_.accepted.fetch_add(static_cast<int64_t>(all.size()));
-    return Status::ok();
-  }
   // Journal first: once the api answers 2xx the payment must survive a crash of this process.
   if (journal_) {
     Status s = journal_->append_accepted(batch);
