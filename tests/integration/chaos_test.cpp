@@ -9,16 +9,14 @@
 
 #include <catch2/catch.hpp>
 #include <cstdio>
-#include <mutex>
-#include <random>
 #include <sstream>
 #include <thread>
 #include <vector>
 
-#include "common/time.hpp"
 #include "instrument/http/http_client.hpp"
 #include "support/fixture.hpp"
 #include "support/traffic.hpp"
+#include "support/window_sampler.hpp"
 
 using namespace rinha;
 using namespace rinha::testsupport;
@@ -36,72 +34,11 @@ void kill_and_restart(stack::Stack& st, const std::string& name, std::chrono::mi
 }
 
 void set_delay(const std::string& processor, int ms) {
-  http::HttpRequest r;
-  r.method = "PUT";
-  r.url = processor + "/admin/configurations/delay";
-  r.body = "{\"delay\":" + std::to_string(ms) + "}";
-  r.headers.push_back({"X-Rinha-Token", "123"});
-  auto resp = http::http_send(r);
+  auto resp = http::http_send(request("PUT", processor + "/admin/configurations/delay",
+                                      "{\"delay\":" + std::to_string(ms) + "}"));
   REQUIRE(resp.is_ok());
   REQUIRE(resp->status == 200);
 }
-
-// The official check ([now-15 s, now-2 s], ours and the processors' queried in parallel), made
-// every 100-400 ms from its own thread; every check is kept for the report.
-class CheckSampler {
- public:
-  explicit CheckSampler(Endpoints ep) : ep_(std::move(ep)), thread_([this] { run(); }) {}
-  ~CheckSampler() { stop(); }
-  void stop() {
-    stop_ = true;
-    if (thread_.joinable()) thread_.join();
-  }
-  // Marks the log (a kill, a restart) so the checks around it can be read in order.
-  void mark(const std::string& what) {
-    std::scoped_lock l(mu_);
-    log_.push_back(stamp() + " ---- " + what);
-  }
-  int checks() const { return checks_.load(); }
-  int mismatches() const { return mismatches_.load(); }
-  int unanswered() const { return unanswered_.load(); }
-  std::string log() {
-    std::scoped_lock l(mu_);
-    std::string out;
-    for (const auto& line : log_) out += line + "\n";
-    return out;
-  }
-
- private:
-  static std::string stamp() { return format_iso8601(SystemClock().now_utc()); }
-  void run() {
-    std::mt19937 rng(20251202);
-    while (!stop_) {
-      const int64_t now = SystemClock().now_utc().value;
-      auto l = read_ledgers(ep_, std::pair{now - 15'000, now - 2'000});
-      std::ostringstream line;
-      line << format_iso8601(UtcMillis{now}) << " ";
-      if (!l.is_ok()) {
-        ++unanswered_;
-        line << "UNANSWERED " << l.status().message();
-      } else {
-        ++checks_;
-        if (!l->consistent()) ++mismatches_;
-        line << *l << (l->consistent() ? "" : "  MISMATCH");
-      }
-      {
-        std::scoped_lock lk(mu_);
-        log_.push_back(line.str());
-      }
-      std::this_thread::sleep_for(std::chrono::milliseconds(100 + rng() % 301));
-    }
-  }
-  Endpoints ep_;
-  std::atomic<bool> stop_{false};
-  std::atomic<int> checks_{0}, mismatches_{0}, unanswered_{0};
-  std::mutex mu_;
-  std::vector<std::string> log_;  // GUARDED_BY(mu_)
-  std::thread thread_;
-};
 
 pid_t pid_of(const stack::Stack& st, const std::string& name) {
   for (const auto& e : st.entries())
@@ -183,7 +120,7 @@ TEST_CASE(
   stack::Stack& st = f.stack();
   const Endpoints ep{st.lb_url(), st.default_url(), st.fallback_url()};
   PaymentTraffic traffic(st.lb_url(), 200);
-  CheckSampler sampler(ep);
+  WindowSampler sampler(ep, 100ms, 400ms);
   std::this_thread::sleep_for(3s);
   set_delay(st.default_url(), 800);  // ~160 payments in flight at each kill
   for (int kill = 0; kill < 2; ++kill) {
@@ -224,14 +161,14 @@ TEST_CASE(
   const bool api_replayed = api_log.find("handing off") != std::string::npos;
   std::ostringstream audit_text;
   audit_text << *audit;
-  std::printf("restart consistency: %d checks, %d disagree, %d unanswered; %s; %s\n%s",
-              sampler.checks(), sampler.mismatches(), sampler.unanswered(),
+  std::printf("restart consistency: %d checks, %zu disagree, %d unanswered; %s; %s\n%s",
+              sampler.checks(), sampler.mismatches().size(), sampler.unanswered(),
               audit_text.str().c_str(),
               api_replayed ? "api1 replayed its journal" : "api1 had nothing to replay",
               sampler.log().c_str());
   INFO(sampler.log() << "\nworker log:\n" << stack::tail_file(f.dir().file("worker.log"), 30));
   CHECK(sampler.checks() >= 60);
-  CHECK(sampler.mismatches() == 0);
+  CHECK(sampler.mismatches().empty());
   CHECK(audit->lost == 0);
   CHECK(audit->double_charged == 0);
   CHECK(audit->wrong_amount == 0);

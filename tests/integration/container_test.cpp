@@ -57,12 +57,7 @@ std::map<std::string, std::string> read_env(const std::string& path) {
 
 http::HttpResponse call(const std::string& method, const std::string& url,
                         const std::string& body = "") {
-  http::HttpRequest r;
-  r.method = method;
-  r.url = url;
-  r.body = body;
-  r.timeout = 5000ms;
-  auto resp = http::http_send(r);
+  auto resp = http::http_send(request(method, url, body));
   INFO(method << " " << url << ": " << resp.status().message());
   REQUIRE(resp.is_ok());
   return *resp;

@@ -6,17 +6,15 @@
 // rows must equal the processors' totals (count and cents).
 #include <signal.h>
 
-#include <atomic>
 #include <catch2/catch.hpp>
 #include <cstdio>
 #include <map>
-#include <mutex>
 #include <sstream>
 #include <thread>
 
-#include "common/time.hpp"
 #include "support/fixture.hpp"
 #include "support/traffic.hpp"
+#include "support/window_sampler.hpp"
 
 using namespace rinha;
 using namespace rinha::testsupport;
@@ -24,51 +22,6 @@ using namespace std::chrono_literals;
 using Steady = std::chrono::steady_clock;
 
 namespace {
-
-int64_t now_ms() { return SystemClock().now_utc().value; }
-
-// The official consistency check, repeated until stopped; remembers every disagreement.
-class WindowChecker {
- public:
-  explicit WindowChecker(Endpoints e) : e_(std::move(e)), thread_([this] { run(); }) {}
-  ~WindowChecker() { stop(); }
-  void stop() {
-    stop_ = true;
-    if (thread_.joinable()) thread_.join();
-  }
-  int checks() const { return checks_.load(); }
-  int failures() const { return failures_.load(); }  // the summary did not answer 200
-  std::vector<std::string> mismatches() {
-    std::scoped_lock l(mu_);
-    return mismatches_;
-  }
-
- private:
-  void run() {
-    while (!stop_) {
-      const int64_t now = now_ms();
-      auto l = read_ledgers(e_, std::pair{now - 15000, now - 2000});
-      if (!l.is_ok()) {
-        ++failures_;
-      } else {
-        ++checks_;
-        if (!l->consistent()) {
-          std::ostringstream o;
-          o << format_iso8601(UtcMillis{now}) << ": " << *l;
-          std::scoped_lock lk(mu_);
-          mismatches_.push_back(o.str());
-        }
-      }
-      std::this_thread::sleep_for(500ms);
-    }
-  }
-  Endpoints e_;
-  std::atomic<bool> stop_{false};
-  std::atomic<int> checks_{0}, failures_{0};
-  std::mutex mu_;
-  std::vector<std::string> mismatches_;
-  std::thread thread_;
-};
 
 struct Rows {
   int64_t count = 0;
@@ -92,7 +45,7 @@ TEST_CASE("PostgreSQL stopped for 10 s under load: forwarding and summaries go o
   const Endpoints ep{st.lb_url(), st.default_url(), st.fallback_url()};
   REQUIRE(st.postgres() != nullptr);
 
-  WindowChecker checker(ep);
+  WindowSampler checker(ep, 500ms, 500ms);
   PaymentTraffic traffic(st.lb_url(), 150);
   std::this_thread::sleep_for(5s);
 
@@ -133,7 +86,8 @@ TEST_CASE("PostgreSQL stopped for 10 s under load: forwarding and summaries go o
   report << "pg outage: down " << down_for.count() << " ms, payments forwarded meanwhile "
          << during_outage << "; " << *audit << "; rows after " << rows->count << " / "
          << rows->cents << " cents; " << *settled << "; window checks " << checker.checks()
-         << ", mismatches " << checker.mismatches().size() << ", unanswered " << checker.failures();
+         << ", mismatches " << checker.mismatches().size() << ", unanswered "
+         << checker.unanswered();
   std::printf("%s\n", report.str().c_str());
   auto mism = checker.mismatches();
   INFO(report.str() << "\nfirst mismatch: " << (mism.empty() ? "" : mism[0]) << "\nworker log:\n"
@@ -146,7 +100,7 @@ TEST_CASE("PostgreSQL stopped for 10 s under load: forwarding and summaries go o
   CHECK(traffic.refused() == 0);
   CHECK(settled->consistent());
   CHECK(mism.empty());
-  CHECK(checker.failures() == 0);
+  CHECK(checker.unanswered() == 0);
   CHECK(checker.checks() > 30);
   CHECK(rows->count == settled->processor_requests());
   CHECK(rows->cents == settled->proc_default.cents + settled->proc_fallback.cents);

@@ -8,7 +8,6 @@
 #include <atomic>
 #include <catch2/catch.hpp>
 #include <cmath>
-#include <mutex>
 #include <nlohmann/json.hpp>
 #include <pqxx/pqxx>
 #include <random>
@@ -21,6 +20,8 @@
 #include "instrument/stack/net.hpp"
 #include "instrument/stack/process.hpp"
 #include "support/fixture.hpp"
+#include "support/traffic.hpp"
+#include "support/window_sampler.hpp"
 
 using namespace rinha;
 using namespace rinha::testsupport;
@@ -28,16 +29,6 @@ using namespace std::chrono_literals;
 using Steady = std::chrono::steady_clock;
 
 namespace {
-
-struct Totals {
-  int64_t requests = 0;
-  int64_t cents = 0;
-  friend bool operator==(const Totals&, const Totals&) = default;
-};
-
-std::ostream& operator<<(std::ostream& o, const Totals& t) {
-  return o << t.requests << " payments / " << t.cents << " cents";
-}
 
 int64_t cents_of(const nlohmann::json& v) { return std::llround(v.get<double>() * 100.0); }
 
@@ -51,17 +42,6 @@ std::string new_uuid(std::mt19937_64& rng) {
 
 std::string iso(int64_t ms) { return format_iso8601(UtcMillis{ms}); }
 int64_t now_ms() { return SystemClock().now_utc().value; }
-
-http::HttpRequest request(const std::string& method, const std::string& url,
-                          const std::string& body = "") {
-  http::HttpRequest r;
-  r.method = method;
-  r.url = url;
-  r.body = body;
-  r.timeout = 5000ms;
-  r.headers.push_back({"X-Rinha-Token", "123"});
-  return r;
-}
 
 http::HttpResponse must(Result<http::HttpResponse> r, const std::string& what) {
   INFO(what << ": " << r.status().message());
@@ -130,6 +110,7 @@ class Harness {
   const std::string& api() const { return api_url_; }
   std::string def() { return fx_.stack().default_url(); }
   std::string fb() { return fx_.stack().fallback_url(); }
+  Endpoints endpoints() { return {api_url_, def(), fb()}; }
   std::string worker_log_tail(int n = 40) const { return stack::tail_file(worker_log_, n); }
 
   void set_delay(const std::string& proc, int ms) {
@@ -223,45 +204,6 @@ class Load {
   std::vector<std::thread> threads_;
 };
 
-// Runs the official check [now-15 s, now-2 s] every ~400 ms while payments are in flight.
-class Sampler {
- public:
-  explicit Sampler(Harness& h) : h_(h), thread_([this] { run(); }) {}
-  ~Sampler() { stop(); }
-  void stop() {
-    stop_ = true;
-    if (thread_.joinable()) thread_.join();
-  }
-  int checks() const { return checks_.load(); }
-  std::vector<std::string> mismatches() {
-    std::scoped_lock l(mu_);
-    return mismatches_;
-  }
-
- private:
-  void run() {
-    while (!stop_) {
-      const int64_t now = now_ms();
-      auto t = h_.compare(std::pair{now - 15000, now - 2000});
-      ++checks_;
-      if (t[0].requests != t[2].requests || t[1].requests != t[3].requests) {
-        std::scoped_lock l(mu_);
-        std::ostringstream o;
-        o << "at " << iso(now) << ": ours " << t[0] << " + " << t[1] << ", processors " << t[2]
-          << " + " << t[3];
-        mismatches_.push_back(o.str());
-      }
-      std::this_thread::sleep_for(400ms);
-    }
-  }
-  Harness& h_;
-  std::atomic<bool> stop_{false};
-  std::atomic<int> checks_{0};
-  std::mutex mu_;
-  std::vector<std::string> mismatches_;
-  std::thread thread_;
-};
-
 // Waits until every accepted payment is recorded (ours == processors' == accepted) or 30 s.
 void expect_settled_and_equal(Harness& h, int64_t accepted) {
   std::array<Totals, 4> t{};
@@ -284,10 +226,14 @@ void expect_settled_and_equal(Harness& h, int64_t accepted) {
   CHECK(w[1] == w[3]);
 }
 
-void expect_no_mismatch(Sampler& s) {
+// Each scenario samples the official check [now-15 s, now-2 s] every 400 ms while payments are
+// in flight: every check answered and agreed.
+void expect_no_mismatch(WindowSampler& s) {
   auto m = s.mismatches();
-  INFO(m.size() << " of " << s.checks() << " checks disagreed; first: " << (m.empty() ? "" : m[0]));
+  INFO(m.size() << " of " << s.checks() << " checks disagreed; first: " << (m.empty() ? "" : m[0])
+                << "; unanswered " << s.unanswered());
   CHECK(m.empty());
+  CHECK(s.unanswered() == 0);
   CHECK(s.checks() > 5);
 }
 
@@ -295,7 +241,7 @@ void expect_no_mismatch(Sampler& s) {
 
 TEST_CASE("normal flow: everything goes to the default and every check agrees") {
   Harness h;
-  Sampler s(h);
+  WindowSampler s(h.endpoints(), 400ms, 400ms);
   Load load(h.api(), 150);
   std::this_thread::sleep_for(8s);
   load.stop();
@@ -311,7 +257,7 @@ TEST_CASE("normal flow: everything goes to the default and every check agrees") 
 TEST_CASE("failing default: payments go to the fallback - and back once it recovers") {
   Harness h;
   h.set_failure(h.def(), true);
-  Sampler s(h);
+  WindowSampler s(h.endpoints(), 400ms, 400ms);
   Load load(h.api(), 150);
   std::this_thread::sleep_for(6s);
   auto mid = h.compare(std::nullopt);
@@ -329,7 +275,7 @@ TEST_CASE("failing default: payments go to the fallback - and back once it recov
 
 TEST_CASE("slow default (1-5 s delays): fallback while it is faster - back to the default after") {
   Harness h;
-  Sampler s(h);
+  WindowSampler s(h.endpoints(), 400ms, 400ms);
   Load load(h.api(), 150);
   // Steps up stay under 2 s (see the next test for why).
   for (int d : {1000, 2500, 4000, 5000, 0}) {
@@ -350,7 +296,7 @@ TEST_CASE("slow default (1-5 s delays): fallback while it is faster - back to th
 TEST_CASE("slow default with a failing fallback: long in-flight payments - checks still agree") {
   Harness h;
   h.set_failure(h.fb(), true);
-  Sampler s(h);
+  WindowSampler s(h.endpoints(), 400ms, 400ms);
   Load load(h.api(), 100);
   // Long delays, but no step up of 2 s or more: that is the documented limit of the requestedAt
   // stamping (worker/dispatcher.cpp); a larger jump on a processor that keeps succeeding can put
@@ -368,7 +314,7 @@ TEST_CASE("slow default with a failing fallback: long in-flight payments - check
 
 TEST_CASE("both failing - then recovering: nothing is lost or counted twice") {
   Harness h;
-  Sampler s(h);
+  WindowSampler s(h.endpoints(), 400ms, 400ms);
   Load load(h.api(), 150);
   std::this_thread::sleep_for(2s);
   h.set_failure(h.def(), true);
@@ -389,13 +335,14 @@ TEST_CASE("client timeout while the processor still inserts: looked up - counted
   // unknown outcome that the processor commits after we gave up.
   Harness h({"--processors.default.timeout_ms=800", "--retry.recheck_ms=1000"});
   h.set_delay(h.def(), 1500);
-  Sampler s(h);
+  WindowSampler s(h.endpoints(), 400ms, 400ms);
   Load load(h.api(), 60);
   std::this_thread::sleep_for(6s);
   load.stop();
   h.set_delay(h.def(), 0);
   expect_settled_and_equal(h, load.accepted());
   s.stop();
+  CHECK(s.unanswered() == 0);  // the summary answered throughout
   auto t = h.compare(std::nullopt);
   CHECK(t[0].requests > 0);  // some were inserted by the default after our timeout
   // Timeouts make checks ambiguous by construction (the processor commits before we know);
@@ -448,7 +395,7 @@ TEST_CASE("purge: clears the ledger - the queue and in-flight outcomes") {
                 .status == 200);
   CHECK(h.compare(std::nullopt)[0].requests == 0);  // dropped outcomes were not counted
   h.set_delay(h.def(), 0);
-  Sampler s(h);
+  WindowSampler s(h.endpoints(), 400ms, 400ms);
   Load load(h.api(), 100);
   std::this_thread::sleep_for(4s);
   load.stop();
@@ -460,7 +407,7 @@ TEST_CASE("purge: clears the ledger - the queue and in-flight outcomes") {
 TEST_CASE(
     "PostgreSQL outage: forwarding goes on - rows flush later - a restart reloads the ledger") {
   Harness h;
-  Sampler s(h);
+  WindowSampler s(h.endpoints(), 400ms, 400ms);
   Load load(h.api(), 100);
   std::this_thread::sleep_for(2s);
   h.admin_sql("ALTER DATABASE rinha ALLOW_CONNECTIONS false");

@@ -24,14 +24,6 @@ uint64_t splitmix(uint64_t& s) {
   return z ^ (z >> 31);
 }
 
-http::HttpRequest get(const std::string& url, const std::string& token) {
-  http::HttpRequest r;
-  r.url = url;
-  r.timeout = 5000ms;
-  r.headers.push_back({"X-Rinha-Token", token});
-  return r;
-}
-
 Result<Totals> processor_totals(const Result<http::HttpResponse>& r) {
   if (!r.is_ok()) return r.status();
   if (r->status != 200)
@@ -58,6 +50,17 @@ std::ostream& operator<<(std::ostream& o, const Audit& a) {
     << ", recorded without a 2xx " << a.unanswered_recorded;
   for (const auto& e : a.examples) o << "\n  " << e;
   return o;
+}
+
+http::HttpRequest request(const std::string& method, const std::string& url,
+                          const std::string& body, const std::string& token) {
+  http::HttpRequest r;
+  r.method = method;
+  r.url = url;
+  r.body = body;
+  r.timeout = 5000ms;
+  r.headers.push_back({"X-Rinha-Token", token});
+  return r;
 }
 
 std::string cents_text(int64_t cents) {
@@ -125,9 +128,10 @@ Result<Ledgers> read_ledgers(const Endpoints& e,
   if (window)
     q = "?from=" + format_iso8601(UtcMillis{window->first}) +
         "&to=" + format_iso8601(UtcMillis{window->second});
-  auto rs = http::http_parallel({get(e.api + "/payments-summary" + q, e.token),
-                                 get(e.default_url + "/admin/payments-summary" + q, e.token),
-                                 get(e.fallback_url + "/admin/payments-summary" + q, e.token)});
+  auto rs = http::http_parallel(
+      {request("GET", e.api + "/payments-summary" + q, "", e.token),
+       request("GET", e.default_url + "/admin/payments-summary" + q, "", e.token),
+       request("GET", e.fallback_url + "/admin/payments-summary" + q, "", e.token)});
   if (!rs[0].is_ok()) return rs[0].status();
   if (rs[0]->status != 200)
     return Status::unavailable("our summary answered " + std::to_string(rs[0]->status) + ": " +
@@ -180,7 +184,7 @@ Result<Audit> audit_payments(const std::vector<SentPayment>& sent, const Endpoin
       http::HttpClient client;
       for (size_t i = next++; i < sent.size(); i = next++) {
         for (const auto* base : {&e.default_url, &e.fallback_url}) {
-          auto r = client.send(get(*base + "/payments/" + sent[i].id, e.token));
+          auto r = client.send(request("GET", *base + "/payments/" + sent[i].id, "", e.token));
           if (!r.is_ok() || (r->status != 200 && r->status != 404)) {
             std::scoped_lock l(err_mu);
             err = r.is_ok() ? Status::unavailable("lookup answered " + std::to_string(r->status))

@@ -18,6 +18,7 @@
 #include <vector>
 
 #include "common/status.hpp"
+#include "instrument/http/http_client.hpp"
 
 namespace rinha::testsupport {
 
@@ -33,6 +34,10 @@ struct SentPayment {
   int64_t cents = 0;
   long status = 0;  // HTTP status; 0 = no answer (timeout, reset, refused)
 };
+
+// A request as the tests send them: 5 s timeout, the processors' admin token (our api ignores it).
+http::HttpRequest request(const std::string& method, const std::string& url,
+                          const std::string& body = "", const std::string& token = "123");
 
 // "19.90" from 1990.
 std::string cents_text(int64_t cents);
