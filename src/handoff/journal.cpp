@@ -62,30 +62,17 @@ std::string sent_body(const std::vector<SentRecord>& sends) {
   return body;
 }
 
-Status write_all(int fd, const std::string& data) {
-  size_t off = 0;
-  while (off < data.size()) {
-    ssize_t w = ::write(fd, data.data() + off, data.size() - off);
-    if (w < 0 && errno == EINTR) continue;
-    if (w <= 0) return Status::io_error(std::string("journal write: ") + errno_text(errno));
-    off += static_cast<size_t>(w);
-  }
-  return Status::ok();
-}
-
 }  // namespace
 
-Journal::Journal(std::string path, Durability d, int fd)
-    : path_(std::move(path)), durability_(d), fd_(fd) {}
+Journal::Journal(std::string path, Durability d, MappedFile file)
+    : path_(std::move(path)), durability_(d), file_(std::move(file)) {}
 
-Journal::~Journal() {
-  if (fd_ >= 0) ::close(fd_);
-}
+Journal::~Journal() = default;
 
 Result<std::unique_ptr<Journal>> Journal::open(const std::string& path, Durability durability) {
-  int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
+  int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
   if (fd < 0) return Status::io_error("journal " + path + ": " + errno_text(errno));
-  std::unique_ptr<Journal> j(new Journal(path, durability, fd));
+  std::unique_ptr<Journal> j(new Journal(path, durability, MappedFile(fd)));
   Status s = j->replay();
   if (!s.is_ok()) return s;
   return j;
@@ -94,11 +81,11 @@ Result<std::unique_ptr<Journal>> Journal::open(const std::string& path, Durabili
 Status Journal::replay() {
   std::lock_guard lock(mu_);
   struct stat st {};
-  if (::fstat(fd_, &st) != 0) return Status::io_error("journal stat: " + errno_text(errno));
+  if (::fstat(file_.fd(), &st) != 0) return Status::io_error("journal stat: " + errno_text(errno));
   std::string data(static_cast<size_t>(st.st_size), '\0');
   size_t got = 0;
   while (got < data.size()) {
-    ssize_t r = ::pread(fd_, data.data() + got, data.size() - got, static_cast<off_t>(got));
+    ssize_t r = ::pread(file_.fd(), data.data() + got, data.size() - got, static_cast<off_t>(got));
     if (r < 0 && errno == EINTR) continue;
     if (r <= 0) return Status::io_error("journal read: " + errno_text(errno));
     got += static_cast<size_t>(r);
@@ -139,9 +126,16 @@ Status Journal::replay() {
     }
     pos += 4 + len + 4;
   }
-  if (pos < data.size() && ::ftruncate(fd_, static_cast<off_t>(pos)) != 0)
-    return Status::io_error("journal truncate: " + errno_text(errno));
+  // A torn or garbage tail is cut away, so that past bytes_ there are only zeros (what was
+  // preallocated and never written stays: cutting it would leave the mapping of a second
+  // opener, e.g. a test's, over nothing).
+  if (data.find_first_not_of('\0', pos) != std::string::npos) {
+    Status s = file_.truncate(pos);
+    if (!s.is_ok()) return s;
+  }
   bytes_ = pos;
+  // Failing here (disk full) is not fatal: each append reserves again and fails on its own.
+  (void)file_.reserve(pos + MappedFile::kStep);
   return Status::ok();
 }
 
@@ -165,11 +159,9 @@ std::vector<JournalEntry> Journal::unsettled_entries() const {
 
 Status Journal::write_record(uint8_t type, const std::string& body, bool sync) {
   std::string rec = encode_record(type, body);
-  Status s = write_all(fd_, rec);
+  Status s = file_.write(bytes_, rec, sync);
   if (!s.is_ok()) return s;
   bytes_ += rec.size();
-  if (sync && ::fdatasync(fd_) != 0)
-    return Status::io_error("journal fdatasync: " + errno_text(errno));
   if (compacting_) since_snapshot_ += rec;
   return Status::ok();
 }
@@ -243,30 +235,31 @@ Status Journal::compact(std::vector<Live> snapshot) {
   std::string rec = batch.empty() ? std::string() : encode_record(kAccepted, accepted_body(batch));
   if (!sends.empty()) rec += encode_record(kSent, sent_body(sends));
   std::string tmp = path_ + ".compact";
-  int fd = ::open(tmp.c_str(), O_RDWR | O_CREAT | O_TRUNC | O_APPEND | O_CLOEXEC, 0600);
-  Status s =
-      fd < 0 ? Status::io_error("journal compact: " + errno_text(errno)) : write_all(fd, rec);
+  int fd = ::open(tmp.c_str(), O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+  MappedFile next(fd);
+  // Reserved here, outside the mutex, with room for the appends to come.
+  Status s = fd < 0 ? Status::io_error("journal compact: " + errno_text(errno))
+                    : next.reserve(rec.size() + MappedFile::kStep);
+  if (s.is_ok()) s = next.write(0, rec, false);
   if (compaction_observer_) compaction_observer_();
 
   std::lock_guard lock(mu_);
   compacting_ = false;
   if (s.is_ok() && generation != generation_) s = Status::io_error("journal cleared meanwhile");
-  if (s.is_ok()) s = write_all(fd, since_snapshot_);
+  if (s.is_ok()) s = next.write(rec.size(), since_snapshot_, false);
   // Only machine durability needs the new file on disk before it replaces the old one.
-  if (s.is_ok() && durability_ == Durability::kMachine && ::fsync(fd) != 0)
+  if (s.is_ok() && durability_ == Durability::kMachine && ::fsync(next.fd()) != 0)
     s = Status::io_error("journal compact fsync");
   if (s.is_ok() && ::rename(tmp.c_str(), path_.c_str()) != 0)
     s = Status::io_error("journal compact rename");
   const uint64_t new_bytes = rec.size() + since_snapshot_.size();
   since_snapshot_ = std::string();
   if (!s.is_ok()) {
-    if (fd >= 0) ::close(fd);
-    ::unlink(tmp.c_str());
+    ::unlink(tmp.c_str());  // next closes it
     // Cleared meanwhile: the old file is the truth and nothing failed.
     return generation != generation_ ? Status::ok() : s;
   }
-  ::close(fd_);
-  fd_ = fd;
+  file_ = std::move(next);
   bytes_ = new_bytes;
   ++compactions_;
   return Status::ok();
@@ -276,9 +269,12 @@ Status Journal::clear() {
   std::lock_guard lock(mu_);
   live_.clear();
   ++generation_;
-  if (::ftruncate(fd_, 0) != 0) return Status::io_error("journal truncate: " + errno_text(errno));
+  Status s = file_.truncate(0);
+  if (!s.is_ok()) return s;
   bytes_ = 0;
-  if (durability_ == Durability::kMachine) ::fdatasync(fd_);
+  if (durability_ == Durability::kMachine) ::fdatasync(file_.fd());
+  // The next append would reserve too; here it stays off the reactor.
+  (void)file_.reserve(MappedFile::kStep);
   return Status::ok();
 }
 

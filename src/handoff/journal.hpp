@@ -7,8 +7,10 @@
 // worker ignores ids it has), the worker resolves each with GET /payments/{id} on the
 // processors before sending anything (a crash may have happened after a processor recorded
 // it). Durability (handoff.durability):
-//   process: write(2) per append; survives any process crash (the page cache outlives us).
-//   machine: write(2) + fdatasync(2) per append; survives power loss, costs a disk flush each.
+//   process: a memcpy into a shared mapping of the file per append (MappedFile: no syscall on
+//     the appending thread, space preallocated); survives any process crash (the page cache
+//     outlives us).
+//   machine: the same + msync(MS_SYNC) of the record; survives power loss, a disk flush each.
 // The file is rewritten (compacted) to the live entries when mostly settled. The rewrite runs
 // outside the mutex (appends made meanwhile go to both files), so an api's reactor appending a
 // payment never waits for it.
@@ -21,7 +23,9 @@
 // SENT is appended by the worker before each POST /payments leaves the process: the processor
 // it goes to and the requestedAt stamped. A restart looks such a payment up on the processors at
 // once and knows which summary windows it may fall in; an entry with no SENT never left us.
-// A torn or corrupt tail (crash mid-write) ends replay; everything before it counts.
+// A torn or corrupt tail (crash mid-write) ends replay; everything before it counts. The file is
+// longer than its records (preallocated zeros, a zero length ends replay); open() cuts it to
+// the records before it preallocates again.
 // Threading: all methods are safe to call from any thread (one internal mutex).
 #pragma once
 
@@ -36,6 +40,7 @@
 
 #include "common/status.hpp"
 #include "handoff/handoff_format.hpp"
+#include "handoff/mapped_file.hpp"
 
 namespace rinha::handoff {
 
@@ -84,7 +89,7 @@ class Journal {
   void set_compaction_observer(std::function<void()> f) { compaction_observer_ = std::move(f); }
 
  private:
-  Journal(std::string path, Durability d, int fd);
+  Journal(std::string path, Durability d, MappedFile file);
   struct Live {
     uint64_t order = 0;
     AcceptedPayment payment;
@@ -99,8 +104,8 @@ class Journal {
   const std::string path_;
   const Durability durability_;
   mutable std::mutex mu_;
-  int fd_;                      // guarded by mu_
-  uint64_t bytes_ = 0;          // guarded by mu_
+  MappedFile file_;             // guarded by mu_
+  uint64_t bytes_ = 0;          // guarded by mu_; end of the records (the file is longer)
   uint64_t next_order_ = 0;     // guarded by mu_
   uint64_t compactions_ = 0;    // guarded by mu_
   uint64_t generation_ = 0;     // guarded by mu_; clear() bumps it, voiding a running compaction

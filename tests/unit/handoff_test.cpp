@@ -1,9 +1,11 @@
 // Hand-off frames (round trip, malformed input) and client/server over a real Unix socket.
+#include <sys/resource.h>
 #include <unistd.h>
 
 #include <atomic>
 #include <catch2/catch.hpp>
 #include <chrono>
+#include <csignal>
 #include <filesystem>
 #include <future>
 #include <mutex>
@@ -204,6 +206,7 @@ TEST_CASE("deliver() owns a payment until the worker acks it, across absence and
 #include <fstream>
 
 #include "handoff/journal.hpp"
+#include "handoff/mapped_file.hpp"
 
 namespace {
 
@@ -259,20 +262,62 @@ TEST_CASE("journal: what was accepted and not settled survives a reopen in order
 
 TEST_CASE("journal: a torn tail is dropped and the rest is kept") {
   auto path = journal_path("torn");
+  uint64_t end = 0;  // the records end here; the file is longer (preallocated zeros)
   {
     auto j = open_journal(path);
     REQUIRE(j->append_accepted({payment(1)}).is_ok());
     REQUIRE(j->append_accepted({payment(2)}).is_ok());
+    end = j->file_bytes();
   }
-  auto size = std::filesystem::file_size(path);
-  std::filesystem::resize_file(path, size - 3);  // crash in the middle of the second record
+  CHECK(std::filesystem::file_size(path) >= end);
+  std::filesystem::resize_file(path, end - 3);  // crash in the middle of the second record
   {
     auto j = open_journal(path);
     CHECK(j->unsettled() == std::vector<AcceptedPayment>{payment(1)});
     REQUIRE(j->append_accepted({payment(5)}).is_ok());  // appends after the good prefix
+    end = j->file_bytes();
   }
-  { std::ofstream(path, std::ios::app) << "garbage-garbage"; }
+  {
+    std::fstream f(path, std::ios::in | std::ios::out | std::ios::binary);
+    f.seekp(static_cast<std::streamoff>(end));
+    f << "garbage-garbage";
+  }
   CHECK(open_journal(path)->unsettled() == std::vector<AcceptedPayment>{payment(1), payment(5)});
+}
+
+TEST_CASE("journal: a full disk fails the append that needs space, loses nothing, and recovers") {
+  // RLIMIT_FSIZE stands in for a full disk: posix_fallocate past it fails with EFBIG.
+  auto path = journal_path("full");
+  struct rlimit saved {};
+  REQUIRE(::getrlimit(RLIMIT_FSIZE, &saved) == 0);
+  auto old_handler = std::signal(SIGXFSZ, SIG_IGN);
+  struct rlimit small = saved;
+  small.rlim_cur = 2 * MappedFile::kStep;
+  REQUIRE(::setrlimit(RLIMIT_FSIZE, &small) == 0);
+  auto j = open_journal(path);
+  int ok_batches = 0;
+  Status failed = Status::ok();
+  for (int round = 0; round < 200 && failed.is_ok(); ++round) {
+    std::vector<AcceptedPayment> batch;
+    for (int i = 0; i < 1000; ++i) {
+      auto p = payment(i);
+      p.id.bytes[0] = static_cast<uint8_t>(round);
+      batch.push_back(p);
+    }
+    failed = j->append_accepted(batch);
+    if (failed.is_ok()) ++ok_batches;
+  }
+  CHECK(!failed.is_ok());
+  CHECK(failed.message().find("cannot reserve") != std::string::npos);
+  CHECK(ok_batches > 0);
+  CHECK(j->live_count() == static_cast<size_t>(ok_batches) * 1000);
+  CHECK(open_journal(path)->live_count() == static_cast<size_t>(ok_batches) * 1000);
+  REQUIRE(::setrlimit(RLIMIT_FSIZE, &saved) == 0);
+  std::signal(SIGXFSZ, old_handler);
+  auto extra = payment(1);
+  extra.id.bytes[0] = 255;                       // no round reaches 255
+  REQUIRE(j->append_accepted({extra}).is_ok());  // space again
+  CHECK(open_journal(path)->live_count() == static_cast<size_t>(ok_batches) * 1000 + 1);
 }
 
 TEST_CASE("journal: clear forgets everything and compaction keeps only live entries") {
