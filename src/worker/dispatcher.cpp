@@ -170,6 +170,9 @@ std::optional<uint64_t> Dispatcher::start_probe(const summary::Window& w) {
     if (probe.ids.empty()) return std::nullopt;
     probe.first = ledger_.summarize(w);
   }
+  probe.started = clock_.now_steady();
+  stats_.summary_waits.fetch_add(1);
+  stats_.summary_probed.fetch_add(static_cast<int64_t>(probe.ids.size()));
   uint64_t ticket;
   {
     std::scoped_lock lock(probe_mu_);
@@ -195,6 +198,10 @@ ledger::SummaryResult Dispatcher::end_probe(uint64_t ticket) {
     probe = std::move(it->second);
     probes_.erase(it);
   }
+  stats_.summary_wait_us.fetch_add(
+      std::chrono::duration_cast<std::chrono::microseconds>(clock_.now_steady() - probe.started)
+          .count());
+  if (!probe.done) stats_.summary_wait_expired.fetch_add(1);
   ledger::SummaryResult r = std::move(probe.first);
   for (const auto& [id, e] : probe.found) {
     (e.processor == Processor::kDefault ? r.totals.default_totals : r.totals.fallback_totals)
@@ -217,14 +224,12 @@ Result<summary::SummaryTotals> Dispatcher::summarize(const summary::Window& w) {
   // lookups plus what they found, not a second read.
   if (r.ambiguous > 0 && cfg_.summary_wait_ms > 0) {
     if (auto ticket = start_probe(w)) {
-      stats_.summary_waits.fetch_add(1);
       {
         std::unique_lock lock(probe_mu_);
-        if (!probe_cv_.wait_for(lock, milliseconds(cfg_.summary_wait_ms), [&] {
-              auto it = probes_.find(*ticket);
-              return it == probes_.end() || it->second.done;
-            }))
-          stats_.summary_wait_expired.fetch_add(1);
+        probe_cv_.wait_for(lock, milliseconds(cfg_.summary_wait_ms), [&] {
+          auto it = probes_.find(*ticket);
+          return it == probes_.end() || it->second.done;
+        });
       }
       r = end_probe(*ticket);
     }
@@ -368,22 +373,32 @@ void Dispatcher::start_probes() {
 }
 
 void Dispatcher::on_probe_reply(uint64_t epoch, Lookup lk, const processor::Reply& r) {
-  if (epoch == epoch_.load() && r.outcome == processor::Outcome::kOk) {
-    auto stored = processor::parse_stored_payment(r.body);
-    if (stored.is_ok() && stored->id == lk.pay.p.id) {
-      const ledger::Entry e{stored->id, stored->amount, stored->requested_at, lk.processor};
-      {
-        std::scoped_lock lock(probe_mu_);
-        if (auto p = probes_.find(lk.probe); p != probes_.end()) p->second.found.emplace(e.id, e);
-      }
-      // Committed there: counted from now on. What is still under way for it (its POST's
-      // answer, a lookup, a replay round) finds it settled and changes nothing.
-      if (auto it = open_.find(lk.pay.p.id); it != open_.end()) {
-        stats_.summary_lookup_found.fetch_add(1);
-        replays_.erase(lk.pay.p.id);
-        const Payment pay = it->second.pay;
-        settle(epoch, pay, lk.processor, stored->amount, stored->requested_at);
-      }
+  using processor::Outcome;
+  std::optional<processor::StoredPayment> stored;
+  if (r.outcome == Outcome::kOk) {
+    auto parsed = processor::parse_stored_payment(r.body);
+    if (parsed.is_ok() && parsed->id == lk.pay.p.id) stored = *parsed;
+  }
+  if (stored)
+    stats_.summary_lookup_found.fetch_add(1);
+  else if (r.outcome == Outcome::kNotFound)
+    stats_.summary_lookup_absent.fetch_add(1);
+  else if (r.outcome == Outcome::kTimeout)
+    stats_.summary_lookup_timeout.fetch_add(1);
+  else
+    stats_.summary_lookup_error.fetch_add(1);
+  if (epoch == epoch_.load() && stored) {
+    const ledger::Entry e{stored->id, stored->amount, stored->requested_at, lk.processor};
+    {
+      std::scoped_lock lock(probe_mu_);
+      if (auto p = probes_.find(lk.probe); p != probes_.end()) p->second.found.emplace(e.id, e);
+    }
+    // Committed there: counted from now on. What is still under way for it (its POST's
+    // answer, a lookup, a replay round) finds it settled and changes nothing.
+    if (auto it = open_.find(lk.pay.p.id); it != open_.end()) {
+      replays_.erase(lk.pay.p.id);
+      const Payment pay = it->second.pay;
+      settle(epoch, pay, lk.processor, stored->amount, stored->requested_at);
     }
   }
   auto p = probe_pending_.find(lk.probe);
@@ -821,10 +836,13 @@ std::string Stats::to_string() const {
          " summaries=" + std::to_string(summaries.load()) +
          " ambiguous=" + std::to_string(ambiguous_summaries.load()) + "/" +
          std::to_string(ambiguous_payments.load()) +
-         " summary_waits=" + std::to_string(summary_waits.load()) + "/" +
+         " summary_probes=" + std::to_string(summary_waits.load()) + "/" +
          std::to_string(summary_wait_expired.load()) +
-         " summary_lookups=" + std::to_string(summary_lookups.load()) + "/" +
-         std::to_string(summary_lookup_found.load()) +
+         " probe_lookups=" + std::to_string(summary_lookups.load()) + "/" +
+         std::to_string(summary_lookup_found.load()) + "/" +
+         std::to_string(summary_lookup_absent.load()) + "/" +
+         std::to_string(summary_lookup_timeout.load()) + "/" +
+         std::to_string(summary_lookup_error.load()) +
          " replayed=" + std::to_string(replayed.load()) +
          " purges=" + std::to_string(purges.load());
 }

@@ -89,6 +89,7 @@ class Dispatcher final : public handoff::Sink {
   // probe_finished() is true once every lookup has answered. end_probe() releases the ticket and
   // returns that first summary plus the payments the lookups found committed: what the
   // processors counted when the lookups reached them, whatever answered during the wait.
+  // The summary_* probe counters of Stats move here (and as the lookups answer).
   // Thread-safe.
   std::optional<uint64_t> start_probe(const summary::Window& w);
   bool probe_finished(uint64_t ticket) const;
@@ -220,6 +221,7 @@ class Dispatcher final : public handoff::Sink {
   // Probes, shared with the hand-off thread.
   struct Probe {
     ledger::SummaryResult first;  // read with ids, before any lookup
+    SteadyTime started{};         // for the time summaries spend waiting (metric)
     std::vector<Uuid> ids;        // open with requestedAt in the window then
     bool asked = false;           // taken by the loop
     bool done = false;            // every lookup answered

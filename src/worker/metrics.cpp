@@ -65,6 +65,22 @@ std::string render_metrics(const Stats& s, const ledger::WriterStats& w, size_t 
   t.counter("rinha_worker_summaries_total", s.summaries.load());
   t.counter("rinha_worker_ambiguous_summaries_total", s.ambiguous_summaries.load());
   t.counter("rinha_worker_ambiguous_payments_total", s.ambiguous_payments.load());
+  // Summary-time probes (see dispatcher.cpp PROBES).
+  t.counter("rinha_worker_summary_probes_total", s.summary_waits.load());
+  t.counter("rinha_worker_summary_probe_expired_total", s.summary_wait_expired.load());
+  t.type("rinha_worker_summary_probe_wait_seconds_total", "counter");
+  t.seconds("rinha_worker_summary_probe_wait_seconds_total", "", s.summary_wait_us.load() / 1e6);
+  t.counter("rinha_worker_summary_probe_payments_total", s.summary_probed.load());
+  t.counter("rinha_worker_summary_probe_lookups_total", s.summary_lookups.load());
+  t.type("rinha_worker_summary_probe_results_total", "counter");
+  const std::pair<const char*, const Stats::Counter*> probe_results[] = {
+      {"found", &s.summary_lookup_found},
+      {"absent", &s.summary_lookup_absent},
+      {"timeout", &s.summary_lookup_timeout},
+      {"error", &s.summary_lookup_error}};
+  for (const auto& [label, c] : probe_results)
+    t.value("rinha_worker_summary_probe_results_total", std::string("result=\"") + label + "\"",
+            c->load());
   t.counter("rinha_worker_purges_total", s.purges.load());
 
   t.gauge("rinha_worker_backlog", s.backlog.load());

@@ -74,6 +74,9 @@ TEST_CASE("worker /metrics: counters, gauges and histogram follow the payments")
   auto idle = parse_samples(fetch(url));
   CHECK(idle.at("rinha_worker_payments_accepted_total") == 0);
   CHECK(idle.at("rinha_worker_backlog") == 0);
+  // Served by the real worker (worker_test makes them move): nothing to probe while idle.
+  CHECK(idle.at("rinha_worker_summary_probes_total") == 0);
+  CHECK(idle.at("rinha_worker_summary_probe_results_total{result=\"found\"}") == 0);
 
   int64_t accepted = 0;
   {

@@ -78,7 +78,9 @@ void FakeProcessors::lookup(Processor p, const Uuid& id, int timeout_ms, Callbac
   // millisecond it was sent in (so a commit later in that millisecond is not seen).
   auto answer = std::make_shared<Reply>(status_reply(404, Outcome::kNotFound));
   auto it = stored_[pi].find(id);
-  if (it != stored_[pi].end())
+  if (script(p).lookup_ms > timeout_ms)
+    *answer = status_reply(0, Outcome::kTimeout);
+  else if (it != stored_[pi].end())
     *answer =
         status_reply(200, Outcome::kOk,
                      processor::payment_json({id, it->second.amount, it->second.requested_at}));

@@ -38,7 +38,8 @@ struct Script {
   bool failing = false;           // POSTs answer 500 and store nothing; health says failing
   int min_response_ms = 0;        // health's minResponseTime
   int timeout_ms = 2000;          // our POST timeout
-  int lookup_ms = 1;              // GET answers this long after they are sent
+  int lookup_ms = 1;              // GET answers this long after they are sent (past its timeout:
+                                  // kTimeout at the timeout)
   int capacity = 64;              // Transport::capacity
 };
 

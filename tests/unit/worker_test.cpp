@@ -15,6 +15,7 @@
 
 #include "support/fake_processors.hpp"
 #include "worker/dispatcher.hpp"
+#include "worker/metrics.hpp"
 
 using namespace rinha;
 using namespace rinha::worker;
@@ -440,6 +441,67 @@ TEST_CASE("journal replay: looked up again while the processor is still inside i
   REQUIRE(rig.run_until([&] { return rig.settled() == 1; }, 200));  // found within a recheck
   CHECK(rig.procs.posts(kDef) + rig.procs.posts(kFb) == 0);
   CHECK(rig.totals() == rig.procs.summary());
+}
+
+// The value of one unlabelled or labelled series ("name{labels}") in a /metrics body.
+double sample(const std::string& body, const std::string& series) {
+  const std::string key = "\n" + series + " ";
+  const auto at = ("\n" + body).find(key);
+  REQUIRE(at != std::string::npos);
+  return std::stod(body.substr(at + key.size() - 1));
+}
+
+TEST_CASE("summary probes move their /metrics counters: payments, lookups by result, waits") {
+  auto c = Rig::config();
+  c.reconcile_delay_ms = 6'000;
+  c.lookup_timeout_ms = 1'000;
+  Rig rig(false, c);
+  auto metric = [&](const std::string& series) {
+    return sample(render_metrics(rig.stats, rig.writer->stats(), 0), series);
+  };
+  const std::string results = "rinha_worker_summary_probe_results_total";
+  CHECK(metric("rinha_worker_summary_probes_total") == 0);
+  const auto p = payment(1), q = payment(2);
+  const UtcMillis r{rig.clock.now_utc().value + 800};
+  rig.d->reconcile({{p, handoff::SentRecord{p.id, 0, r}}, {q, handoff::SentRecord{q.id, 0, r}}});
+  const summary::Window w{r.value, r.value};
+  // Replayed, absent on both processors: 2 payments probed, 4 lookups, 4 x 404.
+  auto ticket = rig.d->start_probe(w);
+  REQUIRE(ticket);
+  REQUIRE(rig.run_until([&] { return rig.d->probe_finished(*ticket); }, 100));
+  rig.d->end_probe(*ticket);
+  CHECK(metric("rinha_worker_summary_probes_total") == 1);
+  CHECK(metric("rinha_worker_summary_probe_payments_total") == 2);
+  CHECK(metric("rinha_worker_summary_probe_lookups_total") == 4);
+  CHECK(metric(results + "{result=\"absent\"}") == 4);
+  CHECK(metric(results + "{result=\"found\"}") == 0);
+  CHECK(metric("rinha_worker_summary_probe_expired_total") == 0);
+  const double waited = metric("rinha_worker_summary_probe_wait_seconds_total");
+  CHECK(waited >= 0.001);  // the lookups took lookup_ms (1 ms) of manual time
+  // p commits at the fallback: the next probe finds it there (and settles it).
+  rig.procs.store(kFb, p.id, p.amount, r);
+  ticket = rig.d->start_probe(w);
+  REQUIRE(ticket);
+  REQUIRE(rig.run_until([&] { return rig.d->probe_finished(*ticket); }, 100));
+  CHECK(rig.d->end_probe(*ticket).totals.fallback_totals.requests == 1);
+  CHECK(metric(results + "{result=\"found\"}") == 1);
+  CHECK(metric(results + "{result=\"absent\"}") == 7);
+  CHECK(metric("rinha_worker_summary_probe_wait_seconds_total") > waited);
+  // Lookups slower than their timeout: the summary answers first (expired), then they time out.
+  rig.procs.script(kDef).lookup_ms = 2'000;
+  rig.procs.script(kFb).lookup_ms = 2'000;
+  ticket = rig.d->start_probe(w);
+  REQUIRE(ticket);
+  rig.turn();
+  CHECK_FALSE(rig.d->probe_finished(*ticket));
+  rig.d->end_probe(*ticket);
+  CHECK(metric("rinha_worker_summary_probes_total") == 3);
+  CHECK(metric("rinha_worker_summary_probe_payments_total") == 5);  // p is settled: q only
+  CHECK(metric("rinha_worker_summary_probe_expired_total") == 1);
+  rig.run_for(1'100);
+  CHECK(metric(results + "{result=\"timeout\"}") == 2);
+  CHECK(metric(results + "{result=\"error\"}") == 0);
+  CHECK(metric("rinha_worker_summary_probe_lookups_total") == 10);
 }
 
 TEST_CASE("kill -9 twice under load with immediate and slow restarts: every sampled check agrees") {
