@@ -5,9 +5,15 @@
 #include "processor/client.hpp"
 
 #include <curl/curl.h>
+#include <sys/epoll.h>
+#include <sys/eventfd.h>
+#include <unistd.h>
 
 #include <algorithm>
+#include <cerrno>
 #include <stdexcept>
+
+#include "common/errno_text.hpp"
 
 namespace rinha::processor {
 
@@ -66,11 +72,25 @@ const char* outcome_name(Outcome o) {
   return "?";
 }
 
-Client::Client(std::array<EndpointConfig, 2> endpoints) : endpoints_(std::move(endpoints)) {
+Client::Client(std::array<EndpointConfig, 2> endpoints)
+    : endpoints_(std::move(endpoints)),
+      epoll_(::epoll_create1(EPOLL_CLOEXEC)),
+      wake_(::eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC)) {
+  if (!epoll_.valid() || !wake_.valid())
+    throw std::runtime_error("processor client: epoll/eventfd: " + errno_text(errno));
+  epoll_event ev{};
+  ev.events = EPOLLIN;
+  ev.data.fd = wake_.get();
+  if (::epoll_ctl(epoll_.get(), EPOLL_CTL_ADD, wake_.get(), &ev) != 0)
+    throw std::runtime_error("processor client: epoll_ctl: " + errno_text(errno));
   curl_global_init(CURL_GLOBAL_DEFAULT);
   CURLM* m = curl_multi_init();
   if (!m) throw std::runtime_error("curl_multi_init failed");
   multi_ = m;
+  curl_multi_setopt(m, CURLMOPT_SOCKETFUNCTION, &Client::on_socket);
+  curl_multi_setopt(m, CURLMOPT_SOCKETDATA, this);
+  curl_multi_setopt(m, CURLMOPT_TIMERFUNCTION, &Client::on_timer);
+  curl_multi_setopt(m, CURLMOPT_TIMERDATA, this);
   const int cap = std::max(endpoints_[0].max_connections, endpoints_[1].max_connections);
   // +2: a lookup or health call never has to queue inside curl behind payments; the worker
   // keeps its own starts below max_connections, so curl never holds a request back (a request
@@ -185,11 +205,71 @@ void Client::finish(Transfer* raw, int curl_code) {
   if (cb) cb(r);
 }
 
+// curl tells which sockets to watch for what; they go into our epoll set (level-triggered, as
+// curl expects). A socket in the set carries curl_multi_assign's mark (socketp), so each change
+// is one epoll_ctl. The set outlives every socket: the destructor's cleanup still calls this.
+int Client::on_socket(void* /*easy*/, int fd, int what, void* self, void* socketp) {
+  auto* c = static_cast<Client*>(self);
+  if (what == CURL_POLL_REMOVE) {
+    ::epoll_ctl(c->epoll_.get(), EPOLL_CTL_DEL, fd, nullptr);  // curl may close it first: ENOENT
+    return 0;  // curl forgets the mark itself
+  }
+  epoll_event ev{};
+  ev.events = (what & CURL_POLL_IN ? EPOLLIN : 0U) | (what & CURL_POLL_OUT ? EPOLLOUT : 0U);
+  ev.data.fd = fd;
+  if (socketp != nullptr && ::epoll_ctl(c->epoll_.get(), EPOLL_CTL_MOD, fd, &ev) == 0) return 0;
+  // New to the set (or closed and reused by the kernel under the same number meanwhile).
+  if (::epoll_ctl(c->epoll_.get(), EPOLL_CTL_ADD, fd, &ev) != 0 && errno == EEXIST)
+    ::epoll_ctl(c->epoll_.get(), EPOLL_CTL_MOD, fd, &ev);
+  curl_multi_assign(static_cast<CURLM*>(c->multi_), fd, c);
+  return 0;
+}
+
+int Client::on_timer(void* /*multi*/, long timeout_ms, void* self) {
+  auto* c = static_cast<Client*>(self);
+  if (timeout_ms < 0)
+    c->timer_.reset();
+  else
+    c->timer_ = std::chrono::steady_clock::now() + std::chrono::milliseconds(timeout_ms);
+  return 0;
+}
+
 void Client::run_once(int max_wait_ms) {
   auto* m = static_cast<CURLM*>(multi_);
+  int wait = std::max(0, max_wait_ms);
+  if (timer_) {
+    const auto left = std::chrono::ceil<std::chrono::milliseconds>(
+        *timer_ - std::chrono::steady_clock::now());
+    wait = std::min<int>(wait, static_cast<int>(std::max<int64_t>(0, left.count())));
+  }
+  // Level-triggered: a socket left over by maxevents is reported again on the next turn, so a
+  // burst of answers is taken in slices with the dispatcher's step() in between.
+  constexpr int kMaxEvents = 64;
+  std::array<epoll_event, kMaxEvents> events{};
+  const int n = ::epoll_wait(epoll_.get(), events.data(), kMaxEvents, wait);
   int running = 0;
-  curl_multi_poll(m, nullptr, 0, std::max(0, max_wait_ms), nullptr);
-  curl_multi_perform(m, &running);
+  for (int i = 0; i < n; ++i) {
+    const int fd = events[i].data.fd;
+    if (fd == wake_.get()) {
+      uint64_t count = 0;
+      (void)!::read(fd, &count, sizeof count);
+      continue;
+    }
+    int flags = 0;
+    if (events[i].events & (EPOLLIN | EPOLLHUP)) flags |= CURL_CSELECT_IN;
+    if (events[i].events & EPOLLOUT) flags |= CURL_CSELECT_OUT;
+    if (events[i].events & EPOLLERR) flags |= CURL_CSELECT_ERR;
+    curl_multi_socket_action(m, fd, flags, &running);
+  }
+  if (timer_ && *timer_ <= std::chrono::steady_clock::now()) {
+    timer_.reset();  // curl sets the next one from inside the call
+    curl_multi_socket_action(m, CURL_SOCKET_TIMEOUT, 0, &running);
+  }
+  collect_done();
+}
+
+void Client::collect_done() {
+  auto* m = static_cast<CURLM*>(multi_);
   int left = 0;
   while (CURLMsg* msg = curl_multi_info_read(m, &left)) {
     if (msg->msg != CURLMSG_DONE) continue;
@@ -202,6 +282,9 @@ void Client::run_once(int max_wait_ms) {
   }
 }
 
-void Client::wakeup() { curl_multi_wakeup(static_cast<CURLM*>(multi_)); }
+void Client::wakeup() {
+  const uint64_t one = 1;
+  (void)!::write(wake_.get(), &one, sizeof one);
+}
 
 }  // namespace rinha::processor

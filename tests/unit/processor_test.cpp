@@ -187,3 +187,18 @@ TEST_CASE("hundreds of requests in flight on one thread - connections capped and
   run_until(c, done, 20);
   CHECK(srv.connections() == before);
 }
+
+TEST_CASE("wakeup() from another thread ends a run_once() in progress") {
+  Client c(endpoints("http://127.0.0.1:" + std::to_string(rinha::testing::closed_port())));
+  for (int round = 0; round < 3; ++round) {  // a wake-up after the last one was consumed still wakes
+    std::thread waker([&c] {
+      std::this_thread::sleep_for(std::chrono::milliseconds(20));
+      c.wakeup();
+    });
+    const auto t0 = std::chrono::steady_clock::now();
+    c.run_once(60000);
+    const auto waited = std::chrono::steady_clock::now() - t0;
+    waker.join();
+    CHECK(waited < std::chrono::seconds(30));  // not the minute asked for
+  }
+}
