@@ -26,19 +26,7 @@ OUT=${OUT:-run/bench-syscalls}
 RINHACTL="$BUILD_DIR/bin/rinhactl"
 TOKEN=123
 
-rm -rf "$OUT"
-mkdir -p "$OUT"
-pids=()
-stack="$OUT/stack"
-cleanup() {
-  "$RINHACTL" stack down --run-dir "$stack" >/dev/null 2>&1 || true
-  for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
-  wait 2>/dev/null || true
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
-
-port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+source bench/lib.sh
 
 # measure LABEL URL NAME=PID...: wrk against URL while perf counts each named process.
 measure() {
