@@ -107,6 +107,9 @@ Status validate(const Config& cfg) {
   if (cfg.worker.summary_wait_ms >= cfg.handoff.reply_timeout_ms)
     return Status::invalid_argument(
         "worker.summary_wait_ms: must be below handoff.reply_timeout_ms");
+  // A leader's death must be noticed before its next poll would have been due.
+  if (cfg.health.shared_retry_ms >= cfg.health.interval_ms)
+    return Status::invalid_argument("health.shared_retry_ms: must be below health.interval_ms");
   // A window within the horizon then never cuts a bucket holding folded payments, so recent
   // summaries stay in memory.
   if (cfg.ledger.horizon_ms < 2 * static_cast<int64_t>(cfg.ledger.bucket_ms))

@@ -71,6 +71,9 @@ struct Config {
     int interval_ms = 5000;        // per processor; the processors allow 1 call / 5 s shared by all
     int breaker_errors = 3;        // consecutive failed payments that mark a processor failing
     int probe_interval_ms = 1000;  // while a processor is failing, one probe payment this often
+    // on: one poller per processor for all workers on this database (docs/scale-out.md, 4)
+    std::string shared = "off";  // off | on
+    int shared_retry_ms = 500;   // a follower tries to become the leader this often
   } health;
 
   struct Router {

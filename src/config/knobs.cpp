@@ -169,6 +169,17 @@ std::vector<Knob> build() {
   t.push_back(int_knob(
       "health.probe_interval_ms", [](Config& c) -> int& { return c.health.probe_interval_ms; }, 100,
       600000, "ms, while a processor is failing, one probe payment at most this often"));
+  t.push_back(choice_knob(
+      "health.shared", [](Config& c) -> std::string& { return c.health.shared; }, {"off", "on"},
+      "worker: on = one health poller per processor for every worker on this database "
+      "(leader by PostgreSQL advisory lock, call slots claimed on PostgreSQL's clock, answers "
+      "published to the others by NOTIFY); off = this worker polls on its own"));
+  t.push_back(int_knob(
+      "health.shared_retry_ms", [](Config& c) -> int& { return c.health.shared_retry_ms; }, 50,
+      60000,
+      "ms, with health.shared on: how often a worker that does not lead a processor's polls "
+      "tries to take the lead, so leadership moves within about this long of a leader's death; "
+      "must stay below health.interval_ms"));
   t.push_back(int_knob(
       "router.fallback_after_ms", [](Config& c) -> int& { return c.router.fallback_after_ms; }, 0,
       600000, "ms a payment may wait for the default before fallback is used"));

@@ -17,7 +17,7 @@ constexpr int kIdleSampleMs = 1000;     // no latency sample for this long = no 
 
 bool Tracker::poll_due(Processor p, SteadyTime now) const {
   const State& s = st(p);
-  return !s.poll_outstanding && now >= s.next_poll;
+  return cfg_.polls && !s.poll_outstanding && now >= s.next_poll;
 }
 
 void Tracker::poll_started(Processor p, SteadyTime now) {
@@ -28,23 +28,37 @@ void Tracker::poll_started(Processor p, SteadyTime now) {
 
 void Tracker::poll_finished(Processor p, SteadyTime now, std::optional<bool> failing,
                             std::optional<int> min_response_ms) {
-  const bool was_failing = this->failing(p, now);
   State& s = st(p);
   s.poll_outstanding = false;
   // A slow answer (queued behind other callers) must not let the next call start early.
   s.next_poll = std::max(s.next_poll, now + milliseconds(cfg_.interval_ms / 5));
-  if (!failing || !min_response_ms) return;
-  s.report_at = now;
-  s.report_failing = *failing;
-  s.report_min_ms = *min_response_ms;
+  if (failing && min_response_ms) apply_report(p, now, now, *failing, *min_response_ms);
+}
+
+void Tracker::observed(Processor p, SteadyTime now, SteadyTime at, bool failing,
+                       int min_response_ms) {
+  const State& s = st(p);
+  // Notifications and the table read after a reconnect may deliver one answer twice or late.
+  if (s.report_at && at <= *s.report_at) return;
+  // A stale "not failing" must not reset the breaker (it would not count in failing() either).
+  if (now - at > milliseconds(cfg_.stale_after_ms)) return;
+  apply_report(p, now, std::min(at, now), failing, min_response_ms);
+}
+
+void Tracker::apply_report(Processor p, SteadyTime now, SteadyTime at, bool failing, int min_ms) {
+  const bool was_failing = this->failing(p, now);
+  State& s = st(p);
+  s.report_at = at;
+  s.report_failing = failing;
+  s.report_min_ms = min_ms;
   // The flag is exactly what makes the official processor fail: a fresh "not failing" clears
   // errors seen before it.
-  if (!*failing) s.consecutive_failures = 0;
+  if (!failing) s.consecutive_failures = 0;
   // Without recent traffic the observed latency is history (e.g. the 2 s that made the router
   // leave this processor); the configured delay just reported is the better estimate, and
   // without this the router would never come back to a processor it left for being slow.
   if (!s.last_sample || now - *s.last_sample > milliseconds(kIdleSampleMs)) {
-    s.latency_ewma_ms = *min_response_ms;
+    s.latency_ewma_ms = min_ms;
     s.have_latency = true;
   }
   on_change(p, now, was_failing);
@@ -140,7 +154,7 @@ router::ProcessorView Tracker::view(Processor p, SteadyTime now, int oldest_in_f
 SteadyTime Tracker::next_event(SteadyTime now) const {
   SteadyTime next = now + milliseconds(cfg_.interval_ms);
   for (const State& s : s_) {
-    if (!s.poll_outstanding) next = std::min(next, s.next_poll);
+    if (cfg_.polls && !s.poll_outstanding) next = std::min(next, s.next_poll);
     if (s.probes_in_flight == 0 && s.next_probe > now) next = std::min(next, s.next_probe);
   }
   return std::max(next, now);

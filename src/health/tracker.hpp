@@ -1,8 +1,8 @@
 // Health tracker (pure; no curl): what the worker knows about each processor's health, from
-// two sources: its GET /payments/service-health answers (polled at most once per
-// health.interval_ms, shared by nobody else in our stack) and the outcomes and latencies of
-// our own requests. It schedules the polls and produces the router's ProcessorView.
-// Threading: owned and used by the worker's scheduling loop thread only.
+// two sources: GET /payments/service-health answers (polled by this worker at most once per
+// health.interval_ms, or with health.shared on by whichever worker leads the polls) and the
+// outcomes and latencies of our own requests. It schedules the polls and produces the router's
+// ProcessorView. Threading: owned and used by the worker's scheduling loop thread only.
 #pragma once
 
 #include <array>
@@ -23,6 +23,9 @@ struct HealthConfig {
   int stale_after_ms = 16000;    // a health answer older than this no longer counts
   int breaker_errors = 3;        // consecutive failed payments that mark a processor failing
   int probe_interval_ms = 1000;  // while failing, one probe payment at most this often
+  // false: this tracker schedules no polls of its own; the answers come through observed()
+  // (health.shared on: another worker may be the one polling).
+  bool polls = true;
 };
 
 // What one finished POST /payments says about the processor.
@@ -42,6 +45,9 @@ class Tracker {
   // report: the parsed answer, or nullopt (429, timeout, garbage): the previous one stays.
   void poll_finished(Processor p, SteadyTime now, std::optional<bool> failing,
                      std::optional<int> min_response_ms);
+  // An answer obtained at `at` (<= now) by whoever polled: used like our own unless one we
+  // already have is newer.
+  void observed(Processor p, SteadyTime now, SteadyTime at, bool failing, int min_response_ms);
 
   void payment_started(Processor p, SteadyTime now, bool probe);
   void payment_finished(Processor p, SteadyTime now, Signal s, int latency_ms, bool probe);
@@ -78,6 +84,7 @@ class Tracker {
   const State& st(Processor p) const { return s_[router::index(p)]; }
   State& st(Processor p) { return s_[router::index(p)]; }
   bool report_fresh(const State& s, SteadyTime now) const;
+  void apply_report(Processor p, SteadyTime now, SteadyTime at, bool failing, int min_ms);
   // p just stopped failing while the other one still fails: probe the other one now, so that a
   // joint recovery is seen on both sides before a backlog drains to the wrong one.
   void on_change(Processor p, SteadyTime now, bool was_failing);

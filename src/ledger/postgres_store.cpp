@@ -55,6 +55,7 @@ Status PostgresStore::open() {
     auto c = std::make_unique<Conn>(url_);
     if (manage_schema_) {
       pqxx::work w{c->c};
+      w.exec_params("SELECT pg_advisory_xact_lock($1, $2)", kAdvisoryKey, kSchemaLockId);
       w.exec(schema_sql());
       // Bucket totals kept at another width are rebuilt from the rows (once per change).
       pqxx::result m = w.exec("SELECT bucket_ms FROM ledger_meta");

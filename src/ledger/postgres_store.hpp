@@ -13,6 +13,13 @@
 
 namespace rinha::ledger {
 
+// Advisory locks of rinha on a shared database, (kAdvisoryKey, id) in PostgreSQL's two-int4
+// key space: id 0 and 1 lead the polls of the default and fallback processors
+// (cluster/shared_health.hpp), kSchemaLockId serializes schema changes of workers that start
+// together (concurrent CREATE ... IF NOT EXISTS can fail on the catalog's unique keys).
+inline constexpr int kAdvisoryKey = 0x72696e68;  // "rinh"
+inline constexpr int kSchemaLockId = 1000;
+
 class PostgresStore final : public Store {
  public:
   // bucket_ms: ledger.bucket_ms. manage_schema false: a second connection (summary edges) that

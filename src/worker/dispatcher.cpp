@@ -90,7 +90,8 @@ int64_t ms_between(SteadyTime a, SteadyTime b) {
 
 Dispatcher::Dispatcher(DispatcherConfig cfg, const Clock& clock, processor::Transport& transport,
                        ledger::Ledger& ledger, std::mutex& ledger_mu, ledger::LedgerWriter& writer,
-                       Stats& stats, handoff::Journal* journal, ledger::Store* edge_store)
+                       Stats& stats, handoff::Journal* journal, ledger::Store* edge_store,
+                       health::HealthExchange* shared_health)
     : cfg_(cfg),
       clock_(clock),
       client_(transport),
@@ -100,7 +101,12 @@ Dispatcher::Dispatcher(DispatcherConfig cfg, const Clock& clock, processor::Tran
       stats_(stats),
       journal_(journal),
       edge_store_(edge_store),
-      tracker_(cfg.health) {}
+      shared_health_(shared_health),
+      tracker_([&] {
+        health::HealthConfig h = cfg.health;
+        h.polls = h.polls && shared_health == nullptr;
+        return h;
+      }()) {}
 
 // ---- hand-off thread -------------------------------------------------------------------------
 
@@ -466,24 +472,45 @@ void Dispatcher::drain_inbox(SteadyTime now) {
 }
 
 void Dispatcher::poll_health(SteadyTime now) {
-  for (Processor p : kBoth) {
-    if (!tracker_.poll_due(p, now)) continue;
-    tracker_.poll_started(p, now);
-    client_.health(p, cfg_.health_timeout_ms, [this, p](const processor::Reply& r) {
-      const SteadyTime t = clock_.now_steady();
-      if (r.outcome == processor::Outcome::kOk) {
-        auto h = processor::parse_health(r.body);
-        if (h.is_ok()) {
-          tracker_.poll_finished(p, t, h->failing, h->min_response_ms);
-          return;
-        }
-        spdlog::warn("health {}: {}", router::name(p), h.status().message());
-      } else if (r.outcome != processor::Outcome::kTooMany) {
-        spdlog::debug("health {}: {}", router::name(p), processor::outcome_name(r.outcome));
-      }
-      tracker_.poll_finished(p, t, std::nullopt, std::nullopt);
-    });
+  if (shared_health_) return take_shared_health(now);
+  for (Processor p : kBoth)
+    if (tracker_.poll_due(p, now)) call_health(p, now);
+}
+
+// health.shared on: calls happen when the cluster's slot for them was claimed, and answers
+// obtained by other workers count as ours.
+void Dispatcher::take_shared_health(SteadyTime now) {
+  auto in = shared_health_->take();
+  for (const auto& o : in.observations) {
+    stats_.health_shared_in[router::index(o.processor)].fetch_add(1);
+    tracker_.observed(o.processor, now, o.at, o.failing, o.min_response_ms);
   }
+  for (Processor p : in.grants) call_health(p, now);
+  for (Processor p : kBoth)
+    stats_.health_leader[router::index(p)].store(shared_health_->leader(p) ? 1 : 0);
+}
+
+void Dispatcher::call_health(Processor p, SteadyTime now) {
+  tracker_.poll_started(p, now);
+  stats_.health_calls[router::index(p)].fetch_add(1);
+  client_.health(p, cfg_.health_timeout_ms, [this, p](const processor::Reply& r) {
+    const SteadyTime t = clock_.now_steady();
+    std::optional<health::Observation> got;
+    if (r.outcome == processor::Outcome::kOk) {
+      auto h = processor::parse_health(r.body);
+      if (h.is_ok())
+        got = health::Observation{p, t, h->failing, h->min_response_ms};
+      else
+        spdlog::warn("health {}: {}", router::name(p), h.status().message());
+    } else if (r.outcome != processor::Outcome::kTooMany) {
+      spdlog::debug("health {}: {}", router::name(p), processor::outcome_name(r.outcome));
+    }
+    if (got)
+      tracker_.poll_finished(p, t, got->failing, got->min_response_ms);
+    else
+      tracker_.poll_finished(p, t, std::nullopt, std::nullopt);
+    if (shared_health_) shared_health_->answered(p, got);
+  });
 }
 
 int Dispatcher::oldest_in_flight_ms(Processor p, SteadyTime now) const {

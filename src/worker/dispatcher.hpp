@@ -24,6 +24,7 @@
 #include "common/time.hpp"
 #include "handoff/journal.hpp"
 #include "handoff/server.hpp"
+#include "health/exchange.hpp"
 #include "health/tracker.hpp"
 #include "ledger/ledger.hpp"
 #include "ledger/store.hpp"
@@ -67,10 +68,13 @@ class Dispatcher final : public handoff::Sink {
   // there is the writer's job (after their rows are committed). edge_store (may be null: then
   // a summary needing it fails) answers window edges inside folded buckets and whether an
   // accepted id folded out of memory was already stored, on the hand-off thread only.
+  // shared_health (may be null: then this worker polls on its own, cfg.health.polls): the
+  // health calls are made when it grants them, their answers handed back to it, and the answers
+  // other workers obtained are fed to the tracker from it (health.shared on).
   Dispatcher(DispatcherConfig cfg, const Clock& clock, processor::Transport& transport,
              ledger::Ledger& ledger, std::mutex& ledger_mu, ledger::LedgerWriter& writer,
-             Stats& stats, handoff::Journal* journal = nullptr,
-             ledger::Store* edge_store = nullptr);
+             Stats& stats, handoff::Journal* journal = nullptr, ledger::Store* edge_store = nullptr,
+             health::HealthExchange* shared_health = nullptr);
 
   // handoff::Sink (hand-off server thread).
   Status accept(const std::vector<handoff::AcceptedPayment>& batch) override;
@@ -133,6 +137,8 @@ class Dispatcher final : public handoff::Sink {
   void drain_inbox(SteadyTime now);
   void apply_purge_if_any();
   void poll_health(SteadyTime now);
+  void take_shared_health(SteadyTime now);
+  void call_health(router::Processor p, SteadyTime now);
   void start_lookups(SteadyTime now);
   void dispatch(SteadyTime now);
   bool next_payment(SteadyTime now, Payment& out);
@@ -167,6 +173,7 @@ class Dispatcher final : public handoff::Sink {
   Stats& stats_;
   handoff::Journal* journal_;
   ledger::Store* edge_store_;
+  health::HealthExchange* shared_health_;
   health::Tracker tracker_;
 
   // Hand-off thread only.

@@ -82,10 +82,17 @@ std::string render_metrics(const Stats& s, const ledger::WriterStats& w, size_t 
     t.value("rinha_worker_summary_probe_results_total", std::string("result=\"") + label + "\"",
             c->load());
   t.counter("rinha_worker_purges_total", s.purges.load());
+  // Health calls: ours, and with health.shared on those of the leaders we follow.
+  t.type("rinha_worker_health_calls_total", "counter");
+  per_processor(t, "rinha_worker_health_calls_total", s.health_calls);
+  t.type("rinha_worker_health_shared_answers_total", "counter");
+  per_processor(t, "rinha_worker_health_shared_answers_total", s.health_shared_in);
 
   t.gauge("rinha_worker_backlog", s.backlog.load());
   t.type("rinha_worker_in_flight", "gauge");
   per_processor(t, "rinha_worker_in_flight", s.in_flight);
+  t.type("rinha_worker_health_leader", "gauge");
+  per_processor(t, "rinha_worker_health_leader", s.health_leader);
 
   const std::string h = "rinha_worker_processor_latency_seconds";
   t.type(h, "histogram");

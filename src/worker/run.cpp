@@ -10,6 +10,7 @@
 #include <condition_variable>
 #include <thread>
 
+#include "cluster/shared_health.hpp"
 #include "ledger/postgres_store.hpp"
 #include "net/signals.hpp"
 #include "processor/client.hpp"
@@ -33,6 +34,7 @@ DispatcherConfig dispatcher_config(const config::Config& cfg) {
   d.health.interval_ms = cfg.health.interval_ms;
   d.health.breaker_errors = cfg.health.breaker_errors;
   d.health.probe_interval_ms = cfg.health.probe_interval_ms;
+  d.health.polls = cfg.health.shared != "on";
   d.requested_at_margin_ms = cfg.router.requested_at_margin_ms;
   d.stale_after_ms = cfg.router.stale_after_ms;
   d.recheck_ms = cfg.retry.recheck_ms;
@@ -196,8 +198,20 @@ int run(const config::Config& cfg) {
   processor::Client client({endpoint(cfg.default_processor), endpoint(cfg.fallback_processor)});
   // Summary edges inside folded buckets: a connection of the summary thread's own.
   ledger::PostgresStore edge_store(cfg.database.url, lcfg.bucket_ms, false);
+  // health.shared on: one poller per processor for all workers on this database, through a
+  // thread and a connection of its own (off: the loop polls, no thread, no connection).
+  health::HealthExchange health_exchange;
+  std::unique_ptr<cluster::SharedHealth> shared_health;
+  if (cfg.health.shared == "on") {
+    health_exchange.set_loop_wakeup([&client] { client.wakeup(); });
+    cluster::SharedHealthConfig scfg;
+    scfg.interval_ms = cfg.health.interval_ms;
+    scfg.retry_ms = cfg.health.shared_retry_ms;
+    shared_health =
+        std::make_unique<cluster::SharedHealth>(cfg.database.url, scfg, clock, health_exchange);
+  }
   Dispatcher d(dispatcher_config(cfg), clock, client, ledger, ledger_mu, writer, stats,
-               journal.get(), &edge_store);
+               journal.get(), &edge_store, shared_health ? &health_exchange : nullptr);
   d.reconcile(replayed);
   MetricsServer metrics(cfg.worker.metrics_listen, [&] {
     LedgerGauges g;
@@ -235,8 +249,18 @@ int run(const config::Config& cfg) {
   spdlog::info("worker: listening on {}; default {} fallback {}", cfg.worker.listen,
                cfg.default_processor.url, cfg.fallback_processor.url);
 
+  if (shared_health) {
+    Status hs_st = shared_health->start();
+    if (!hs_st.is_ok()) {
+      spdlog::error("worker: {}", hs_st.message());
+      hs.stop();
+      writer.stop();
+      return 1;
+    }
+  }
   const HeapTrimmer trimmer(std::chrono::seconds(30));
   d.run_loop();
+  shared_health.reset();  // its thread uses the loop's wake-up: gone before the client
 
   {
     std::scoped_lock lock(wiring_mu);

@@ -59,10 +59,13 @@ struct Stats {
   Counter summary_lookup_timeout{0};
   Counter summary_lookup_error{0};  // any other answer (reset, 5xx, unreadable body)
   Counter purges{0};
-  Counter replayed{0};  // journal payments reconciled at start
+  std::array<Counter, 2> health_calls{};      // GET /payments/service-health sent by us
+  std::array<Counter, 2> health_shared_in{};  // health.shared: answers other workers obtained
+  Counter replayed{0};                        // journal payments reconciled at start
   // Gauges, refreshed by the loop each turn (for /metrics).
   Counter backlog{0};                         // queued + open payments
   std::array<Counter, 2> in_flight{};         // POST /payments outstanding, per processor
+  std::array<Counter, 2> health_leader{};     // health.shared: 1 while we lead its polls
   std::array<LatencyHistogram, 2> latency{};  // POST /payments replies, per processor
 
   std::string to_string() const;

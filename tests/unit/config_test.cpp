@@ -40,6 +40,8 @@ TEST_CASE("defaults validate and match the documented values") {
   CHECK(cfg->api.threads == 1);
   CHECK(cfg->health.interval_ms == 5000);
   CHECK(cfg->handoff.durability == "process");
+  CHECK(cfg->health.shared == "off");  // single-node polling stays the default
+  CHECK(cfg->health.shared_retry_ms == 500);
 }
 
 TEST_CASE("file values apply and flags win over the file") {
@@ -58,6 +60,10 @@ TEST_CASE("file values apply and flags win over the file") {
   CHECK(restart->worker.summary_wait_ms == 300);
   CHECK(restart->worker.replay_recheck_ms == 50);
   CHECK(restart->worker.reconcile_delay_ms == 9000);
+  auto shared = load_args({"--health.shared=on", "--health.shared_retry_ms=200"});
+  REQUIRE(shared.is_ok());
+  CHECK(shared->health.shared == "on");
+  CHECK(shared->health.shared_retry_ms == 200);
 }
 
 TEST_CASE("each kind of bad value is rejected naming its key") {
@@ -80,6 +86,8 @@ TEST_CASE("each kind of bad value is rejected naming its key") {
            {"worker:\n  summary_wait_ms: 1000\n", "worker.summary_wait_ms"},
            {"worker:\n  replay_recheck_ms: 0\n", "worker.replay_recheck_ms"},
            {"router:\n  stale_after_ms: -1\n", "router.stale_after_ms"},
+           {"health:\n  shared: maybe\n", "health.shared"},
+           {"health:\n  shared_retry_ms: 5000\n", "health.shared_retry_ms"},
            {"api: [1, 2]\n", "api"},
            {"api:\n  threads:\n", "api.threads"},
            {"mode: [api]\n", "mode"},

@@ -277,6 +277,9 @@ TEST_CASE("HTTP: health reports settings; window 1 + queue 2, then 429 with Retr
   }
   CHECK(ok == 3);  // the first at once, two queued ones in the next windows
   CHECK(limited == 1);
+  // Every call counts, served or not: the count is what a cluster's health budget is checked by.
+  CHECK(r.call("GET", "/admin/health-calls").body == "{\"received\":4,\"rejected\":1}");
+  CHECK(r.call("GET", "/admin/health-calls", "", "wrong").status == 401);
 }
 
 TEST_CASE("HTTP: the insert time can be set while running (ours only)") {

@@ -2,6 +2,7 @@
 // latency estimate used for routing and for stamping requestedAt.
 #include <catch2/catch.hpp>
 
+#include "health/exchange.hpp"
 #include "health/tracker.hpp"
 
 using namespace rinha;
@@ -140,4 +141,67 @@ TEST_CASE("the first success after a failing period restarts the latency estimat
   t.payment_finished(D, now + milliseconds(10), Signal::kSuccess, 20, true);
   CHECK_FALSE(t.failing(D, now + milliseconds(10)));
   CHECK(t.expected_latency_ms(D, now + milliseconds(10), 0) == 20);
+}
+
+TEST_CASE("a tracker fed by another worker's polls: never due, reports aged by their instant") {
+  HealthConfig c = cfg();
+  c.polls = false;  // health.shared on
+  Tracker t(c);
+  SteadyTime now{};
+  CHECK_FALSE(t.poll_due(D, now));
+  CHECK_FALSE(t.poll_due(F, now + milliseconds(60'000)));
+  // No poll of its own to wake up for (a due poll at the epoch would spin the loop).
+  CHECK(t.next_event(now + milliseconds(100)) == now + milliseconds(100 + c.interval_ms));
+  // An answer obtained 2 s ago counts like our own from its instant on: failing until stale.
+  now += milliseconds(20'000);
+  t.observed(D, now, now - milliseconds(2000), true, 300);
+  CHECK(t.failing(D, now));
+  CHECK(t.view(D, now, 0, 10).expected_latency_ms == 300);
+  CHECK(t.failing(D, now + milliseconds(13'999)));
+  CHECK_FALSE(t.failing(D, now + milliseconds(14'001)));  // 16 s after it was obtained
+  // The same answer again (a notification after the table read) or an older one changes nothing.
+  t.observed(D, now + milliseconds(100), now - milliseconds(3000), false, 0);
+  CHECK(t.failing(D, now + milliseconds(100)));
+  // A newer one does.
+  t.observed(D, now + milliseconds(200), now + milliseconds(150), false, 0);
+  CHECK_FALSE(t.failing(D, now + milliseconds(200)));
+}
+
+TEST_CASE("a stale answer from another worker neither counts nor resets the breaker") {
+  HealthConfig c = cfg();
+  c.polls = false;
+  Tracker t(c);
+  SteadyTime now{milliseconds(100'000)};
+  for (int i = 0; i < 3; ++i) t.payment_finished(F, now, Signal::kFailure, 0, false);
+  REQUIRE(t.failing(F, now));
+  t.observed(F, now, now - milliseconds(16'001), false, 0);  // read from the table, too old
+  CHECK(t.failing(F, now));
+  t.observed(F, now, now - milliseconds(1000), false, 0);  // fresh "not failing": it works
+  CHECK_FALSE(t.failing(F, now));
+}
+
+TEST_CASE("health exchange: grants and observations reach the loop, answers the shared thread") {
+  HealthExchange x;
+  int loop_wakes = 0, thread_wakes = 0;
+  x.set_loop_wakeup([&] { ++loop_wakes; });
+  x.set_thread_wakeup([&] { ++thread_wakes; });
+  x.grant(D);
+  x.observe(Observation{F, SteadyTime{milliseconds(7)}, true, 40});
+  CHECK(loop_wakes == 2);
+  auto in = x.take();
+  REQUIRE(in.grants.size() == 1);
+  CHECK(in.grants[0] == D);
+  REQUIRE(in.observations.size() == 1);
+  CHECK(in.observations[0].processor == F);
+  CHECK(in.observations[0].min_response_ms == 40);
+  CHECK(x.take().grants.empty());  // taken once
+  x.answered(D, std::nullopt);
+  CHECK(thread_wakes == 1);
+  auto answers = x.take_answers();
+  REQUIRE(answers.size() == 1);
+  CHECK_FALSE(answers[0].observation);
+  // Leadership lost before the loop took a grant: the call must not go.
+  x.grant(F);
+  x.revoke_grants();
+  CHECK(x.take().grants.empty());
 }

@@ -82,14 +82,17 @@ handoff::AcceptedPayment payment(int n, int64_t cents = 1990) {
 // started: settled entries wait in it (pending()), which is what persistence would be handed;
 // crash_and_restart() writes them out and loads a new ledger from them.
 struct Rig {
-  explicit Rig(bool with_journal = false, DispatcherConfig c = config()) : cfg(c) {
+  explicit Rig(bool with_journal = false, DispatcherConfig c = config(),
+               health::HealthExchange* shared_health = nullptr)
+      : cfg(c), shared(shared_health) {
     if (with_journal) {
       journal_path = "/tmp/rinha-worker-test-" + std::to_string(::getpid()) + ".journal";
       ::unlink(journal_path.c_str());
       journal =
           handoff::Journal::open(journal_path, handoff::Journal::Durability::kProcess).value();
     }
-    d.emplace(cfg, clock, procs, *ledger, ledger_mu, *writer, stats, journal.get());
+    d.emplace(cfg, clock, procs, *ledger, ledger_mu, *writer, stats, journal.get(), nullptr,
+              shared);
   }
   ~Rig() {
     d.reset();
@@ -124,7 +127,8 @@ struct Rig {
     std::vector<handoff::JournalEntry> replayed;
     for (auto& e : journal->unsettled_entries())
       if (!ledger->contains(e.payment.id)) replayed.push_back(e);
-    d.emplace(cfg, clock, procs, *ledger, ledger_mu, *writer, stats, journal.get());
+    d.emplace(cfg, clock, procs, *ledger, ledger_mu, *writer, stats, journal.get(), nullptr,
+              shared);
     d->reconcile(replayed);
   }
   void turn() { procs.run_once(d->step()); }
@@ -180,6 +184,7 @@ struct Rig {
 
   summary::SummaryTotals last_ours;  // what the last check() answered
   DispatcherConfig cfg;
+  health::HealthExchange* shared;  // health.shared on: grants and others' answers come from it
   ManualClock clock{UtcMillis{1'752'150'000'000}};
   FakeProcessors procs{clock};
   std::unique_ptr<ledger::Ledger> ledger = std::make_unique<ledger::Ledger>();
@@ -281,6 +286,34 @@ TEST_CASE("timeout before the processor inserts: absent twice - then sent again"
   CHECK(rig.procs.lookups(kDef) >= 2);  // absence believed only when two lookups agree
   CHECK(rig.totals().fallback_totals.requests == 1);
   CHECK(rig.totals() == rig.procs.summary());
+}
+
+TEST_CASE("shared health: calls only when granted - answers go back - others' answers route") {
+  health::HealthExchange x;
+  Rig rig(false, Rig::config(), &x);
+  rig.run_for(12'000);
+  CHECK(rig.procs.health_calls(kDef) == 0);  // no grant, no call, however long
+  CHECK(rig.procs.health_calls(kFb) == 0);
+  rig.procs.script(kFb).min_response_ms = 7;
+  x.grant(kFb);
+  rig.run_for(100);
+  CHECK(rig.procs.health_calls(kFb) == 1);
+  CHECK(rig.procs.health_calls(kDef) == 0);
+  auto answers = x.take_answers();
+  REQUIRE(answers.size() == 1);
+  CHECK(answers[0].processor == kFb);
+  REQUIRE(answers[0].observation);
+  CHECK(answers[0].observation->min_response_ms == 7);
+  rig.run_for(6'000);
+  CHECK(rig.procs.health_calls(kFb) == 1);
+  CHECK(rig.stats.health_calls[1] == 1);
+  // Another worker saw the default slow (3 s): this worker sends to the fallback.
+  x.observe(health::Observation{kDef, rig.clock.now_steady(), false, 3000});
+  REQUIRE(rig.d->accept(payments(0, 20)).is_ok());
+  REQUIRE(rig.run_until([&] { return rig.settled() == 20; }));
+  CHECK(rig.totals().fallback_totals.requests == 20);
+  CHECK(rig.stats.health_shared_in[0] == 1);
+  CHECK(rig.procs.health_calls(kDef) == 0);
 }
 
 TEST_CASE(

@@ -114,6 +114,7 @@ class Emulator::Impl {
     Rest::Routes::Put(router_, "/admin/configurations/failure", bind(&Impl::admin_failure, this));
     Rest::Routes::Put(router_, "/admin/configurations/insert", bind(&Impl::admin_insert, this));
     Rest::Routes::Post(router_, "/admin/purge-payments", bind(&Impl::admin_purge, this));
+    Rest::Routes::Get(router_, "/admin/health-calls", bind(&Impl::admin_health_calls, this));
   }
 
   // --- limiter-guarded public endpoints -------------------------------------------------
@@ -219,6 +220,7 @@ class Emulator::Impl {
   }
 
   void get_health(const Rest::Request&, Http::ResponseWriter writer) {
+    health_calls_.fetch_add(1);
     auto w = std::make_shared<Http::ResponseWriter>(std::move(writer));
     // Values are read when the answer goes out, as the real endpoint reads them after its
     // limiter lets it through.
@@ -234,6 +236,7 @@ class Emulator::Impl {
       case Admit::kQueued:
         break;
       case Admit::kRejected:
+        health_rejected_.fetch_add(1);
         w->headers().add<RetryAfter>();
         reply(*w, Http::Code::Too_Many_Requests, "Too many requests. Try again later.", false);
         break;
@@ -322,6 +325,15 @@ class Emulator::Impl {
               ",\"jitter\":" + std::to_string(jitter.value()) + "}}");
   }
 
+  // Ours only: health calls received (answered, queued or 429) and those rejected with 429, so
+  // that tests can check a cluster's pollers keep within 1 call per window in total.
+  void admin_health_calls(const Rest::Request& req, Http::ResponseWriter w) {
+    if (!authorized(req, w)) return;
+    reply(w, Http::Code::Ok,
+          "{\"received\":" + std::to_string(health_calls_.load()) +
+              ",\"rejected\":" + std::to_string(health_rejected_.load()) + "}");
+  }
+
   void admin_purge(const Rest::Request& req, Http::ResponseWriter w) {
     if (!authorized(req, w)) return;
     store_.purge();
@@ -332,6 +344,8 @@ class Emulator::Impl {
   score::Decimal fee_;
   ConcurrencyLimiter limiter_;
   FixedWindowLimiter health_;
+  std::atomic<int64_t> health_calls_{0};
+  std::atomic<int64_t> health_rejected_{0};
   PaymentStore store_;
   std::atomic<int64_t> delay_ms_{0};
   std::atomic<int64_t> insert_latency_ms_;  // from the options; PUT /admin/configurations/insert

@@ -2,6 +2,7 @@
 // (spec §2 and §6) so that rinhad and rinhactl can be run and tested without Docker.
 // It owns the Pistache endpoint, the in-memory payments, the delay/failure/token settings, the
 // two limiters and the timer thread that answers delayed requests (no reactor thread sleeps).
+// Ours only, for tests: GET /admin/health-calls counts the health calls received.
 // Threading: start()/stop() from one controlling thread; handlers run on Pistache threads and
 // the timer thread.
 #pragma once
