@@ -2,7 +2,7 @@
 # Builds the unit and component tests (tests/unit: pure modules, and the api, hand-off, worker,
 # emulator and stack components in-process on loopback) with a sanitizer and runs them.
 # Usage: scripts/sanitize.sh address|undefined|thread [BUILD_DIR] [ctest args...]
-#   address: ASan + UBSan with GCC (build-asan by default)
+#   address: ASan + UBSan with GCC at -O0 (build-asan by default; RINHA_SANITIZE_OPT overrides)
 #   thread:  TSan with clang (build-tsan), which also checks the thread-safety annotations
 #            (-Wthread-safety, as errors): the one clang build of every library.
 # Any sanitizer report fails the test that made it. scripts/test.sh runs address and thread.
