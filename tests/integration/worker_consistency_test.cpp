@@ -5,16 +5,11 @@
 // (count and cents) must match too, and every accepted payment must be recorded exactly once.
 #include <signal.h>
 
-#include <atomic>
 #include <catch2/catch.hpp>
-#include <cmath>
-#include <nlohmann/json.hpp>
 #include <pqxx/pqxx>
-#include <random>
 #include <thread>
 
 #include "common/time.hpp"
-#include "common/uuid.hpp"
 #include "instrument/http/http_client.hpp"
 #include "instrument/stack/components.hpp"
 #include "instrument/stack/net.hpp"
@@ -29,16 +24,6 @@ using namespace std::chrono_literals;
 using Steady = std::chrono::steady_clock;
 
 namespace {
-
-int64_t cents_of(const nlohmann::json& v) { return std::llround(v.get<double>() * 100.0); }
-
-std::string new_uuid(std::mt19937_64& rng) {
-  Uuid u;
-  for (auto& b : u.bytes) b = static_cast<uint8_t>(rng());
-  u.bytes[6] = (u.bytes[6] & 0x0f) | 0x40;
-  u.bytes[8] = (u.bytes[8] & 0x3f) | 0x80;
-  return format_uuid(u);
-}
 
 std::string iso(int64_t ms) { return format_iso8601(UtcMillis{ms}); }
 int64_t now_ms() { return SystemClock().now_utc().value; }
@@ -127,29 +112,12 @@ class Harness {
     REQUIRE(r.status == 200);
   }
 
-  static std::string query(std::optional<std::pair<int64_t, int64_t>> w) {
-    return w ? "?from=" + iso(w->first) + "&to=" + iso(w->second) : "";
-  }
-  static Totals processor_totals(const http::HttpResponse& r) {
-    auto j = nlohmann::json::parse(r.body);
-    return {j["totalRequests"].get<int64_t>(), cents_of(j["totalAmount"])};
-  }
-  // ours default, ours fallback, processor default, processor fallback; queried in parallel.
-  std::array<Totals, 4> compare(std::optional<std::pair<int64_t, int64_t>> w) {
-    auto rs = http::http_parallel({request("GET", api_url_ + "/payments-summary" + query(w)),
-                                   request("GET", def() + "/admin/payments-summary" + query(w)),
-                                   request("GET", fb() + "/admin/payments-summary" + query(w))});
-    for (auto& r : rs) {
-      INFO(r.status().message());
-      REQUIRE(r.is_ok());
-      REQUIRE(r->status == 200);
-    }
-    auto ours = nlohmann::json::parse(rs[0]->body);
-    return {Totals{ours["default"]["totalRequests"].get<int64_t>(),
-                   cents_of(ours["default"]["totalAmount"])},
-            Totals{ours["fallback"]["totalRequests"].get<int64_t>(),
-                   cents_of(ours["fallback"]["totalAmount"])},
-            processor_totals(*rs[1]), processor_totals(*rs[2])};
+  // Ours and both processors' totals, read in parallel; the whole run without a window.
+  Ledgers ledgers(std::optional<std::pair<int64_t, int64_t>> window = std::nullopt) {
+    auto r = read_ledgers(endpoints(), window);
+    INFO(r.status().message());
+    REQUIRE(r.is_ok());
+    return *r;
   }
 
  private:
@@ -159,71 +127,23 @@ class Harness {
   std::string api_url_, worker_log_;
 };
 
-// Posts payments at a steady rate from a few keep-alive connections; counts 2xx answers.
-class Load {
- public:
-  Load(std::string api, int per_second, int64_t cents = 1990, int threads = 4)
-      : api_(std::move(api)), per_second_(per_second), cents_(cents) {
-    for (int t = 0; t < threads; ++t)
-      threads_.emplace_back([this, t, threads] { run(t, threads); });
-  }
-  ~Load() { stop(); }
-  void stop() {
-    stop_ = true;
-    for (auto& t : threads_)
-      if (t.joinable()) t.join();
-  }
-  int64_t accepted() const { return accepted_.load(); }
-  int64_t refused() const { return refused_.load(); }
-
- private:
-  void run(int t, int threads) {
-    std::mt19937_64 rng(std::random_device{}() + t);
-    http::HttpClient client;
-    const auto period = std::chrono::microseconds(1'000'000LL * threads / per_second_);
-    auto next = Steady::now();
-    const std::string amount = std::to_string(cents_ / 100) + "." + (cents_ % 100 < 10 ? "0" : "") +
-                               std::to_string(cents_ % 100);
-    while (!stop_) {
-      http::HttpRequest r;
-      r.method = "POST";
-      r.url = api_ + "/payments";
-      r.body = "{\"correlationId\":\"" + new_uuid(rng) + "\",\"amount\":" + amount + "}";
-      r.timeout = 1500ms;
-      auto resp = client.send(r);
-      (resp.is_ok() && resp->status / 100 == 2 ? accepted_ : refused_).fetch_add(1);
-      next += period;
-      std::this_thread::sleep_until(next);
-    }
-  }
-  std::string api_;
-  int per_second_;
-  int64_t cents_;
-  std::atomic<bool> stop_{false};
-  std::atomic<int64_t> accepted_{0}, refused_{0};
-  std::vector<std::thread> threads_;
-};
-
 // Waits until every accepted payment is recorded (ours == processors' == accepted) or 30 s.
 void expect_settled_and_equal(Harness& h, int64_t accepted) {
-  std::array<Totals, 4> t{};
+  Ledgers t;
   const auto deadline = Steady::now() + 30s;
   while (Steady::now() < deadline) {
-    t = h.compare(std::nullopt);
-    if (t[0].requests + t[1].requests == accepted && t[0] == t[2] && t[1] == t[3]) break;
+    t = h.ledgers();
+    if (t.consistent() && t.processor_requests() == accepted) break;
     std::this_thread::sleep_for(200ms);
   }
-  INFO("ours default " << t[0] << ", fallback " << t[1] << "; processors " << t[2] << ", " << t[3]
-                       << "; accepted " << accepted << "\n"
-                       << h.worker_log_tail());
-  CHECK(t[0] == t[2]);
-  CHECK(t[1] == t[3]);
-  CHECK(t[0].requests + t[1].requests == accepted);
+  INFO(t << "; accepted " << accepted << "\n" << h.worker_log_tail());
+  CHECK(t.consistent());
+  CHECK(t.processor_requests() == accepted);
   // The same through an explicit window spanning the run (the teardown's form).
   const int64_t now = now_ms();
-  auto w = h.compare(std::pair{now - 600'000, now + 600'000});
-  CHECK(w[0] == w[2]);
-  CHECK(w[1] == w[3]);
+  auto w = h.ledgers(std::pair{now - 600'000, now + 600'000});
+  INFO(w);
+  CHECK(w.consistent());
 }
 
 // Each scenario samples the official check [now-15 s, now-2 s] every 400 ms while payments are
@@ -242,15 +162,15 @@ void expect_no_mismatch(WindowSampler& s) {
 TEST_CASE("normal flow: everything goes to the default and every check agrees") {
   Harness h;
   WindowSampler s(h.endpoints(), 400ms, 400ms);
-  Load load(h.api(), 150);
+  PaymentTraffic load(h.api(), 150);
   std::this_thread::sleep_for(8s);
   load.stop();
   expect_settled_and_equal(h, load.accepted());
   s.stop();
   expect_no_mismatch(s);
-  auto t = h.compare(std::nullopt);
-  CHECK(t[1].requests == 0);
-  CHECK(t[0].requests > 500);
+  auto t = h.ledgers();
+  CHECK(t.ours_fallback.requests == 0);
+  CHECK(t.ours_default.requests > 500);
   CHECK(load.refused() == 0);
 }
 
@@ -258,46 +178,46 @@ TEST_CASE("failing default: payments go to the fallback - and back once it recov
   Harness h;
   h.set_failure(h.def(), true);
   WindowSampler s(h.endpoints(), 400ms, 400ms);
-  Load load(h.api(), 150);
+  PaymentTraffic load(h.api(), 150);
   std::this_thread::sleep_for(6s);
-  auto mid = h.compare(std::nullopt);
-  CHECK(mid[3].requests > 300);
+  auto mid = h.ledgers();
+  CHECK(mid.proc_fallback.requests > 300);
   h.set_failure(h.def(), false);
   std::this_thread::sleep_for(6s);
   load.stop();
-  const auto before = mid[2].requests;
+  const auto before = mid.proc_default.requests;
   expect_settled_and_equal(h, load.accepted());
   s.stop();
   expect_no_mismatch(s);
-  auto t = h.compare(std::nullopt);
-  CHECK(t[0].requests > before + 300);  // the default took the traffic back
+  auto t = h.ledgers();
+  CHECK(t.ours_default.requests > before + 300);  // the default took the traffic back
 }
 
 TEST_CASE("slow default (1-5 s delays): fallback while it is faster - back to the default after") {
   Harness h;
   WindowSampler s(h.endpoints(), 400ms, 400ms);
-  Load load(h.api(), 150);
+  PaymentTraffic load(h.api(), 150);
   // Steps up stay under 2 s (see the next test for why).
   for (int d : {1000, 2500, 4000, 5000, 0}) {
     h.set_delay(h.def(), d);
     std::this_thread::sleep_for(4s);
   }
-  auto mid = h.compare(std::nullopt);
-  CHECK(mid[3].requests > 300);     // 2-5 s default: the instant fallback took the traffic
-  std::this_thread::sleep_for(7s);  // a health poll (<= 5 s) reports the default fast again
+  auto mid = h.ledgers();
+  CHECK(mid.proc_fallback.requests > 300);  // 2-5 s default: the instant fallback took the traffic
+  std::this_thread::sleep_for(7s);          // a health poll (<= 5 s) reports the default fast again
   load.stop();
   expect_settled_and_equal(h, load.accepted());
   s.stop();
   expect_no_mismatch(s);
-  auto t = h.compare(std::nullopt);
-  CHECK(t[0].requests > mid[2].requests + 300);
+  auto t = h.ledgers();
+  CHECK(t.ours_default.requests > mid.proc_default.requests + 300);
 }
 
 TEST_CASE("slow default with a failing fallback: long in-flight payments - checks still agree") {
   Harness h;
   h.set_failure(h.fb(), true);
   WindowSampler s(h.endpoints(), 400ms, 400ms);
-  Load load(h.api(), 100);
+  PaymentTraffic load(h.api(), 100);
   // Long delays, but no step up of 2 s or more: that is the documented limit of the requestedAt
   // stamping (worker/dispatcher.cpp); a larger jump on a processor that keeps succeeding can put
   // the payments sent just before it is noticed inside a check window (counted as ambiguous).
@@ -309,13 +229,13 @@ TEST_CASE("slow default with a failing fallback: long in-flight payments - check
   expect_settled_and_equal(h, load.accepted());
   s.stop();
   expect_no_mismatch(s);
-  CHECK(h.compare(std::nullopt)[3].requests == 0);
+  CHECK(h.ledgers().proc_fallback.requests == 0);
 }
 
 TEST_CASE("both failing - then recovering: nothing is lost or counted twice") {
   Harness h;
   WindowSampler s(h.endpoints(), 400ms, 400ms);
-  Load load(h.api(), 150);
+  PaymentTraffic load(h.api(), 150);
   std::this_thread::sleep_for(2s);
   h.set_failure(h.def(), true);
   h.set_failure(h.fb(), true);
@@ -336,24 +256,24 @@ TEST_CASE("client timeout while the processor still inserts: looked up - counted
   Harness h({"--processors.default.timeout_ms=800", "--retry.recheck_ms=1000"});
   h.set_delay(h.def(), 1500);
   WindowSampler s(h.endpoints(), 400ms, 400ms);
-  Load load(h.api(), 60);
+  PaymentTraffic load(h.api(), 60);
   std::this_thread::sleep_for(6s);
   load.stop();
   h.set_delay(h.def(), 0);
   expect_settled_and_equal(h, load.accepted());
   s.stop();
   CHECK(s.unanswered() == 0);  // the summary answered throughout
-  auto t = h.compare(std::nullopt);
-  CHECK(t[0].requests > 0);  // some were inserted by the default after our timeout
+  auto t = h.ledgers();
+  CHECK(t.ours_default.requests > 0);  // some were inserted by the default after our timeout
   // Timeouts make checks ambiguous by construction (the processor commits before we know);
   // what must hold is the final agreement above and no payment on both processors.
-  CHECK(t[0].requests + t[1].requests == load.accepted());
+  CHECK(t.ours_default.requests + t.ours_fallback.requests == load.accepted());
 }
 
 TEST_CASE("duplicate: a payment already recorded at the default (422) is counted as stored there") {
   Harness h;
-  std::mt19937_64 rng(42);
-  const std::string id = new_uuid(rng);
+  uint64_t seed = 42;
+  const std::string id = random_uuid(seed);
   const int64_t stored_at = now_ms() - 60'000;  // a requestedAt we would never send
   auto pre = must(http::http_send(request("POST", h.def() + "/payments",
                                           "{\"correlationId\":\"" + id +
@@ -370,33 +290,33 @@ TEST_CASE("duplicate: a payment already recorded at the default (422) is counted
                                "{\"correlationId\":\"" + id + "\",\"amount\":19.90}")),
        "api post again");
   expect_settled_and_equal(h, 1);
-  auto at = h.compare(std::pair{stored_at, stored_at});  // exactly the processor's requestedAt
-  CHECK(at[0].requests == 1);
-  CHECK(at[0].cents == 1990);
+  auto at = h.ledgers(std::pair{stored_at, stored_at});  // exactly the processor's requestedAt
+  CHECK(at.ours_default.requests == 1);
+  CHECK(at.ours_default.cents == 1990);
 }
 
 TEST_CASE("purge: clears the ledger - the queue and in-flight outcomes") {
   Harness h;
   h.set_delay(h.def(), 1000);
   {
-    Load load(h.api(), 100);
+    PaymentTraffic load(h.api(), 100);
     std::this_thread::sleep_for(3s);
     load.stop();
   }
   // Payments are in flight (1 s delay) when we purge.
   auto p = must(http::http_send(request("POST", h.api() + "/purge-payments")), "purge");
   REQUIRE(p.status / 100 == 2);
-  auto zero = h.compare(std::nullopt);
-  CHECK(zero[0].requests == 0);
-  CHECK(zero[1].requests == 0);
+  auto zero = h.ledgers();
+  CHECK(zero.ours_default.requests == 0);
+  CHECK(zero.ours_fallback.requests == 0);
   std::this_thread::sleep_for(2500ms);        // what was in flight lands at the processor...
   for (const auto& proc : {h.def(), h.fb()})  // ...and is purged there, as k6's setup() does
     REQUIRE(must(http::http_send(request("POST", proc + "/admin/purge-payments")), "admin purge")
                 .status == 200);
-  CHECK(h.compare(std::nullopt)[0].requests == 0);  // dropped outcomes were not counted
+  CHECK(h.ledgers().ours_default.requests == 0);  // dropped outcomes were not counted
   h.set_delay(h.def(), 0);
   WindowSampler s(h.endpoints(), 400ms, 400ms);
-  Load load(h.api(), 100);
+  PaymentTraffic load(h.api(), 100);
   std::this_thread::sleep_for(4s);
   load.stop();
   expect_settled_and_equal(h, load.accepted());
@@ -408,13 +328,13 @@ TEST_CASE(
     "PostgreSQL outage: forwarding goes on - rows flush later - a restart reloads the ledger") {
   Harness h;
   WindowSampler s(h.endpoints(), 400ms, 400ms);
-  Load load(h.api(), 100);
+  PaymentTraffic load(h.api(), 100);
   std::this_thread::sleep_for(2s);
   h.admin_sql("ALTER DATABASE rinha ALLOW_CONNECTIONS false");
   h.admin_sql("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = 'rinha'");
   std::this_thread::sleep_for(4s);
-  const auto during = h.compare(std::nullopt);
-  CHECK(during[0].requests > 450);  // payments kept being forwarded and counted
+  const auto during = h.ledgers();
+  CHECK(during.ours_default.requests > 450);  // payments kept being forwarded and counted
   h.admin_sql("ALTER DATABASE rinha ALLOW_CONNECTIONS true");
   std::this_thread::sleep_for(2s);
   load.stop();
@@ -426,11 +346,11 @@ TEST_CASE(
   while (h.stored_rows() != load.accepted() && Steady::now() < deadline)
     std::this_thread::sleep_for(100ms);
   CHECK(h.stored_rows() == load.accepted());
-  const auto before = h.compare(std::nullopt);
+  const auto before = h.ledgers();
   h.restart_worker();
-  const auto after = h.compare(std::nullopt);
+  const auto after = h.ledgers();
   CHECK(after == before);
-  CHECK(after[0].requests == load.accepted());
+  CHECK(after.ours_default.requests == load.accepted());
 }
 
 TEST_CASE("worker killed with payments in flight: the journal replay settles each exactly once") {
@@ -438,7 +358,7 @@ TEST_CASE("worker killed with payments in flight: the journal replay settles eac
   h.set_delay(h.def(), 1000);  // many payments in flight at the kill
   int64_t accepted = 0;
   {
-    Load load(h.api(), 100);
+    PaymentTraffic load(h.api(), 100);
     std::this_thread::sleep_for(3s);
     load.stop();
     accepted = load.accepted();
@@ -446,7 +366,7 @@ TEST_CASE("worker killed with payments in flight: the journal replay settles eac
   h.restart_worker(SIGKILL);
   h.set_delay(h.def(), 0);
   {
-    Load load(h.api(), 100);
+    PaymentTraffic load(h.api(), 100);
     std::this_thread::sleep_for(2s);
     load.stop();
     accepted += load.accepted();

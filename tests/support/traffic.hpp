@@ -76,6 +76,7 @@ struct Ledgers {
   Totals ours_default, ours_fallback, proc_default, proc_fallback;
   bool consistent() const { return ours_default == proc_default && ours_fallback == proc_fallback; }
   int64_t processor_requests() const { return proc_default.requests + proc_fallback.requests; }
+  friend bool operator==(const Ledgers&, const Ledgers&) = default;
 };
 std::ostream& operator<<(std::ostream& o, const Ledgers& l);
 
