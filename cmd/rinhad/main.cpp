@@ -36,7 +36,7 @@ int run(int argc, char** argv) {
     return 0;
   }
   spdlog::set_level(spdlog::level::from_str(cfg->log.level));
-  return cfg->mode == "api" ? rinha::api::run(*cfg) : rinha::worker::run(*cfg);
+  return cfg->mode == rinha::config::Mode::kApi ? rinha::api::run(*cfg) : rinha::worker::run(*cfg);
 }
 
 }  // namespace

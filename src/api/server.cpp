@@ -132,7 +132,7 @@ Result<Address> parse_listen(const std::string& listen) {
 // the local journal keeps the worker's round trip (three thread wake-ups) off the p99.
 // With durability none the 202 follows the in-memory hand-off queue only.
 struct ApiServer::Impl {
-  config::Config cfg;
+  const ApiConfig cfg;
   const Clock& clock;
   ApiStats stats;
   std::unique_ptr<handoff::Journal> journal;  // null with durability none
@@ -140,11 +140,11 @@ struct ApiServer::Impl {
   std::unique_ptr<Http::Endpoint> endpoint;
   Rest::Router router;
 
-  Impl(const config::Config& c, const Clock& clk)
+  Impl(const ApiConfig& c, const Clock& clk)
       : cfg(c),
         clock(clk),
         client(handoff::ClientOptions{
-            c.worker.listen, c.handoff.batch_max, c.handoff.reply_timeout_ms,
+            c.worker_listen, c.handoff.batch_max, c.handoff.reply_timeout_ms,
             [this](const std::vector<Uuid>& ids) { on_delivered(ids); }, c.handoff.linger_us}) {}
 
   void on_delivered(const std::vector<Uuid>& ids) {
@@ -286,7 +286,11 @@ class ApiServer::Impl::HttpHandler final : public Http::Handler {
   Impl& impl_;
 };
 
-ApiServer::ApiServer(const config::Config& cfg, const Clock& clock)
+ApiConfig api_config(const config::Config& cfg) {
+  return ApiConfig{cfg.api, cfg.handoff, cfg.worker.listen};
+}
+
+ApiServer::ApiServer(const ApiConfig& cfg, const Clock& clock)
     : impl_(std::make_unique<Impl>(cfg, clock)) {}
 
 ApiServer::~ApiServer() { stop(); }
@@ -294,12 +298,8 @@ ApiServer::~ApiServer() { stop(); }
 Status ApiServer::start() {
   auto addr = parse_listen(impl_->cfg.api.listen);
   if (!addr.is_ok()) return addr.status();
-  const std::string& durability = impl_->cfg.handoff.durability;
-  if (durability != "none") {
-    auto j =
-        handoff::Journal::open(impl_->cfg.api.journal_path,
-                               durability == "machine" ? handoff::Journal::Durability::kMachine
-                                                       : handoff::Journal::Durability::kProcess);
+  if (impl_->cfg.handoff.durability != Durability::kNone) {
+    auto j = handoff::Journal::open(impl_->cfg.api.journal_path, impl_->cfg.handoff.durability);
     if (!j.is_ok()) return j.status();
     impl_->journal = std::move(j).value();
   }
@@ -368,7 +368,7 @@ int run(const config::Config& cfg) {
   // Before Pistache starts its threads, so they inherit the blocked mask.
   const net::TerminationSignals signals;
   SystemClock clock;
-  ApiServer server(cfg, clock);
+  ApiServer server(api_config(cfg), clock);
   Status s = server.start();
   if (!s.is_ok()) {
     spdlog::error("api: {}", s.message());
@@ -376,7 +376,7 @@ int run(const config::Config& cfg) {
   }
   spdlog::info("rinhad api: listening on {} (port {}), {} threads, worker {}, durability {}",
                cfg.api.listen, server.port(), cfg.api.threads, cfg.worker.listen,
-               cfg.handoff.durability);
+               durability_name(cfg.handoff.durability));
   const int sig = signals.wait();
   spdlog::info("rinhad api: signal {}, stopping", sig);
   server.stop();

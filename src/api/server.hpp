@@ -29,10 +29,19 @@ struct ApiStats {
   std::atomic<uint64_t> purges{0};
 };
 
+// The slice of the configuration the api reads. Its parts are config::Config's own structs, so
+// each key keeps its one default there.
+struct ApiConfig {
+  config::Config::Api api;
+  config::Config::Handoff handoff;  // batch_max, reply_timeout_ms, linger_us, durability
+  std::string worker_listen;        // worker.listen: where the hand-off connects
+};
+ApiConfig api_config(const config::Config& cfg);
+
 class ApiServer {
  public:
-  // Reads api.*, worker.listen, handoff.*. The clock must outlive the server.
-  ApiServer(const config::Config& cfg, const Clock& clock);
+  // The clock must outlive the server.
+  ApiServer(const ApiConfig& cfg, const Clock& clock);
   ~ApiServer();
   ApiServer(const ApiServer&) = delete;
   ApiServer& operator=(const ApiServer&) = delete;

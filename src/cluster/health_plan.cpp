@@ -28,14 +28,14 @@ void HealthPlan::on_connection_lost(SteadyTime now) {
 
 Step HealthPlan::next(Processor p, SteadyTime now) const {
   if (!connected_) return Step::kNone;
-  const State& s = s_[router::index(p)];
+  const State& s = s_[processor_index(p)];
   if (!s.leader) return now >= s.next_lock ? Step::kTryLock : Step::kNone;
   if (calling(s, now)) return Step::kNone;
   return now >= s.next_claim ? Step::kClaim : Step::kNone;
 }
 
 void HealthPlan::on_lock(Processor p, SteadyTime now, bool got) {
-  State& s = s_[router::index(p)];
+  State& s = s_[processor_index(p)];
   s.leader = got;
   if (got)
     s.next_claim = now;  // the slot row says whether the previous leader's window is over
@@ -44,7 +44,7 @@ void HealthPlan::on_lock(Processor p, SteadyTime now, bool got) {
 }
 
 void HealthPlan::on_claim(Processor p, SteadyTime now, bool granted, int64_t slot_wait_ms) {
-  State& s = s_[router::index(p)];
+  State& s = s_[processor_index(p)];
   if (granted) {
     s.calling = true;
     s.call_deadline = now + milliseconds(cfg_.call_timeout_ms);
@@ -55,7 +55,7 @@ void HealthPlan::on_claim(Processor p, SteadyTime now, bool granted, int64_t slo
       now + milliseconds(std::clamp<int64_t>(slot_wait_ms, kMinClaimWaitMs, cfg_.interval_ms));
 }
 
-void HealthPlan::on_call_finished(Processor p) { s_[router::index(p)].calling = false; }
+void HealthPlan::on_call_finished(Processor p) { s_[processor_index(p)].calling = false; }
 
 SteadyTime HealthPlan::next_event(SteadyTime now) const {
   if (!connected_) return std::max(now, next_connect_);

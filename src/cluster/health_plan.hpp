@@ -10,12 +10,10 @@
 #include <array>
 #include <cstdint>
 
+#include "common/processor_id.hpp"
 #include "common/time.hpp"
-#include "router/processor_id.hpp"
 
 namespace rinha::cluster {
-
-using router::Processor;
 
 struct SharedHealthConfig {
   int interval_ms = 5000;      // health.interval_ms: between calls to one processor, cluster-wide
@@ -42,7 +40,7 @@ class HealthPlan {
   void on_claim(Processor p, SteadyTime now, bool granted, int64_t slot_wait_ms);
   void on_call_finished(Processor p);
 
-  bool leader(Processor p) const { return s_[router::index(p)].leader; }
+  bool leader(Processor p) const { return s_[processor_index(p)].leader; }
   // When next() may change (a lock attempt, a claim, a reconnect, a call timing out).
   SteadyTime next_event(SteadyTime now) const;
 

@@ -167,14 +167,14 @@ void SharedHealth::turn(SteadyTime now) {
       pqxx::work w{conn_->c};
       w.exec_params(std::string("UPDATE health_polls SET observed_at_ms = ") + kPgNowMs +
                         ", failing = $2, min_response_ms = $3 WHERE processor = $1",
-                    router::index(a.processor), o.failing, o.min_response_ms);
+                    processor_index(a.processor), o.failing, o.min_response_ms);
       w.exec_params("SELECT pg_notify($1, $2)", kChannel,
-                    std::to_string(router::index(a.processor)) + " " + (o.failing ? "1" : "0") +
+                    std::to_string(processor_index(a.processor)) + " " + (o.failing ? "1" : "0") +
                         " " + std::to_string(o.min_response_ms));
       w.commit();
     }
     for (Processor p : kBoth) {
-      const int idx = router::index(p);
+      const int idx = processor_index(p);
       switch (plan_.next(p, now)) {
         case Step::kNone:
           break;
@@ -185,7 +185,8 @@ void SharedHealth::turn(SteadyTime now) {
                   .as<bool>();
           plan_.on_lock(p, now, got);
           exchange_.set_leader(p, got);
-          if (got) spdlog::info("shared health: leading the {} processor's polls", router::name(p));
+          if (got)
+            spdlog::info("shared health: leading the {} processor's polls", processor_name(p));
           break;
         }
         case Step::kClaim: {

@@ -4,14 +4,22 @@
 // (knobs.cpp); config/rinhad.yaml shows every key and a test keeps the two in step.
 #pragma once
 
+#include <array>
 #include <map>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
+#include "common/durability.hpp"
 #include "common/status.hpp"
 
 namespace rinha::config {
+
+// The role of a rinhad process.
+enum class Mode : uint8_t { kApi, kWorker };
+// The config spelling, indexed by the enum's value.
+inline constexpr std::array<std::string_view, 2> kModeNames{"api", "worker"};
 
 struct ProcessorConfig {
   std::string url;                // base URL, e.g. http://127.0.0.1:8001
@@ -21,7 +29,7 @@ struct ProcessorConfig {
 };
 
 struct Config {
-  std::string mode = "api";  // api | worker
+  Mode mode = Mode::kApi;
 
   struct Log {
     std::string level = "info";  // trace | debug | info | warn | error
@@ -53,7 +61,7 @@ struct Config {
     int reply_timeout_ms = 1000;
     // us an api's accepted payments wait, so that those accepted meanwhile share one frame
     int linger_us = 2000;
-    std::string durability = "process";  // none | process | machine (see handoff/journal.hpp)
+    Durability durability = Durability::kProcess;
     std::string journal_path = "/tmp/rinha-journal";
   } handoff;
 

@@ -40,6 +40,29 @@ Knob str_knob(std::string key, StrRef ref, std::string help, bool secret = false
   return k;
 }
 
+// An enum knob: names[i] spells the enumerator of value i.
+template <typename E, size_t N>
+Knob enum_knob(std::string key, std::function<E&(Config&)> ref,
+               const std::array<std::string_view, N>& names, std::string help) {
+  std::vector<std::string> choices(names.begin(), names.end());
+  Knob k{key, KnobType::kChoice, std::move(help), 0, 0, choices, false, nullptr, nullptr};
+  k.get = [ref, names](const Config& c) {
+    return std::string(names[static_cast<size_t>(ref(const_cast<Config&>(c)))]);
+  };
+  k.set = [ref, key, names](Config& c, const std::string& v) -> Status {
+    for (size_t i = 0; i < N; ++i) {
+      if (names[i] == v) {
+        ref(c) = static_cast<E>(i);
+        return Status::ok();
+      }
+    }
+    std::string list;
+    for (auto n : names) list += (list.empty() ? "" : "|") + std::string(n);
+    return Status::invalid_argument(key + ": '" + v + "' is not one of " + list);
+  };
+  return k;
+}
+
 Knob choice_knob(std::string key, StrRef ref, std::vector<std::string> choices, std::string help) {
   Knob k{key, KnobType::kChoice, std::move(help), 0, 0, choices, false, nullptr, nullptr};
   k.get = [ref](const Config& c) { return ref(const_cast<Config&>(c)); };
@@ -75,9 +98,8 @@ void add_processor(std::vector<Knob>& t, const std::string& name, ProcessorConfi
 
 std::vector<Knob> build() {
   std::vector<Knob> t;
-  t.push_back(choice_knob(
-      "mode", [](Config& c) -> std::string& { return c.mode; }, {"api", "worker"},
-      "role of this process"));
+  t.push_back(enum_knob<Mode>(
+      "mode", [](Config& c) -> Mode& { return c.mode; }, kModeNames, "role of this process"));
   t.push_back(choice_knob(
       "log.level", [](Config& c) -> std::string& { return c.log.level; },
       {"trace", "debug", "info", "warn", "error"}, "log level"));
@@ -137,9 +159,9 @@ std::vector<Knob> build() {
       60000,
       "ms an api waits for the worker's answer to a summary or purge (then 503), and for a "
       "payment batch's ack before sending it again"));
-  t.push_back(choice_knob(
-      "handoff.durability", [](Config& c) -> std::string& { return c.handoff.durability; },
-      {"none", "process", "machine"},
+  t.push_back(enum_knob<Durability>(
+      "handoff.durability", [](Config& c) -> Durability& { return c.handoff.durability; },
+      kDurabilityNames,
       "when POST /payments may answer 2xx: none = queued in the api's memory, process = "
       "written to the api's journal (survives a crash of any process), machine = "
       "journal also fdatasync'ed (survives power loss; costs a disk flush per payment)"));

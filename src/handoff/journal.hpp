@@ -38,6 +38,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "common/durability.hpp"
 #include "common/status.hpp"
 #include "handoff/handoff_format.hpp"
 #include "handoff/mapped_file.hpp"
@@ -47,7 +48,7 @@ namespace rinha::handoff {
 // A payment's last POST /payments, as journaled.
 struct SentRecord {
   Uuid id;
-  uint8_t processor = 0;  // router::index()
+  uint8_t processor = 0;  // processor_index()
   UtcMillis requested_at;
   friend bool operator==(const SentRecord&, const SentRecord&) = default;
 };
@@ -59,10 +60,9 @@ struct JournalEntry {
 
 class Journal {
  public:
-  enum class Durability { kProcess, kMachine };
-
   // Opens (creating if absent) and replays the file at path. Fails if it cannot be opened or
-  // written; a corrupt tail is truncated away, not an error.
+  // written; a corrupt tail is truncated away, not an error. durability: kProcess or kMachine
+  // (kNone means no journal: the caller opens none).
   static Result<std::unique_ptr<Journal>> open(const std::string& path, Durability durability);
   ~Journal();
 

@@ -13,12 +13,10 @@
 #include <optional>
 #include <vector>
 
+#include "common/processor_id.hpp"
 #include "common/time.hpp"
-#include "router/processor_id.hpp"
 
 namespace rinha::health {
-
-using router::Processor;
 
 struct Observation {
   Processor processor = Processor::kDefault;
@@ -43,7 +41,7 @@ class HealthExchange {
     std::optional<Observation> observation;  // nullopt: the call failed (429, timeout, garbage)
   };
   std::vector<Answer> take_answers();
-  void set_leader(Processor p, bool leader) { leader_[router::index(p)].store(leader); }
+  void set_leader(Processor p, bool leader) { leader_[processor_index(p)].store(leader); }
 
   // Loop.
   struct Inbound {
@@ -52,7 +50,7 @@ class HealthExchange {
   };
   Inbound take();
   void answered(Processor p, std::optional<Observation> o);
-  bool leader(Processor p) const { return leader_[router::index(p)].load(); }
+  bool leader(Processor p) const { return leader_[processor_index(p)].load(); }
 
  private:
   std::mutex mu_;

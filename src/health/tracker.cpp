@@ -65,7 +65,7 @@ void Tracker::apply_report(Processor p, SteadyTime now, SteadyTime at, bool fail
 }
 
 void Tracker::on_change(Processor p, SteadyTime now, bool was_failing) {
-  const Processor o = router::other(p);
+  const Processor o = other_processor(p);
   // The other's probe in flight, if any, may predate the joint recovery (a failing processor
   // answers only after its delay): a fresh one is allowed beside it.
   if (was_failing && !failing(p, now) && failing(o, now)) {

@@ -10,19 +10,18 @@
 #include <cstdint>
 #include <optional>
 
+#include "common/processor_id.hpp"
 #include "common/time.hpp"
-#include "router/processor_id.hpp"
 #include "router/router.hpp"
 
 namespace rinha::health {
 
-using router::Processor;
-
+// Knob fields come from config::Config's health.* (worker::dispatcher_config): no default here.
 struct HealthConfig {
-  int interval_ms = 5000;        // between health calls to one processor (>= 5000)
-  int stale_after_ms = 16000;    // a health answer older than this no longer counts
-  int breaker_errors = 3;        // consecutive failed payments that mark a processor failing
-  int probe_interval_ms = 1000;  // while failing, one probe payment at most this often
+  int interval_ms;             // between health calls to one processor (>= 5000)
+  int stale_after_ms = 16000;  // a health answer older than this no longer counts
+  int breaker_errors;          // consecutive failed payments that mark a processor failing
+  int probe_interval_ms;       // while failing, one probe payment at most this often
   // false: this tracker schedules no polls of its own; the answers come through observed()
   // (health.shared on: another worker may be the one polling).
   bool polls = true;
@@ -81,8 +80,8 @@ class Tracker {
     bool kicked = false;         // probe now, even beside an older probe still in flight
     SteadyTime next_probe{};
   };
-  const State& st(Processor p) const { return s_[router::index(p)]; }
-  State& st(Processor p) { return s_[router::index(p)]; }
+  const State& st(Processor p) const { return s_[processor_index(p)]; }
+  State& st(Processor p) { return s_[processor_index(p)]; }
   bool report_fresh(const State& s, SteadyTime now) const;
   void apply_report(Processor p, SteadyTime now, SteadyTime at, bool failing, int min_ms);
   // p just stopped failing while the other one still fails: probe the other one now, so that a

@@ -21,8 +21,8 @@ int64_t restore_since(const LedgerConfig& cfg, UtcMillis now) {
 
 Ledger::Ledger(LedgerConfig cfg) : cfg_(cfg), newest_ms_(kMin), folded_until_ms_(kMin) {}
 
-void Ledger::count(Totals& t, router::Processor p, int64_t n, Cents amount) {
-  auto& side = p == router::Processor::kDefault ? t.default_totals : t.fallback_totals;
+void Ledger::count(Totals& t, Processor p, int64_t n, Cents amount) {
+  auto& side = p == Processor::kDefault ? t.default_totals : t.fallback_totals;
   side.requests += n;
   side.amount += amount;
 }
@@ -81,7 +81,7 @@ void Ledger::fold_old() {
   }
 }
 
-void Ledger::restore_bucket(int64_t bucket_start_ms, router::Processor p, int64_t n, Cents amount) {
+void Ledger::restore_bucket(int64_t bucket_start_ms, Processor p, int64_t n, Cents amount) {
   count(buckets_[floor_div(bucket_start_ms, cfg_.bucket_ms)], p, n, amount);
   count(folded_, p, n, amount);
   folded_count_ += n;
@@ -107,10 +107,8 @@ SummaryResult Ledger::summarize(const summary::Window& w) const {
     if (w.contains(e.requested_at)) ++r.ambiguous;
 
   auto add_totals = [&](const Totals& t) {
-    count(r.totals, router::Processor::kDefault, t.default_totals.requests,
-          t.default_totals.amount);
-    count(r.totals, router::Processor::kFallback, t.fallback_totals.requests,
-          t.fallback_totals.amount);
+    count(r.totals, Processor::kDefault, t.default_totals.requests, t.default_totals.amount);
+    count(r.totals, Processor::kFallback, t.fallback_totals.requests, t.fallback_totals.amount);
   };
   if (w.is_all()) {
     add_totals(folded_);

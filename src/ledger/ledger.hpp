@@ -25,9 +25,9 @@
 #include <vector>
 
 #include "common/money.hpp"
+#include "common/processor_id.hpp"
 #include "common/time.hpp"
 #include "common/uuid.hpp"
-#include "router/processor_id.hpp"
 #include "summary/summary.hpp"
 
 namespace rinha::ledger {
@@ -36,7 +36,7 @@ struct Entry {
   Uuid id;
   Cents amount;
   UtcMillis requested_at;  // exactly what the processor stored
-  router::Processor processor = router::Processor::kDefault;
+  Processor processor = Processor::kDefault;
   friend bool operator==(const Entry&, const Entry&) = default;
 };
 
@@ -93,7 +93,7 @@ class Ledger {
   // a multiple of bucket_ms, older than `until`); restore_recent() adds a persisted payment
   // with requestedAt >= until; restore_folded_until() says every payment older than `until` is
   // in the buckets (so an older id may be a duplicate). Call before any add().
-  void restore_bucket(int64_t bucket_start_ms, router::Processor p, int64_t count, Cents amount);
+  void restore_bucket(int64_t bucket_start_ms, Processor p, int64_t count, Cents amount);
   void restore_recent(const Entry& e);
   void restore_folded_until(UtcMillis until);
 
@@ -135,7 +135,7 @@ class Ledger {
 
   void fold_old();
   void fold(const Entry& e);
-  static void count(Totals& t, router::Processor p, int64_t n, Cents amount);
+  static void count(Totals& t, Processor p, int64_t n, Cents amount);
 
   LedgerConfig cfg_;
   // Detail in add() order; slot i has sequence number first_seq_ + i.

@@ -38,9 +38,7 @@ std::string uuid_array(const std::vector<Uuid>& ids) {
   return out + "}";
 }
 
-router::Processor processor_of(int v) {
-  return v == 0 ? router::Processor::kDefault : router::Processor::kFallback;
-}
+Processor processor_of(int v) { return v == 0 ? Processor::kDefault : Processor::kFallback; }
 
 }  // namespace
 
@@ -87,7 +85,7 @@ Result<std::vector<bool>> PostgresStore::insert(const std::vector<Entry>& entrie
     ids += sep + format_uuid(entries[i].id);
     cents += sep + std::to_string(entries[i].amount.value);
     at += sep + std::to_string(entries[i].requested_at.value);
-    proc += sep + std::to_string(router::index(entries[i].processor));
+    proc += sep + std::to_string(processor_index(entries[i].processor));
   }
   ids += "}";
   cents += "}";
@@ -154,9 +152,8 @@ Result<summary::SummaryTotals> PostgresStore::range_totals(const EdgeQuery& q) {
              "WHERE requested_at_ms BETWEEN $1 AND $2 AND NOT (correlation_id = ANY($3::uuid[])) "
              "GROUP BY processor",
              q.from_ms, q.to_ms, uuid_array(q.exclude))) {
-      auto& side = processor_of(row[0].as<int>()) == router::Processor::kDefault
-                       ? t.default_totals
-                       : t.fallback_totals;
+      auto& side = processor_of(row[0].as<int>()) == Processor::kDefault ? t.default_totals
+                                                                         : t.fallback_totals;
       side.requests += row[1].as<int64_t>();
       side.amount += Cents{row[2].as<int64_t>()};
     }

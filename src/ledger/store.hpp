@@ -16,7 +16,7 @@ namespace rinha::ledger {
 // One bucket's totals for one processor, as stored.
 struct BucketRow {
   int64_t bucket_start_ms = 0;
-  router::Processor processor = router::Processor::kDefault;
+  Processor processor = Processor::kDefault;
   int64_t requests = 0;
   Cents amount;
 };

@@ -122,7 +122,8 @@ Client::~Client() {
 }
 
 void Client::pay(Processor p, const PaymentRequest& req, Callback cb) {
-  start(p, "/payments", payment_json(req), endpoints_[router::index(p)].timeout_ms, std::move(cb));
+  start(p, "/payments", payment_json(req), endpoints_[processor_index(p)].timeout_ms,
+        std::move(cb));
 }
 
 void Client::lookup(Processor p, const Uuid& id, int timeout_ms, Callback cb) {
@@ -145,7 +146,7 @@ void Client::start(Processor p, const std::string& path, std::string body, int t
     t->easy = curl_easy_init();
     if (!t->easy) throw std::runtime_error("curl_easy_init failed");
   }
-  const EndpointConfig& ep = endpoints_[router::index(p)];
+  const EndpointConfig& ep = endpoints_[processor_index(p)];
   t->processor = p;
   t->url = ep.base_url + path;
   t->request_body = std::move(body);
@@ -168,7 +169,7 @@ void Client::start(Processor p, const std::string& path, std::string body, int t
   curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
   curl_easy_setopt(e, CURLOPT_TCP_NODELAY, 1L);
   curl_easy_setopt(e, CURLOPT_PRIVATE, t.get());
-  ++in_flight_[router::index(p)];
+  ++in_flight_[processor_index(p)];
   ++active_;
   Transfer* raw = t.release();
   running_.insert(raw);
@@ -196,7 +197,7 @@ void Client::finish(Transfer* raw, int curl_code) {
     r.outcome = Outcome::kReset;
   }
   r.body = std::move(t->response_body);
-  --in_flight_[router::index(t->processor)];
+  --in_flight_[processor_index(t->processor)];
   --active_;
   Callback cb = std::move(t->cb);
   t->cb = nullptr;
@@ -212,7 +213,7 @@ int Client::on_socket(void* /*easy*/, int fd, int what, void* self, void* socket
   auto* c = static_cast<Client*>(self);
   if (what == CURL_POLL_REMOVE) {
     ::epoll_ctl(c->epoll_.get(), EPOLL_CTL_DEL, fd, nullptr);  // curl may close it first: ENOENT
-    return 0;  // curl forgets the mark itself
+    return 0;                                                  // curl forgets the mark itself
   }
   epoll_event ev{};
   ev.events = (what & CURL_POLL_IN ? EPOLLIN : 0U) | (what & CURL_POLL_OUT ? EPOLLOUT : 0U);
@@ -238,8 +239,8 @@ void Client::run_once(int max_wait_ms) {
   auto* m = static_cast<CURLM*>(multi_);
   int wait = std::max(0, max_wait_ms);
   if (timer_) {
-    const auto left = std::chrono::ceil<std::chrono::milliseconds>(
-        *timer_ - std::chrono::steady_clock::now());
+    const auto left =
+        std::chrono::ceil<std::chrono::milliseconds>(*timer_ - std::chrono::steady_clock::now());
     wait = std::min<int>(wait, static_cast<int>(std::max<int64_t>(0, left.count())));
   }
   // Level-triggered: a socket left over by maxevents is reported again on the next turn, so a

@@ -46,8 +46,10 @@ class Client final : public Transport {
   void run_once(int max_wait_ms) override;
   void wakeup() override;
 
-  int in_flight(Processor p) const override { return in_flight_[router::index(p)]; }
-  int capacity(Processor p) const override { return endpoints_[router::index(p)].max_connections; }
+  int in_flight(Processor p) const override { return in_flight_[processor_index(p)]; }
+  int capacity(Processor p) const override {
+    return endpoints_[processor_index(p)].max_connections;
+  }
   size_t total_in_flight() const { return active_; }
 
  private:

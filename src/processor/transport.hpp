@@ -15,13 +15,11 @@
 #include <functional>
 #include <string>
 
+#include "common/processor_id.hpp"
 #include "common/uuid.hpp"
 #include "processor/processor_format.hpp"
-#include "router/processor_id.hpp"
 
 namespace rinha::processor {
-
-using router::Processor;
 
 enum class Outcome : uint8_t {
   kOk,             // 2xx

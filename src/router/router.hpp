@@ -27,7 +27,7 @@
 
 #include <cstdint>
 
-#include "router/processor_id.hpp"
+#include "common/processor_id.hpp"
 
 namespace rinha::router {
 
@@ -41,11 +41,13 @@ struct ProcessorView {
   int probe_age_ms = -1;        // age of the probe payment in flight, -1 if none
 };
 
+// Knob fields carry no default: their one default is in config::Config (router.*), from which
+// the worker builds this (worker::dispatcher_config); tests set every one.
 struct RouterConfig {
-  int fallback_after_ms = 300;  // wait for a full default before using the fallback
-  int slow_default_ms = 1500;   // default expected latency above which a faster fallback wins
-  int hold_tick_ms = 50;        // re-evaluation period while holding with nothing else due
-  int probe_hold_ms = 300;      // hold the fallback's traffic while a default probe is younger
+  int fallback_after_ms;  // wait for a full default before using the fallback
+  int slow_default_ms;    // default expected latency above which a faster fallback wins
+  int hold_tick_ms = 50;  // re-evaluation period while holding with nothing else due
+  int probe_hold_ms;      // hold the fallback's traffic while a default probe is younger
 };
 
 struct Decision {
@@ -61,10 +63,11 @@ struct Decision {
 Decision route(const RouterConfig& cfg, const ProcessorView& def, const ProcessorView& fb,
                int64_t waited_ms, int64_t queued = 1);
 
+// From config::Config's retry.* (no default of its own, as RouterConfig).
 struct BackoffConfig {
-  int base_ms = 10;      // delay before the first retry
-  int cap_ms = 1000;     // longest delay
-  int max_attempts = 0;  // 0 = never give up
+  int base_ms;       // delay before the first retry
+  int cap_ms;        // longest delay
+  int max_attempts;  // 0 = never give up
 };
 
 // Delay before attempt number `failures + 1`, after `failures` (>= 1) failed attempts:

@@ -58,7 +58,6 @@
 
 namespace rinha::worker {
 
-using router::Processor;
 using std::chrono::duration_cast;
 using std::chrono::milliseconds;
 
@@ -87,6 +86,26 @@ int64_t ms_between(SteadyTime a, SteadyTime b) {
 }
 
 }  // namespace
+
+DispatcherConfig dispatcher_config(const config::Config& cfg) {
+  DispatcherConfig d;
+  d.router.fallback_after_ms = cfg.router.fallback_after_ms;
+  d.router.slow_default_ms = cfg.router.slow_default_ms;
+  d.router.probe_hold_ms = cfg.router.probe_hold_ms;
+  d.backoff = router::BackoffConfig{cfg.retry.backoff_base_ms, cfg.retry.backoff_cap_ms,
+                                    cfg.retry.max_attempts};
+  d.health.interval_ms = cfg.health.interval_ms;
+  d.health.breaker_errors = cfg.health.breaker_errors;
+  d.health.probe_interval_ms = cfg.health.probe_interval_ms;
+  d.health.polls = cfg.health.shared != "on";
+  d.requested_at_margin_ms = cfg.router.requested_at_margin_ms;
+  d.stale_after_ms = cfg.router.stale_after_ms;
+  d.recheck_ms = cfg.retry.recheck_ms;
+  d.reconcile_delay_ms = cfg.worker.reconcile_delay_ms;
+  d.replay_recheck_ms = cfg.worker.replay_recheck_ms;
+  d.summary_wait_ms = cfg.worker.summary_wait_ms;
+  return d;
+}
 
 Dispatcher::Dispatcher(DispatcherConfig cfg, const Clock& clock, processor::Transport& transport,
                        ledger::Ledger& ledger, std::mutex& ledger_mu, ledger::LedgerWriter& writer,
@@ -482,17 +501,17 @@ void Dispatcher::poll_health(SteadyTime now) {
 void Dispatcher::take_shared_health(SteadyTime now) {
   auto in = shared_health_->take();
   for (const auto& o : in.observations) {
-    stats_.health_shared_in[router::index(o.processor)].fetch_add(1);
+    stats_.health_shared_in[processor_index(o.processor)].fetch_add(1);
     tracker_.observed(o.processor, now, o.at, o.failing, o.min_response_ms);
   }
   for (Processor p : in.grants) call_health(p, now);
   for (Processor p : kBoth)
-    stats_.health_leader[router::index(p)].store(shared_health_->leader(p) ? 1 : 0);
+    stats_.health_leader[processor_index(p)].store(shared_health_->leader(p) ? 1 : 0);
 }
 
 void Dispatcher::call_health(Processor p, SteadyTime now) {
   tracker_.poll_started(p, now);
-  stats_.health_calls[router::index(p)].fetch_add(1);
+  stats_.health_calls[processor_index(p)].fetch_add(1);
   client_.health(p, cfg_.health_timeout_ms, [this, p](const processor::Reply& r) {
     const SteadyTime t = clock_.now_steady();
     std::optional<health::Observation> got;
@@ -501,9 +520,9 @@ void Dispatcher::call_health(Processor p, SteadyTime now) {
       if (h.is_ok())
         got = health::Observation{p, t, h->failing, h->min_response_ms};
       else
-        spdlog::warn("health {}: {}", router::name(p), h.status().message());
+        spdlog::warn("health {}: {}", processor_name(p), h.status().message());
     } else if (r.outcome != processor::Outcome::kTooMany) {
-      spdlog::debug("health {}: {}", router::name(p), processor::outcome_name(r.outcome));
+      spdlog::debug("health {}: {}", processor_name(p), processor::outcome_name(r.outcome));
     }
     if (got)
       tracker_.poll_finished(p, t, got->failing, got->min_response_ms);
@@ -514,8 +533,8 @@ void Dispatcher::call_health(Processor p, SteadyTime now) {
 }
 
 int Dispatcher::oldest_in_flight_ms(Processor p, SteadyTime now) const {
-  const auto& s = in_flight_sent_[router::index(p)];
-  auto oldest = s.lower_bound(usable_since_[router::index(p)]);
+  const auto& s = in_flight_sent_[processor_index(p)];
+  auto oldest = s.lower_bound(usable_since_[processor_index(p)]);
   if (oldest == s.end()) return 0;
   return static_cast<int>(std::max<int64_t>(0, ms_between(*oldest, now)));
 }
@@ -524,9 +543,9 @@ int Dispatcher::oldest_in_flight_ms(Processor p, SteadyTime now) const {
 // p's latency stepped above our estimate, and every payment stamped with it now could be
 // committed over 2 s after its requestedAt. No new sends to p until those answers teach us.
 bool Dispatcher::stale_estimate(Processor p, SteadyTime now) const {
-  for (const auto& [due, sent] : in_flight_due_[router::index(p)]) {
+  for (const auto& [due, sent] : in_flight_due_[processor_index(p)]) {
     if (due > now) return false;
-    if (sent >= usable_since_[router::index(p)]) return true;
+    if (sent >= usable_since_[processor_index(p)]) return true;
   }
   return false;
 }
@@ -587,10 +606,10 @@ void Dispatcher::dispatch(SteadyTime now) {
   hold_until_.reset();
   for (Processor p : kBoth) {
     const bool usable = !tracker_.failing(p, now);
-    if (usable != usable_[router::index(p)]) {
-      usable_[router::index(p)] = usable;
-      if (usable) usable_since_[router::index(p)] = now;
-      spdlog::info("processor {}: {}", router::name(p), usable ? "usable again" : "failing");
+    if (usable != usable_[processor_index(p)]) {
+      usable_[processor_index(p)] = usable;
+      if (usable) usable_since_[processor_index(p)] = now;
+      spdlog::info("processor {}: {}", processor_name(p), usable ? "usable again" : "failing");
     }
   }
   Payment pay;
@@ -620,20 +639,20 @@ void Dispatcher::send(Payment pay, Processor p, bool probe, SteadyTime now) {
   const UtcMillis requested_at{clock_.now_utc().value + expected + cfg_.requested_at_margin_ms};
   open_outcome(pay, p, false, requested_at);
   if (journal_)
-    sent_log_.push_back({pay.p.id, static_cast<uint8_t>(router::index(p)), requested_at});
+    sent_log_.push_back({pay.p.id, static_cast<uint8_t>(processor_index(p)), requested_at});
   tracker_.payment_started(p, now, probe);
-  in_flight_sent_[router::index(p)].insert(now);
+  in_flight_sent_[processor_index(p)].insert(now);
   const std::pair<SteadyTime, SteadyTime> due{
       now + milliseconds(expected + cfg_.requested_at_margin_ms + cfg_.stale_after_ms), now};
-  in_flight_due_[router::index(p)].insert(due);
-  stats_.sent[router::index(p)].fetch_add(1);
-  if (probe) stats_.probes[router::index(p)].fetch_add(1);
+  in_flight_due_[processor_index(p)].insert(due);
+  stats_.sent[processor_index(p)].fetch_add(1);
+  if (probe) stats_.probes[processor_index(p)].fetch_add(1);
   processor::PaymentRequest req{pay.p.id, pay.p.amount, requested_at};
   const uint64_t epoch = seen_epoch_;
   client_.pay(p, req,
               [this, epoch, pay = std::move(pay), p, requested_at, now, probe,
                due](const processor::Reply& r) mutable {
-                auto& dues = in_flight_due_[router::index(p)];
+                auto& dues = in_flight_due_[processor_index(p)];
                 if (auto it = dues.find(due); it != dues.end()) dues.erase(it);
                 on_pay_reply(epoch, std::move(pay), p, requested_at, now, probe, r);
               });
@@ -643,14 +662,14 @@ void Dispatcher::on_pay_reply(uint64_t epoch, Payment pay, Processor p, UtcMilli
                               SteadyTime sent_at, bool probe, const processor::Reply& r) {
   using processor::Outcome;
   const SteadyTime now = clock_.now_steady();
-  auto& sent = in_flight_sent_[router::index(p)];
+  auto& sent = in_flight_sent_[processor_index(p)];
   if (auto it = sent.find(sent_at); it != sent.end()) sent.erase(it);
   tracker_.payment_finished(p, now, signal_of(r.outcome), static_cast<int>(r.elapsed.count()),
                             probe);
-  stats_.latency[router::index(p)].observe_us(
+  stats_.latency[processor_index(p)].observe_us(
       std::chrono::duration_cast<std::chrono::microseconds>(now - sent_at).count());
   if (epoch != epoch_.load()) return;  // purged meanwhile: the outcome no longer matters
-  const int pi = router::index(p);
+  const int pi = processor_index(p);
   switch (r.outcome) {
     case Outcome::kOk:
       settle(epoch, pay, p, pay.p.amount, requested_at);
@@ -686,7 +705,7 @@ void Dispatcher::on_pay_reply(uint64_t epoch, Payment pay, Processor p, UtcMilli
     case Outcome::kNotFound:
     case Outcome::kRejected:
       spdlog::error("payment {} rejected by {} with HTTP {}: giving up ({})", format_uuid(pay.p.id),
-                    router::name(p), r.http_status, r.body);
+                    processor_name(p), r.http_status, r.body);
       stats_.given_up.fetch_add(1);
       forget(pay);
       return;
@@ -714,13 +733,13 @@ void Dispatcher::on_lookup_reply(uint64_t epoch, Lookup lk, const processor::Rep
       if (stored->amount != lk.pay.p.amount) {
         stats_.amount_mismatch.fetch_add(1);
         spdlog::warn("payment {}: {} stored {} cents, we sent {}", format_uuid(lk.pay.p.id),
-                     router::name(lk.processor), stored->amount.value, lk.pay.p.amount.value);
+                     processor_name(lk.processor), stored->amount.value, lk.pay.p.amount.value);
       }
       settle(epoch, lk.pay, lk.processor, stored->amount, stored->requested_at);
       return;
     }
     spdlog::warn("lookup {} on {}: unreadable answer: {}", format_uuid(lk.pay.p.id),
-                 router::name(lk.processor),
+                 processor_name(lk.processor),
                  stored.is_ok() ? "other id" : stored.status().message());
   } else if (r.outcome == Outcome::kNotFound) {
     if (--lk.absent_needed > 0) {
@@ -765,7 +784,7 @@ void Dispatcher::settle(uint64_t epoch, const Payment& pay, Processor p, Cents a
   }
   active_.erase(pay.p.id);
   if (!added) return;
-  stats_.confirmed[router::index(p)].fetch_add(1);
+  stats_.confirmed[processor_index(p)].fetch_add(1);
   writer_.enqueue(e);
 }
 
@@ -821,7 +840,7 @@ int Dispatcher::step() {
   backlog_.store(active_.size());
   stats_.backlog.store(static_cast<int64_t>(active_.size()));
   for (Processor p : kBoth)
-    stats_.in_flight[router::index(p)].store(static_cast<int64_t>(client_.in_flight(p)));
+    stats_.in_flight[processor_index(p)].store(static_cast<int64_t>(client_.in_flight(p)));
   if (cfg_.stats_log_ms > 0 && now >= *next_stats_) {
     next_stats_ = now + milliseconds(cfg_.stats_log_ms);
     spdlog::info("worker stats: {} backlog={} in_flight={}/{} db_pending={}", stats_.to_string(),

@@ -22,6 +22,7 @@
 #include <vector>
 
 #include "common/time.hpp"
+#include "config/config.hpp"
 #include "handoff/journal.hpp"
 #include "handoff/server.hpp"
 #include "health/exchange.hpp"
@@ -35,14 +36,16 @@
 
 namespace rinha::worker {
 
+// Fields that are configuration keys have no default here: dispatcher_config() fills them from
+// config::Config, which holds each key's one default. The rest are fixed by the code.
 struct DispatcherConfig {
   router::RouterConfig router;
   router::BackoffConfig backoff;
   health::HealthConfig health;
-  int requested_at_margin_ms = 5;  // added to the expected latency when stamping requestedAt
+  int requested_at_margin_ms;  // added to the expected latency when stamping requestedAt
   // A POST outliving its stamp by this much stops sends to its processor until it answers.
-  int stale_after_ms = 250;
-  int recheck_ms = 1000;         // wait after a timeout/reset before looking the payment up
+  int stale_after_ms;
+  int recheck_ms;                // wait after a timeout/reset before looking the payment up
   int lookup_timeout_ms = 5000;  // GET /payments/{id}
   int health_timeout_ms = 8000;  // service-health may be held up to 5 s by its limiter
   int stats_log_ms = 10000;      // period of the counters log line (0 = never)
@@ -50,15 +53,18 @@ struct DispatcherConfig {
   // Journal replay: a payment the previous process had sent is looked up on both processors at
   // once and every replay_recheck_ms; found nowhere for this long after start (longer than any
   // processor delay, so a request left in flight has been committed or dropped), it is absent.
-  int reconcile_delay_ms = 6000;
-  int replay_recheck_ms = 100;
+  int reconcile_delay_ms;
+  int replay_recheck_ms;
   // A summary whose window holds the requestedAt of a payment whose outcome is open (in flight
   // past its stamp, awaiting a lookup, replayed) waits at most this long while that payment is
   // looked up (a probe), so that one the processor already committed is counted.
-  int summary_wait_ms = 250;
+  int summary_wait_ms;
   // Connections per processor kept free of payments so that probes never queue behind them.
   int probe_reserve = 8;
 };
+
+// The worker's settings for the dispatcher: router.*, retry.*, health.*, worker.* of cfg.
+DispatcherConfig dispatcher_config(const config::Config& cfg);
 
 class Dispatcher final : public handoff::Sink {
  public:
@@ -124,7 +130,7 @@ class Dispatcher final : public handoff::Sink {
   // A payment whose outcome at a processor must be learnt with GET /payments/{id}.
   struct Lookup {
     Payment pay;
-    router::Processor processor;
+    Processor processor;
     UtcMillis sent_requested_at;  // what we sent
     bool replay = false;          // a round of journal-replay lookups (see Replay)
     uint64_t probe = 0;           // a summary's probe (ticket): settles if found, else nothing
@@ -138,12 +144,12 @@ class Dispatcher final : public handoff::Sink {
   void apply_purge_if_any();
   void poll_health(SteadyTime now);
   void take_shared_health(SteadyTime now);
-  void call_health(router::Processor p, SteadyTime now);
+  void call_health(Processor p, SteadyTime now);
   void start_lookups(SteadyTime now);
   void dispatch(SteadyTime now);
   bool next_payment(SteadyTime now, Payment& out);
-  void send(Payment pay, router::Processor p, bool probe, SteadyTime now);
-  void on_pay_reply(uint64_t epoch, Payment pay, router::Processor p, UtcMillis requested_at,
+  void send(Payment pay, Processor p, bool probe, SteadyTime now);
+  void on_pay_reply(uint64_t epoch, Payment pay, Processor p, UtcMillis requested_at,
                     SteadyTime sent_at, bool probe, const processor::Reply& r);
   void on_lookup_reply(uint64_t epoch, Lookup lk, const processor::Reply& r);
   void on_replay_reply(uint64_t epoch, Lookup lk, const processor::Reply& r, SteadyTime now);
@@ -151,17 +157,17 @@ class Dispatcher final : public handoff::Sink {
   void start_probes();
   void on_probe_reply(uint64_t epoch, Lookup lk, const processor::Reply& r);
   void finish_probe(uint64_t ticket);
-  void open_outcome(const Payment& pay, router::Processor p, bool both, UtcMillis requested_at);
+  void open_outcome(const Payment& pay, Processor p, bool both, UtcMillis requested_at);
   void close_outcome(const Uuid& id);  // proven absent or given up: no ledger entry
   void flush_sent_log();
   void schedule_lookup(Lookup lk, SteadyTime at);
   void requeue(Payment pay, SteadyTime now);
-  void settle(uint64_t epoch, const Payment& pay, router::Processor p, Cents amount,
+  void settle(uint64_t epoch, const Payment& pay, Processor p, Cents amount,
               UtcMillis requested_at);
   void forget(const Payment& pay);  // the payment leaves us without a ledger entry
-  int oldest_in_flight_ms(router::Processor p, SteadyTime now) const;
-  router::ProcessorView view(router::Processor p, SteadyTime now) const;
-  bool stale_estimate(router::Processor p, SteadyTime now) const;
+  int oldest_in_flight_ms(Processor p, SteadyTime now) const;
+  router::ProcessorView view(Processor p, SteadyTime now) const;
+  bool stale_estimate(Processor p, SteadyTime now) const;
   int wait_ms(SteadyTime now) const;
 
   const DispatcherConfig cfg_;
@@ -218,7 +224,7 @@ class Dispatcher final : public handoff::Sink {
   // perhaps sent to either processor) and the requestedAt it was sent with.
   struct Open {
     Payment pay;
-    router::Processor processor;
+    Processor processor;
     bool both;
     UtcMillis requested_at;
   };

@@ -24,26 +24,6 @@ processor::EndpointConfig endpoint(const config::ProcessorConfig& p) {
   return processor::EndpointConfig{p.url, p.timeout_ms, p.connect_timeout_ms, p.max_connections};
 }
 
-DispatcherConfig dispatcher_config(const config::Config& cfg) {
-  DispatcherConfig d;
-  d.router.fallback_after_ms = cfg.router.fallback_after_ms;
-  d.router.slow_default_ms = cfg.router.slow_default_ms;
-  d.router.probe_hold_ms = cfg.router.probe_hold_ms;
-  d.backoff = router::BackoffConfig{cfg.retry.backoff_base_ms, cfg.retry.backoff_cap_ms,
-                                    cfg.retry.max_attempts};
-  d.health.interval_ms = cfg.health.interval_ms;
-  d.health.breaker_errors = cfg.health.breaker_errors;
-  d.health.probe_interval_ms = cfg.health.probe_interval_ms;
-  d.health.polls = cfg.health.shared != "on";
-  d.requested_at_margin_ms = cfg.router.requested_at_margin_ms;
-  d.stale_after_ms = cfg.router.stale_after_ms;
-  d.recheck_ms = cfg.retry.recheck_ms;
-  d.reconcile_delay_ms = cfg.worker.reconcile_delay_ms;
-  d.replay_recheck_ms = cfg.worker.replay_recheck_ms;
-  d.summary_wait_ms = cfg.worker.summary_wait_ms;
-  return d;
-}
-
 // Calls on_signal once when SIGTERM/SIGINT arrives; polls so that destruction can stop it.
 class SignalWatcher {
  public:
@@ -152,11 +132,8 @@ int run(const config::Config& cfg) {
   // Journal: accepted payments not yet settled in PostgreSQL (durability process|machine).
   std::unique_ptr<handoff::Journal> journal;
   std::vector<handoff::JournalEntry> replayed;
-  if (cfg.handoff.durability != "none") {
-    auto j = handoff::Journal::open(cfg.handoff.journal_path,
-                                    cfg.handoff.durability == "machine"
-                                        ? handoff::Journal::Durability::kMachine
-                                        : handoff::Journal::Durability::kProcess);
+  if (cfg.handoff.durability != Durability::kNone) {
+    auto j = handoff::Journal::open(cfg.handoff.journal_path, cfg.handoff.durability);
     if (!j.is_ok()) {
       spdlog::error("worker: journal {}: {}", cfg.handoff.journal_path, j.status().message());
       return 1;

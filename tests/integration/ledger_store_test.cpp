@@ -12,7 +12,6 @@
 
 using namespace rinha;
 using namespace rinha::ledger;
-using router::Processor;
 using namespace rinha::ledger::samples;
 
 TEST_CASE("postgres store: new rows, bucket totals, edges, restart load, purge") {

@@ -28,9 +28,9 @@ void FakeProcessors::at(SteadyTime t, bool is_reply, std::function<void()> fn) {
 
 void FakeProcessors::reply_at(Processor p, SteadyTime t, Reply r, Callback cb) {
   const SteadyTime sent = clock_.now_steady();
-  ++in_flight_[router::index(p)];
+  ++in_flight_[processor_index(p)];
   at(t, true, [this, p, t, sent, r = std::move(r), cb = std::move(cb)]() mutable {
-    --in_flight_[router::index(p)];
+    --in_flight_[processor_index(p)];
     r.elapsed = std::chrono::duration_cast<milliseconds>(t - sent);
     cb(r);
   });
@@ -38,7 +38,7 @@ void FakeProcessors::reply_at(Processor p, SteadyTime t, Reply r, Callback cb) {
 
 void FakeProcessors::pay(Processor p, const processor::PaymentRequest& req, Callback cb) {
   const Script& s = script(p);
-  const int pi = router::index(p);
+  const int pi = processor_index(p);
   ++posts_[pi];
   posted_[pi].push_back(req.id);
   const SteadyTime now = clock_.now_steady();
@@ -68,7 +68,7 @@ void FakeProcessors::pay(Processor p, const processor::PaymentRequest& req, Call
 }
 
 void FakeProcessors::lookup(Processor p, const Uuid& id, int timeout_ms, Callback cb) {
-  const int pi = router::index(p);
+  const int pi = processor_index(p);
   ++lookups_[pi];
   const SteadyTime t =
       clock_.now_steady() + milliseconds(std::min(script(p).lookup_ms, timeout_ms));
@@ -93,7 +93,7 @@ void FakeProcessors::lookup(Processor p, const Uuid& id, int timeout_ms, Callbac
 }
 
 void FakeProcessors::health(Processor p, int timeout_ms, Callback cb) {
-  ++health_calls_[router::index(p)];
+  ++health_calls_[processor_index(p)];
   const Script& s = script(p);
   const SteadyTime t = clock_.now_steady() + milliseconds(std::min(s.lookup_ms, timeout_ms));
   reply_at(p, t,
@@ -128,7 +128,7 @@ void FakeProcessors::drop_pending_replies() {
 }
 
 void FakeProcessors::store(Processor p, const Uuid& id, Cents amount, UtcMillis requested_at) {
-  stored_[router::index(p)][id] = StoredAt{amount, requested_at, clock_.now_steady()};
+  stored_[processor_index(p)][id] = StoredAt{amount, requested_at, clock_.now_steady()};
 }
 
 summary::SummaryTotals FakeProcessors::summary(const summary::Window& w) const {
@@ -141,8 +141,8 @@ summary::SummaryTotals FakeProcessors::summary(const summary::Window& w) const {
 }
 
 std::optional<StoredAt> FakeProcessors::stored(Processor p, const Uuid& id) const {
-  auto it = stored_[router::index(p)].find(id);
-  if (it == stored_[router::index(p)].end()) return std::nullopt;
+  auto it = stored_[processor_index(p)].find(id);
+  if (it == stored_[processor_index(p)].end()) return std::nullopt;
   return it->second;
 }
 

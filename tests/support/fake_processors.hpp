@@ -29,8 +29,6 @@
 
 namespace rinha::testsupport {
 
-using router::Processor;
-
 struct Script {
   int latency_ms = 10;            // POST sent -> committed (or 500 while failing)
   int jitter_ms = 0;              // + uniform [0, this] per POST (a database under load)
@@ -53,7 +51,7 @@ class FakeProcessors final : public processor::Transport {
  public:
   explicit FakeProcessors(ManualClock& clock) : clock_(clock) {}
 
-  Script& script(Processor p) { return scripts_[router::index(p)]; }
+  Script& script(Processor p) { return scripts_[processor_index(p)]; }
   // The jitter's random source: fixed unless a test reseeds it, so runs repeat exactly.
   void seed(uint64_t s) { rng_.seed(s); }
 
@@ -63,7 +61,7 @@ class FakeProcessors final : public processor::Transport {
   void health(Processor p, int timeout_ms, Callback cb) override;
   void run_once(int max_wait_ms) override;
   void wakeup() override {}
-  int in_flight(Processor p) const override { return in_flight_[router::index(p)]; }
+  int in_flight(Processor p) const override { return in_flight_[processor_index(p)]; }
   int capacity(Processor p) const override { return script(p).capacity; }
 
   // The worker died (kill -9): answers still on their way are lost; commits still happen.
@@ -74,12 +72,12 @@ class FakeProcessors final : public processor::Transport {
   // Oracle: what processor p's admin summary would count now, per window.
   summary::SummaryTotals summary(const summary::Window& w = {}) const;
   std::optional<StoredAt> stored(Processor p, const Uuid& id) const;
-  size_t stored_count(Processor p) const { return stored_[router::index(p)].size(); }
-  int posts(Processor p) const { return posts_[router::index(p)]; }
-  int lookups(Processor p) const { return lookups_[router::index(p)]; }
-  int health_calls(Processor p) const { return health_calls_[router::index(p)]; }
+  size_t stored_count(Processor p) const { return stored_[processor_index(p)].size(); }
+  int posts(Processor p) const { return posts_[processor_index(p)]; }
+  int lookups(Processor p) const { return lookups_[processor_index(p)]; }
+  int health_calls(Processor p) const { return health_calls_[processor_index(p)]; }
   // Ids POSTed to p, in order.
-  const std::vector<Uuid>& posted(Processor p) const { return posted_[router::index(p)]; }
+  const std::vector<Uuid>& posted(Processor p) const { return posted_[processor_index(p)]; }
 
  private:
   struct Event {
@@ -93,7 +91,7 @@ class FakeProcessors final : public processor::Transport {
       return a.at != b.at ? a.at > b.at : a.seq > b.seq;
     }
   };
-  const Script& script(Processor p) const { return scripts_[router::index(p)]; }
+  const Script& script(Processor p) const { return scripts_[processor_index(p)]; }
   void at(SteadyTime t, bool is_reply, std::function<void()> fn);
   // Answers cb at t (in_flight counted until then).
   void reply_at(Processor p, SteadyTime t, processor::Reply r, Callback cb);

@@ -101,14 +101,14 @@ struct ApiFixture {
   std::string worker = "unix:/tmp/rinha-api-test-" + std::to_string(::getpid()) + ".sock";
   handoff::Server worker_server{worker, sink};
   SystemClock clock;
-  config::Config cfg;
+  ApiConfig cfg;
   std::unique_ptr<ApiServer> api;
 
   explicit ApiFixture(std::string purge_token = "") {
     REQUIRE(worker_server.start().is_ok());
     cfg.api.purge_token = std::move(purge_token);
     cfg.api.listen = "127.0.0.1:0";
-    cfg.worker.listen = worker;
+    cfg.worker_listen = worker;
     cfg.api.max_request_bytes = 2048;
     cfg.api.journal_path = "/tmp/rinha-api-test-" + std::to_string(::getpid()) + ".journal";
     ::unlink(cfg.api.journal_path.c_str());
@@ -260,7 +260,7 @@ TEST_CASE("HTTP: a 202 survives a refusing worker and a restart of the api") {
 TEST_CASE("HTTP: with durability none a 202 is still handed off once the worker takes it") {
   ApiFixture f;
   f.api.reset();
-  f.cfg.handoff.durability = "none";
+  f.cfg.handoff.durability = Durability::kNone;
   f.sink.set_refuse(true);
   f.api = std::make_unique<ApiServer>(f.cfg, f.clock);
   REQUIRE(f.api->start().is_ok());

@@ -128,7 +128,7 @@ TEST_CASE("simulated cluster: leader killed - calls within budget, lead moves wi
       Node& n = nodes[i];
       if (!n.alive) continue;
       for (Processor p : {D, F}) {
-        const int k = router::index(p);
+        const int k = processor_index(p);
         auto& due = n.answers_due[k];
         while (!due.empty() && due.front() <= now) {
           due.erase(due.begin());

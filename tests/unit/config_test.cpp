@@ -11,6 +11,7 @@
 #include "config/knobs.hpp"
 
 using namespace rinha::config;
+using rinha::Durability;
 using rinha::Result;
 
 namespace {
@@ -36,10 +37,10 @@ std::string write_temp(const std::string& name, const std::string& text) {
 TEST_CASE("defaults validate and match the documented values") {
   auto cfg = load_args({});
   REQUIRE(cfg.is_ok());
-  CHECK(cfg->mode == "api");
+  CHECK(cfg->mode == Mode::kApi);
   CHECK(cfg->api.threads == 1);
   CHECK(cfg->health.interval_ms == 5000);
-  CHECK(cfg->handoff.durability == "process");
+  CHECK(cfg->handoff.durability == Durability::kProcess);
   CHECK(cfg->health.shared == "off");  // single-node polling stays the default
   CHECK(cfg->health.shared_retry_ms == 500);
 }
@@ -64,6 +65,17 @@ TEST_CASE("file values apply and flags win over the file") {
   REQUIRE(shared.is_ok());
   CHECK(shared->health.shared == "on");
   CHECK(shared->health.shared_retry_ms == 200);
+  // Enum knobs: every spelling parses to its enumerator and dumps back the same.
+  auto typed = load_args({"--mode=worker", "--handoff.durability=machine"});
+  REQUIRE(typed.is_ok());
+  CHECK(typed->mode == Mode::kWorker);
+  CHECK(typed->handoff.durability == Durability::kMachine);
+  const std::string dump = dump_yaml(*typed);
+  CHECK(dump.find("mode: \"worker\"") != std::string::npos);
+  CHECK(dump.find("durability: \"machine\"") != std::string::npos);
+  auto none = load_args({"--handoff.durability=none"});
+  REQUIRE(none.is_ok());
+  CHECK(none->handoff.durability == Durability::kNone);
 }
 
 TEST_CASE("each kind of bad value is rejected naming its key") {

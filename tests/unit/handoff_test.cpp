@@ -217,7 +217,7 @@ std::string journal_path(const char* tag) {
 }
 
 std::unique_ptr<Journal> open_journal(const std::string& path,
-                                      Journal::Durability d = Journal::Durability::kProcess) {
+                                      Durability d = Durability::kProcess) {
   auto j = Journal::open(path, d);
   REQUIRE(j.is_ok());
   return std::move(j).value();
@@ -251,7 +251,7 @@ TEST_CASE("journal: what was accepted and not settled survives a reopen in order
     REQUIRE(j->append_accepted({payment(4)}).is_ok());
     REQUIRE(j->append_settled({payment(2).id, payment(4).id}).is_ok());
   }  // the process "dies" here: nothing else is flushed or closed on purpose
-  auto j = open_journal(path, Journal::Durability::kMachine);
+  auto j = open_journal(path, Durability::kMachine);
   auto left = j->unsettled();
   REQUIRE(left.size() == 2);
   CHECK(left[0] == payment(1));

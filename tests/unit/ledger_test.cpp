@@ -13,7 +13,6 @@
 
 using namespace rinha;
 using namespace rinha::ledger;
-using router::Processor;
 using namespace rinha::ledger::samples;
 
 namespace {

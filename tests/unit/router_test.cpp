@@ -4,6 +4,7 @@
 #include <catch2/catch.hpp>
 
 using namespace rinha::router;
+using rinha::Processor;
 
 namespace {
 

@@ -19,7 +19,7 @@
 
 using namespace rinha;
 using namespace rinha::worker;
-using rinha::router::Processor;
+using rinha::Processor;
 using rinha::testsupport::FakeProcessors;
 using std::chrono::milliseconds;
 
@@ -88,8 +88,7 @@ struct Rig {
     if (with_journal) {
       journal_path = "/tmp/rinha-worker-test-" + std::to_string(::getpid()) + ".journal";
       ::unlink(journal_path.c_str());
-      journal =
-          handoff::Journal::open(journal_path, handoff::Journal::Durability::kProcess).value();
+      journal = handoff::Journal::open(journal_path, Durability::kProcess).value();
     }
     d.emplace(cfg, clock, procs, *ledger, ledger_mu, *writer, stats, journal.get(), nullptr,
               shared);
@@ -98,8 +97,9 @@ struct Rig {
     d.reset();
     if (!journal_path.empty()) ::unlink(journal_path.c_str());
   }
+  // The shipped defaults (config::Config), then what a turn-by-turn test needs.
   static DispatcherConfig config() {
-    DispatcherConfig c;
+    DispatcherConfig c = dispatcher_config(config::Config{});
     c.recheck_ms = 100;
     c.lookup_timeout_ms = 1000;
     c.stats_log_ms = 0;
@@ -123,7 +123,7 @@ struct Rig {
     for (const auto& e : store.rows) ledger->add(e);
     writer = std::make_unique<ledger::LedgerWriter>(store, ledger::WriterConfig{});
     journal.reset();
-    journal = handoff::Journal::open(journal_path, handoff::Journal::Durability::kProcess).value();
+    journal = handoff::Journal::open(journal_path, Durability::kProcess).value();
     std::vector<handoff::JournalEntry> replayed;
     for (auto& e : journal->unsettled_entries())
       if (!ledger->contains(e.payment.id)) replayed.push_back(e);

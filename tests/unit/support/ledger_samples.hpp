@@ -18,7 +18,7 @@ inline Uuid make_id(uint32_t n) {
   return u;
 }
 
-inline Entry entry(uint32_t n, int64_t cents, int64_t at, router::Processor p) {
+inline Entry entry(uint32_t n, int64_t cents, int64_t at, Processor p) {
   return Entry{make_id(n), Cents{cents}, UtcMillis{at}, p};
 }
 
@@ -33,8 +33,7 @@ inline summary::SummaryTotals brute(const std::vector<Entry>& all, const summary
   summary::SummaryTotals t;
   for (const Entry& e : all)
     if (w.contains(e.requested_at))
-      (e.processor == router::Processor::kDefault ? t.default_totals : t.fallback_totals)
-          .add(e.amount);
+      (e.processor == Processor::kDefault ? t.default_totals : t.fallback_totals).add(e.amount);
   return t;
 }
 
