@@ -29,7 +29,7 @@ SharedHealthConfig cfg() {
 
 }  // namespace
 
-TEST_CASE("plan: nothing before connecting; a follower tries the lock every retry_ms") {
+TEST_CASE("plan: nothing before connecting - a follower tries the lock every retry_ms") {
   HealthPlan plan(cfg());
   SteadyTime now{};
   CHECK(plan.next(D, now) == Step::kNone);

@@ -255,7 +255,7 @@ TEST_CASE("HTTP: concurrency limiter answers 429 past permits + queue") {
   CHECK(limited == 1);
 }
 
-TEST_CASE("HTTP: health reports settings; window 1 + queue 2, then 429 with Retry-After") {
+TEST_CASE("HTTP: health reports settings - window 1 + queue 2, then 429 with Retry-After") {
   EmulatorOptions o;
   o.rate_limit_seconds = 1;
   Running r(o);

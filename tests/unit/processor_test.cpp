@@ -190,7 +190,8 @@ TEST_CASE("hundreds of requests in flight on one thread - connections capped and
 
 TEST_CASE("wakeup() from another thread ends a run_once() in progress") {
   Client c(endpoints("http://127.0.0.1:" + std::to_string(rinha::testing::closed_port())));
-  for (int round = 0; round < 3; ++round) {  // a wake-up after the last one was consumed still wakes
+  for (int round = 0; round < 3;
+       ++round) {  // a wake-up after the last one was consumed still wakes
     std::thread waker([&c] {
       std::this_thread::sleep_for(std::chrono::milliseconds(20));
       c.wakeup();

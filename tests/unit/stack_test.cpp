@@ -211,7 +211,7 @@ TEST_CASE("compose limits: cpus to a CFS quota and sizes to bytes, exactly, as D
   }
 }
 
-TEST_CASE("compose limits: every service's, merge keys resolved; a service without is an error") {
+TEST_CASE("compose limits: every service's, merge keys resolved - a service without is an error") {
   const std::string yaml = R"(
 x-base: &base
   image: x
