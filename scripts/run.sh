@@ -80,4 +80,6 @@ if [ -n "${LIMITS:-}" ]; then up_args+=(--limits); fi
 "$RINHACTL" load --target "$RINHA_LB_URL" --default-url "$RINHA_DEFAULT_URL" \
   --fallback-url "$RINHA_FALLBACK_URL" --token "$TOKEN" --profile "$PROFILE" \
   --json "$RESULTS" --report "$REPORT" --stack-dir "$RUN_DIR" ${LOAD_ARGS---realtime}
-"$RINHACTL" stack status --run-dir "$RUN_DIR"
+# With LIMITS the load already printed each service's usage under its limits (status would
+# print that table a second time).
+[ -n "${LIMITS:-}" ] || "$RINHACTL" stack status --run-dir "$RUN_DIR"

@@ -177,16 +177,28 @@ TEST_CASE("a short run's report and a comparison render in headless Chromium") {
   const auto& dir = fx.dir();
   const std::string json = dir.file("run.json"), html = dir.file("run.html");
   stack::ProcessSpec load{"load",
-                          {RINHACTL_PATH,    "load",
-                           "--target",       st.lb_url(),
-                           "--default-url",  st.default_url(),
-                           "--fallback-url", st.fallback_url(),
-                           "--duration",     "8",
-                           "--vus",          "40",
-                           "--json",         json,
-                           "--report",       html,
-                           "--stack-dir",    dir.path(),
-                           "--label",        "short"},
+                          {RINHACTL_PATH,
+                           "load",
+                           "--target",
+                           st.lb_url(),
+                           "--default-url",
+                           st.default_url(),
+                           "--fallback-url",
+                           st.fallback_url(),
+                           "--duration",
+                           "8",
+                           "--vus",
+                           "40",
+                           "--json",
+                           json,
+                           "--report",
+                           html,
+                           "--stack-dir",
+                           dir.path(),
+                           "--label",
+                           "short",
+                           "--check-every-ms",
+                           "1000"},
                           {},
                           dir.file("load.log"),
                           "",
@@ -201,7 +213,10 @@ TEST_CASE("a short run's report and a comparison render in headless Chromium") {
   // The official keys come first, untouched; the record rides along.
   CHECK(results.begin().key() != "rinha_run");
   CHECK(rec["series"]["sent"].size() >= 8);
-  CHECK(rec["checks"].size() >= 1);
+  CHECK(rec["profile"]["check_every_ms"].get<int>() == 1000);
+  // 8 s with a check, then 1 s of pause: several checks, each timing the backend's summary.
+  REQUIRE(rec["checks"].size() >= 5);
+  for (const auto& c : rec["checks"]) CHECK(c["backend_us"].get<int64_t>() > 0);
   CHECK(rec["worker_metrics"]["scrapes_ok"].get<int>() > 0);
   CHECK(rec["configs"].contains("worker"));
   CHECK(rec["configs"]["worker"].get<std::string>().find("metrics_listen") != std::string::npos);
@@ -211,11 +226,12 @@ TEST_CASE("a short run's report and a comparison render in headless Chromium") {
   check_charts(single, {"chart-requests", "chart-latency", "chart-payments", "chart-worker",
                         "chart-machine"});
   auto keys = check_numbers(single, {rec});
-  for (const char* k : {"0:accountings.0.score", "0:accountings.1.score", "0:accountings.1.p99_ms",
-                        "0:accountings.0.inconsistencies", "0:accountings.1.lag",
-                        "0:accountings.1.liquid", "0:accountings.0.ceiling.score_ratio",
-                        "0:accountings.1.default.requests", "0:accountings.1.fallback.amount",
-                        "0:posts.sent", "0:checks.0.backend_default", "0:checks.0.corrected"})
+  for (const char* k :
+       {"0:accountings.0.score", "0:accountings.1.score", "0:accountings.1.p99_ms",
+        "0:accountings.0.inconsistencies", "0:accountings.1.lag", "0:accountings.1.liquid",
+        "0:accountings.0.ceiling.score_ratio", "0:accountings.1.default.requests",
+        "0:accountings.1.fallback.amount", "0:posts.sent", "0:checks.0.backend_default",
+        "0:checks.0.corrected", "0:checks.0.backend_us"})
     CHECK(keys.count(k) == 1);
   CHECK(single["dom"].get<std::string>().find("(secrets masked)") != std::string::npos);
 

@@ -58,6 +58,9 @@ TEST_CASE("the record carries exact money, ceilings and nulls where nothing was 
   r.accountings.push_back(a);
   r.series.resize(2);
   r.series.p99[1] = 3.5;
+  r.profile.check_every_ms = 250;
+  r.checks.resize(2);
+  r.checks[0].backend_us = 1234;  // the second check's summary did not answer
   auto j = nlohmann::json::parse(record_json(r));
   CHECK(j["schema"] == kSchema);
   const auto& acc = j["accountings"][0];
@@ -68,6 +71,9 @@ TEST_CASE("the record carries exact money, ceilings and nulls where nothing was 
   CHECK(acc["bonus_pct"] == "20");
   CHECK(j["series"]["p99"][0].is_null());
   CHECK(j["series"]["p99"][1] == 3.5);
+  CHECK(j["profile"]["check_every_ms"] == 250);
+  CHECK(j["checks"][0]["backend_us"] == 1234);
+  CHECK(j["checks"][1]["backend_us"].is_null());
 }
 
 TEST_CASE("the record is appended as the last key of final-results.json") {

@@ -129,6 +129,10 @@ void add_load_command(CLI::App& app) {
   cmd->add_option("--duration", *duration, "seconds; the timeline scales along");
   cmd->add_option("--amount", *amount, "payment amount (default: the profile's)");
   cmd->add_option("--window", *window, "teardown window in seconds (default 70)");
+  cmd->add_option("--check-every-ms", o->check_every_ms,
+                  "pause after each consistency check (the official checker: 10000); denser "
+                  "checks catch a short disagreement the official rhythm can miss")
+      ->check(CLI::Range(50, 60000));
   cmd->add_option("--json", o->json_out, "write final-results.json (official accounting) here");
   cmd->add_option("--participant", o->participant, "name in the JSON")->capture_default_str();
   cmd->add_option("--trace", o->trace_path, "write 't_us duration_us connect_us status' per POST");

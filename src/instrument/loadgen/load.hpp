@@ -6,6 +6,7 @@
 // Threading: run_load() blocks; it starts and joins its own threads.
 #pragma once
 
+#include <cstdint>
 #include <optional>
 #include <string>
 
@@ -15,14 +16,15 @@ struct LoadOptions {
   std::string target = "http://127.0.0.1:9999";
   std::string default_url = "http://127.0.0.1:8001";
   std::string fallback_url = "http://127.0.0.1:8002";
-  std::string token = "123";          // current processor token
-  std::string profile = "preview";    // preview | final | soak
-  std::optional<int> vus;             // MAX_REQUESTS override
-  std::optional<double> duration_s;   // stretches or shrinks the timeline proportionally
-  std::optional<std::string> amount;  // payment amount as decimal text
-  std::optional<double> window_s;     // teardown window (official: 70 s)
-  std::string json_out;               // final-results.json path; empty: none
-  bool timeline = true;               // apply the processor stages
+  std::string token = "123";              // current processor token
+  std::string profile = "preview";        // preview | final | soak
+  std::optional<int> vus;                 // MAX_REQUESTS override
+  std::optional<double> duration_s;       // stretches or shrinks the timeline proportionally
+  std::optional<std::string> amount;      // payment amount as decimal text
+  std::optional<double> window_s;         // teardown window (official: 70 s)
+  std::optional<int64_t> check_every_ms;  // pause after each consistency check (official: 10 s)
+  std::string json_out;                   // final-results.json path; empty: none
+  bool timeline = true;                   // apply the processor stages
   std::string timeline_path;  // a custom timeline file (timeline.hpp) instead of the profile's
   bool rotate_token = false;  // setup sets a fresh token, teardown restores --token
   std::string participant = "rinha";

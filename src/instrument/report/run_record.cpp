@@ -115,7 +115,8 @@ std::string record_json(const RunRecord& r) {
                           {"processor_fallback", c.counts.processor_fallback},
                           {"official", c.official},
                           {"corrected", c.corrected},
-                          {"problem", c.problem}});
+                          {"problem", c.problem},
+                          {"backend_us", c.backend_us ? Json(*c.backend_us) : Json(nullptr)}});
   Json configs = Json::object();
   for (const auto& [role, text] : r.configs) configs[role] = text;
   Json j{
@@ -131,6 +132,7 @@ std::string record_json(const RunRecord& r) {
                        {"duration_ms", r.profile.duration_ms},
                        {"amount", r.profile.amount},
                        {"teardown_window_ms", r.profile.teardown_window_ms},
+                       {"check_every_ms", r.profile.check_every_ms},
                        {"money_from_backend", r.profile.money_from_backend},
                        {"stages", stages}}},
       {"accountings", accountings},

@@ -28,6 +28,7 @@ struct ProfileRecord {
   int64_t duration_ms = 0;
   std::string amount;  // decimal text
   int64_t teardown_window_ms = 0;
+  int64_t check_every_ms = 0;  // pause after each consistency check
   bool money_from_backend = false;
   std::vector<Stage> stages;  // those applied before the run ended
 };
@@ -62,6 +63,9 @@ struct CheckRecord {
   int64_t official = 0;   // |sum of differences|
   int64_t corrected = 0;  // sum of |differences|
   std::string problem;    // a non-200 answer or transport error, "" when clean
+  // How long the backend's summary took (it is one of the requests p99 scores); nullopt when
+  // it did not answer.
+  std::optional<int64_t> backend_us;
 };
 
 struct MachineRecord {
