@@ -207,6 +207,7 @@ struct Client::Impl {
         if (pay_flight.owned.size() == 1 || d < pay_flight.deadline) pay_flight.deadline = d;
         if (static_cast<int>(pay.payments.size()) >= opts.batch_max) close_pay();
       } else if (auto* s = std::get_if<SummaryReq>(&r.body)) {
+        close_pay();  // payments delivered before the summary reach the worker before it
         Frame f;
         f.type = FrameType::kSummaryRequest;
         f.seq = next_seq++;
@@ -218,6 +219,7 @@ struct Client::Impl {
         fl.deadline = r.deadline;
         inflight.emplace(f.seq, std::move(fl));
       } else if (auto* g = std::get_if<PurgeReq>(&r.body)) {
+        close_pay();  // and before a purge, which must clear them
         Frame f;
         f.type = FrameType::kPurgeRequest;
         f.seq = next_seq++;

@@ -430,7 +430,7 @@ struct LingerRig {
   }
 };
 
-TEST_CASE("payments linger to share one frame; a summary skips the linger and takes them along") {
+TEST_CASE("payments linger to share one frame - a summary skips the linger and takes them along") {
   LingerRig rig("linger", 60'000'000);  // a minute: only the summary can send them in time
   for (int i = 0; i < 5; ++i) rig.client.deliver(payment(i));
   SummaryWaiter sw;
