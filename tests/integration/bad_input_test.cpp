@@ -405,7 +405,7 @@ TEST_CASE("bad input through HAProxy: documented statuses, nothing recorded, ser
   CHECK(alive.is_ok());
 }
 
-TEST_CASE("the public port: only the contract's routes reach an api; metrics stay internal") {
+TEST_CASE("the public port: only the contract's routes reach an api - metrics stay internal") {
   stack::StackOptions o = test_options(Parts::whole());
   const std::string token = "purge-token-for-the-test";
   o.api_args = {"--api.purge_token=" + token};

@@ -136,7 +136,7 @@ TEST_CASE("compose: every service is limited, the sums fit 1.5 CPU / 350MB, noth
                  "--processors.fallback.url=http://payment-processor-fallback:8080"));
 }
 
-TEST_CASE("compose: HAProxy, apis and worker agree on addresses; mounted files exist") {
+TEST_CASE("compose: HAProxy, apis and worker agree on addresses - mounted files exist") {
   YAML::Node doc = load_compose();
   const YAML::Node svcs = doc["services"];
   const YAML::Node env = svcs["haproxy"]["environment"];
