@@ -7,9 +7,13 @@
   latency_stats.py attribute TRACE CPU LAUNCH_MS -> the seconds holding the most POSTs slower than the
                                            run's p99, with each process's CPU in that second
                                            (LAUNCH_MS: time.monotonic() ms at the load's start)
+  latency_stats.py waits TIMEHIST PIDS CPU -> the POST path's wake-ups (HAProxy and api threads) on
+                                           that core and whom their scheduling delay was spent
+                                           behind (`perf sched timehist` output; PIDS: the stack's)
 TRACE is `rinhactl load --trace` ('t_us duration_us connect_us status' per POST).
 """
 import os
+import re
 import sys
 import time
 
@@ -114,6 +118,49 @@ def cmd_attribute(trace, cpu, launch_ms, top=8):
         print("%-8d %5d  %s" % (sec, n, "  ".join("%8d" % c.get(x, 0) for x in names)))
 
 
+def cmd_waits(timehist, pids_file, cpu):
+    roles = {}
+    with open(pids_file) as f:
+        for line in f:
+            p = line.split()
+            if len(p) >= 2:
+                roles[p[1]] = "api" if p[0].startswith("api") else p[0]
+    pat = re.compile(r"\s*([\d.]+)\s+\[0*%d\]\s+(\S+?)\[(\d+)(?:/(\d+))?\]\s+[\d.]+\s+([\d.]+)"
+                     r"\s+([\d.]+)" % int(cpu))
+    runs = []  # (start ms, end ms, who, scheduling delay before start ms)
+    with open(timehist) as f:
+        for line in f:
+            m = pat.match(line)
+            if not m:
+                continue
+            t, name, tid, pid, sch, run = m.groups()
+            end = float(t) * 1000
+            who = roles.get(pid or tid, "postgres" if name.startswith("postgres") else "other")
+            runs.append((end - float(run), end, who, float(sch)))
+    blame = {}
+    delays = []
+    for i, (start, _, who, sch) in enumerate(runs):
+        if who not in ("api", "haproxy") or sch <= 0:
+            continue
+        delays.append(sch)
+        woke = start - sch
+        j = i - 1
+        while j >= 0 and runs[j][1] > woke:  # what ran on the core between wake-up and start
+            over = min(runs[j][1], start) - max(runs[j][0], woke)
+            if over > 0:
+                blame[runs[j][2]] = blame.get(runs[j][2], 0) + over
+            j -= 1
+    if not delays:
+        return
+    delays.sort()
+    q = lambda p: delays[min(len(delays) - 1, int(p * len(delays)))]  # noqa: E731
+    print("POST-path wake-ups (api, haproxy) on cpu %s: %d, scheduling delay %.1f ms in all, "
+          "p50 %.3f p99 %.3f max %.3f ms; spent behind:" % (cpu, len(delays), sum(delays),
+                                                            q(0.5), q(0.99), delays[-1]))
+    for who, ms in sorted(blame.items(), key=lambda kv: -kv[1]):
+        print("  %-10s %8.1f ms" % (who, ms))
+
+
 if __name__ == "__main__":
     cmd = sys.argv[1]
     if cmd == "pct":
@@ -122,5 +169,7 @@ if __name__ == "__main__":
         cmd_sample(sys.argv[2], sys.argv[3])
     elif cmd == "attribute":
         cmd_attribute(sys.argv[2], sys.argv[3], int(sys.argv[4]))
+    elif cmd == "waits":
+        cmd_waits(sys.argv[2], sys.argv[3], sys.argv[4])
     else:
         sys.exit("unknown command " + cmd)

@@ -12,7 +12,9 @@
 #   SOURCE_DIR=      the tree whose config/ and deploy/ the stack uses
 #   NICE=10          everything runs at this nice level (counts, not times: share the machine)
 #   SCHED=FROM:SECS  also `perf sched record` of STACK_CPU for SECS seconds from FROM s into the
-#                    load (OUT/sched.data; read with `perf sched timehist -i ... -w`)
+#                    load (OUT/sched.data), then the POST path's wake-ups (HAProxy, api threads)
+#                    and whom their scheduling delay was spent behind (latency_stats.py waits)
+#   IDLE=worker      these stack processes (comma-separated names, every thread) at SCHED_IDLE
 #   STRACE=FROM:SECS the worker's syscalls by name for SECS seconds from FROM s (OUT/strace;
 #                    ptrace slows the worker: only the mix is meaningful, not that window's counts)
 # Prints per second: POSTs, worker syscalls, context switches, CPU ms, and the totals per POST.
@@ -25,21 +27,22 @@ LOAD_CPU=${LOAD_CPU:-0}
 BUILD_DIR=${BUILD_DIR:-build}
 OUT=${OUT:-run/bench-worker}
 NICE=${NICE:-10}
+IDLE=${IDLE:-}
 RINHACTL="$BUILD_DIR/bin/rinhactl"
 TOKEN=123
 if [ "$PROFILE" = final ]; then fees=(0.07 0.10); else fees=(0.05 0.15); fi
 
 source bench/lib.sh
 on() { local cpu=$1; shift; nice -n "$NICE" taskset -c "$cpu" "$@"; }
+# In the background, as a direct child whose pid is the program's own (nice and taskset exec it).
+spawn() { local cpu=$1; shift; nice -n "$NICE" taskset -c "$cpu" "$@" & pids+=($!); }
 
 pd=$(port)
 pf=$(port)
-on "$LOAD_CPU" "$RINHACTL" processor --name default --listen "127.0.0.1:$pd" --fee "${fees[0]}" \
-  --token "$TOKEN" >"$OUT/default.log" 2>&1 &
-pids+=($!)
-on "$LOAD_CPU" "$RINHACTL" processor --name fallback --listen "127.0.0.1:$pf" --fee "${fees[1]}" \
-  --token "$TOKEN" >"$OUT/fallback.log" 2>&1 &
-pids+=($!)
+spawn "$LOAD_CPU" "$RINHACTL" processor --name default --listen "127.0.0.1:$pd" --fee "${fees[0]}" \
+  --token "$TOKEN" >"$OUT/default.log" 2>&1
+spawn "$LOAD_CPU" "$RINHACTL" processor --name fallback --listen "127.0.0.1:$pf" --fee "${fees[1]}" \
+  --token "$TOKEN" >"$OUT/fallback.log" 2>&1
 up=(stack up --run-dir "$stack" --lb-port "$(port)" --default-url "http://127.0.0.1:$pd"
     --fallback-url "http://127.0.0.1:$pf" --fees "$PROFILE" --token "$TOKEN")
 [ -z "${SOURCE_DIR:-}" ] || up+=(--source-dir "$SOURCE_DIR")
@@ -47,6 +50,10 @@ for a in ${RINHAD_ARGS:-}; do up+=("--rinhad-arg=$a"); done
 on "$STACK_CPU" "$RINHACTL" "${up[@]}" >"$OUT/up.log" 2>&1
 lb=$(grep '^RINHA_LB_URL=' "$stack/stack.env" | cut -d= -f2-)
 worker=$(awk '$1 == "worker" {print $2}' "$stack/pids")
+cp "$stack/pids" "$OUT/pids"
+for name in ${IDLE//,/ }; do
+  chrt -a -i -p 0 "$(awk -v n="$name" '$1 == n {print $2}' "$stack/pids")" >/dev/null
+done
 
 perf stat -I 1000 -x, -e raw_syscalls:sys_enter,syscalls:sys_enter_connect,context-switches,task-clock -p "$worker" \
   -o "$OUT/worker.perf" &
@@ -68,6 +75,10 @@ on "$LOAD_CPU" "$RINHACTL" load --target "$lb" --default-url "http://127.0.0.1:$
 kill -INT "$perfpid" 2>/dev/null || true
 wait "$perfpid" 2>/dev/null || true
 
+if [ -f "$OUT/sched.data" ]; then
+  perf sched timehist -i "$OUT/sched.data" >"$OUT/timehist" 2>/dev/null
+  python3 bench/latency_stats.py waits "$OUT/timehist" "$OUT/pids" "$STACK_CPU"
+fi
 grep -A14 '^WHOLE-RUN' "$OUT/load.log" | grep -E '^ *(inconsistencies|lag) ' || true
 python3 - "$OUT/trace" "$OUT/worker.perf" <<'EOF'
 import collections, sys
