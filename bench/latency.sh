@@ -3,8 +3,8 @@
 # 202 at once), both on the same core, in one invocation. The whole stack (HAProxy, apis,
 # worker, PostgreSQL) runs under `taskset -c $STACK_CPU`, the load tool and the processor
 # emulators under `taskset -c $LOAD_CPU`; the floor is the noop backend alone on STACK_CPU with
-# nothing in front of it. Each round runs the floor, then every variant; compare rows of one
-# invocation only (shared machine).
+# nothing in front of it. Each round runs the floor, then every variant (their order rotating
+# from round to round); compare rows of one invocation only (shared machine).
 #
 # Usage: bench/latency.sh [rounds]          (default 1)
 # Environment (all optional):
@@ -113,7 +113,10 @@ for r in $(seq 1 "$ROUNDS"); do
   stop_started
   row floor "$r" "$d"
 
-  for v in "${variants[@]}"; do
+  # The variants' order rotates per round, so that a machine drifting during a round does not
+  # always hit the same one (bench/README.md: one build run twice in a round differed 2-4x).
+  for ((k = 0; k < ${#variants[@]}; k++)); do
+    v=${variants[$(((k + r - 1) % ${#variants[@]}))]}
     label=${v%%=*}
     args=${v#*=}
     d="$OUT/$r-$label"
