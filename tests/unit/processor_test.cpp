@@ -203,3 +203,28 @@ TEST_CASE("wakeup() from another thread ends a run_once() in progress") {
     CHECK(waited < std::chrono::seconds(30));  // not the minute asked for
   }
 }
+
+TEST_CASE("a request times out on curl's timer alone, with nothing else on the wire") {
+  // The server answers only after 1.5 s; nothing else happens meanwhile, so only the client's
+  // timer can end each request at its 100 ms timeout.
+  TinyServer srv([](const SeenRequest&) {
+    Action a;
+    a.delay_ms = 1500;
+    return a;
+  });
+  Client c(endpoints(srv.url(), 100));
+  for (int i = 0; i < 5; ++i) {
+    std::atomic<int> done{0};
+    Outcome o{};
+    const auto t0 = std::chrono::steady_clock::now();
+    c.pay(Processor::kDefault, PaymentRequest{id_of(i), Cents{100}, UtcMillis{0}},
+          [&](const Reply& r) {
+            o = r.outcome;
+            ++done;
+          });
+    run_until(c, done, 1);
+    CHECK(o == Outcome::kTimeout);
+    // Before the server's answer: the timeout fired, not the answer's arrival.
+    CHECK(std::chrono::steady_clock::now() - t0 < std::chrono::milliseconds(1000));
+  }
+}
