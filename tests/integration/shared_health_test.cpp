@@ -27,16 +27,6 @@ struct Worker {
   std::string metrics_url;
 };
 
-// The value of one sample ("name{labels}") on a Prometheus page; nullopt when unreachable.
-std::optional<double> sample(const std::string& metrics_url, const std::string& series) {
-  auto r = http::http_send(request("GET", metrics_url));
-  if (!r.is_ok() || r->status != 200) return std::nullopt;
-  const std::string key = "\n" + series + " ";
-  const auto at = r->body.find(key);
-  if (at == std::string::npos) return std::nullopt;
-  return std::stod(r->body.substr(at + key.size()));
-}
-
 std::string proc_label(const char* name, const char* processor) {
   return std::string(name) + "{processor=\"" + processor + "\"}";
 }
@@ -92,14 +82,14 @@ TEST_CASE("shared health: one poller per processor for three workers, leader kil
     std::vector<size_t> out;
     for (size_t i = 0; i < workers.size(); ++i)
       if (workers[i].proc.alive() &&
-          sample(workers[i].metrics_url, proc_label("rinha_worker_health_leader", processor)) ==
-              1.0)
+          metric_sample(workers[i].metrics_url,
+                        proc_label("rinha_worker_health_leader", processor)) == 1.0)
         out.push_back(i);
     return out;
   };
   const auto answers_in = [&](size_t i, const char* processor) {
-    return sample(workers[i].metrics_url,
-                  proc_label("rinha_worker_health_shared_answers_total", processor))
+    return metric_sample(workers[i].metrics_url,
+                         proc_label("rinha_worker_health_shared_answers_total", processor))
         .value_or(-1);
   };
 

@@ -149,6 +149,15 @@ Result<Ledgers> read_ledgers(const Endpoints& e,
       *f};
 }
 
+std::optional<double> metric_sample(const std::string& metrics_url, const std::string& series) {
+  auto r = http::http_send(request("GET", metrics_url));
+  if (!r.is_ok() || r->status != 200) return std::nullopt;
+  const std::string key = "\n" + series + " ";
+  const auto at = r->body.find(key);
+  if (at == std::string::npos) return std::nullopt;
+  return std::stod(r->body.substr(at + key.size()));
+}
+
 Result<Ledgers> wait_settled(const Endpoints& e, int64_t min_requests,
                              std::chrono::milliseconds timeout) {
   const auto deadline = Steady::now() + timeout;

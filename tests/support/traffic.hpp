@@ -95,6 +95,10 @@ Result<Ledgers> read_ledgers(const Endpoints& e,
 Result<Ledgers> wait_settled(const Endpoints& e, int64_t min_requests,
                              std::chrono::milliseconds timeout);
 
+// The value of one sample ("name" or "name{labels}", exactly as served) on a Prometheus text page;
+// nullopt when the page is unreachable or lacks it.
+std::optional<double> metric_sample(const std::string& metrics_url, const std::string& series);
+
 // Looks every sent payment up on both processors.
 struct Audit {
   int64_t accepted = 0;               // 2xx answers

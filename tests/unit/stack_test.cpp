@@ -12,6 +12,7 @@
 #include <chrono>
 #include <filesystem>
 #include <fstream>
+#include <sstream>
 #include <thread>
 
 #include "instrument/stack/cgroup.hpp"
@@ -177,6 +178,52 @@ TEST_CASE("the pids file of an empty stack lists nothing and down is a no-op") {
   // Neither pid exists: both count as stopped and the file goes.
   CHECK(stop_from_pids_file(dir.path(), 1s).is_ok());
   CHECK_FALSE(std::filesystem::exists(pids_file(dir.path())));
+}
+
+TEST_CASE("stack up refuses a cluster it cannot build, before starting anything") {
+  TempDir dir("rinha-nodes-");
+  StackOptions opts;
+  opts.run_dir = dir.file("run");
+  opts.nodes = 0;
+  auto none = Stack::up(opts);
+  REQUIRE_FALSE(none.is_ok());
+  CHECK_THAT(none.status().message(), Catch::Contains("nodes"));
+
+  opts.nodes = 2;
+  opts.limits = true;  // per compose service: a single node's
+  auto both = Stack::up(opts);
+  REQUIRE_FALSE(both.is_ok());
+  CHECK_THAT(both.status().message(), Catch::Contains("limits"));
+  CHECK_FALSE(std::filesystem::exists(opts.run_dir));
+}
+
+TEST_CASE("a cluster's HAProxy config: the deploy file's settings, one server line per api") {
+  std::ifstream in(std::string(RINHA_SOURCE_DIR) + "/deploy/haproxy/haproxy.cfg");
+  std::stringstream text;
+  text << in.rdbuf();
+  const std::string deploy = text.str();
+  auto cfg = haproxy_config_for_apis(deploy, 4);
+  REQUIRE(cfg.is_ok());
+  for (int k = 1; k <= 4; ++k) {
+    const std::string n = std::to_string(k);
+    CHECK_THAT(*cfg, Catch::Contains("    server api" + n + " \"${RINHA_API" + n + "}\"\n"));
+  }
+  CHECK_THAT(*cfg, !Catch::Contains("server api5"));
+  CHECK_THAT(*cfg, !Catch::Contains("RINHA_API1-api1:8080"));  // no compose default left
+  // Everything but the server lines is the deploy file's, in order.
+  auto without_servers = [](const std::string& t) {
+    std::istringstream lines(t);
+    std::string out;
+    for (std::string l; std::getline(lines, l);)
+      if (l.find("server api") == std::string::npos) out += l + "\n";
+    return out;
+  };
+  CHECK(without_servers(*cfg) == without_servers(deploy));
+  CHECK_THAT(*cfg, Catch::Contains("balance leastconn\n"));
+
+  auto bad = haproxy_config_for_apis("frontend x\n  default_backend y\n", 2);
+  REQUIRE_FALSE(bad.is_ok());
+  CHECK_THAT(bad.status().message(), Catch::Contains("server api"));
 }
 
 TEST_CASE("the emulator fees follow the official test shapes") {

@@ -237,7 +237,9 @@ Result<Cgroup> Cgroup::create(const std::string& parent, const std::string& name
     const std::string dir = top + "/" + name;
     s = write_file(dir + "/cpu.max", std::to_string(limits.cpu_quota_us) + " " +
                                          std::to_string(limits.cpu_period_us));
-    if (s.is_ok()) s = write_file(dir + "/memory.max", std::to_string(limits.memory_bytes));
+    if (s.is_ok())
+      s = write_file(dir + "/memory.max",
+                     limits.memory_bytes ? std::to_string(limits.memory_bytes) : "max");
     if (!s.is_ok()) return s;
     g.dirs_ = {dir};
     return g;
@@ -256,7 +258,8 @@ Result<Cgroup> Cgroup::create(const std::string& parent, const std::string& name
   Status s = write_file(cpu + "/cpu.cfs_period_us", std::to_string(limits.cpu_period_us));
   if (s.is_ok()) s = write_file(cpu + "/cpu.cfs_quota_us", std::to_string(limits.cpu_quota_us));
   if (s.is_ok())
-    s = write_file(mem + "/memory.limit_in_bytes", std::to_string(limits.memory_bytes));
+    s = write_file(mem + "/memory.limit_in_bytes",
+                   limits.memory_bytes ? std::to_string(limits.memory_bytes) : "-1");
   if (!s.is_ok()) return s;
   g.dirs_ = {cpu, mem};
   return g;

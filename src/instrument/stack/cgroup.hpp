@@ -29,7 +29,7 @@ YAML::Node resolve_merge_keys(const YAML::Node& node);
 struct ServiceLimits {
   int64_t cpu_quota_us = 0;  // CFS quota per cpu_period_us: cpus x period, exactly
   int64_t cpu_period_us = 100000;
-  int64_t memory_bytes = 0;
+  int64_t memory_bytes = 0;  // 0 = no memory limit (a node's CPU-only group)
 };
 
 // "0.25" -> 25000 (per 100 ms period); up to 3 decimals, no floating point. Error otherwise.

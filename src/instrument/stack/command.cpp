@@ -29,6 +29,8 @@ struct UpArgs {
   std::vector<std::string> rinhad_args;  // given to every rinhad (worker and apis)
   bool limits = false;
   std::string compose_file;
+  int nodes = 1;
+  std::string node_cpus;
 };
 
 [[noreturn]] void fail(const std::string& msg, int code = 1) {
@@ -58,6 +60,8 @@ void run_up(const UpArgs& a) {
   o.api_args = a.rinhad_args;
   o.limits = a.limits;
   o.compose_file = a.compose_file;
+  o.nodes = a.nodes;
+  o.node_cpus = a.node_cpus;
   if (a.limits) {
     const std::string compose = a.compose_file.empty()
                                     ? o.loc.source_dir + "/deploy/compose/docker-compose.yml"
@@ -133,6 +137,15 @@ void add_stack_command(CLI::App& app) {
                "service's deploy.resources.limits from the compose file (needs writable cgroups)");
   up->add_option("--compose", up_args->compose_file,
                  "compose file the limits come from (default: deploy/compose/docker-compose.yml)");
+  up->add_option("--nodes", up_args->nodes,
+                 "a cluster of N nodes (docs/scale-out.md): N workers (worker1..N, health.shared "
+                 "on), each with two apis (node k: api<2k-1>, api<2k>), HAProxy over all 2N apis, "
+                 "one PostgreSQL")
+      ->check(CLI::Range(1, 64))
+      ->capture_default_str();
+  up->add_option("--node-cpus", up_args->node_cpus,
+                 "put each node's worker and apis in one cgroup with this CPU limit, e.g. 0.5 "
+                 "(cores; needs writable cgroups; not with --limits)");
   up->callback([up_args] { run_up(*up_args); });
 
   auto run_dir = std::make_shared<std::string>("run/stack");

@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include <filesystem>
+#include <sstream>
 
 namespace rinha::stack {
 namespace fs = std::filesystem;
@@ -94,11 +95,34 @@ ProcessSpec api_spec(const Locations& loc, const RinhadWiring& w, const std::str
 }
 
 ProcessSpec haproxy_spec(const Locations& loc, const std::string& cfg, const std::string& bind,
-                         const std::string& api1, const std::string& api2,
-                         const std::string& log_path) {
+                         const std::vector<std::string>& apis, const std::string& log_path) {
   ProcessSpec s = spec_of("haproxy", {loc.haproxy, "-f", cfg, "-db"}, log_path);
-  s.env = {{"RINHA_LB_BIND", bind}, {"RINHA_API1", api1}, {"RINHA_API2", api2}};
+  s.env = {{"RINHA_LB_BIND", bind}};
+  for (size_t i = 0; i < apis.size(); ++i) s.env["RINHA_API" + std::to_string(i + 1)] = apis[i];
   return s;
+}
+
+Result<std::string> haproxy_config_for_apis(const std::string& config_text, int n_apis) {
+  std::istringstream in(config_text);
+  std::string out, line;
+  bool replaced = false;
+  while (std::getline(in, line)) {
+    const auto first = line.find_first_not_of(" \t");
+    if (first != std::string::npos && line.compare(first, 10, "server api") == 0) {
+      if (!replaced) {
+        const std::string indent = line.substr(0, first);
+        for (int k = 1; k <= n_apis; ++k) {
+          const std::string n = std::to_string(k);
+          out += indent + "server api" + n + " \"${RINHA_API" + n + "}\"\n";
+        }
+        replaced = true;
+      }
+      continue;
+    }
+    out += line + "\n";
+  }
+  if (!replaced) return Status::invalid_argument("the HAProxy config has no `server api` line");
+  return out;
 }
 
 }  // namespace rinha::stack

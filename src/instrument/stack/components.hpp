@@ -6,6 +6,7 @@
 #pragma once
 
 #include <string>
+#include <vector>
 
 #include "instrument/stack/process.hpp"
 
@@ -60,10 +61,19 @@ ProcessSpec worker_spec(const Locations& loc, const RinhadWiring& w, const std::
 ProcessSpec api_spec(const Locations& loc, const RinhadWiring& w, const std::string& name, int port,
                      const std::string& log_path);
 
-// haproxy -f <cfg> -db, with RINHA_LB_BIND / RINHA_API1 / RINHA_API2 in its environment (the
-// cfg reads them as "${VAR}", so the same file serves docker compose).
+// haproxy -f <cfg> -db, with RINHA_LB_BIND and RINHA_API1..RINHA_API<n> (apis[0..n-1]) in its
+// environment (the cfg reads them as "${VAR}", so the same file serves docker compose).
 ProcessSpec haproxy_spec(const Locations& loc, const std::string& cfg, const std::string& bind,
-                         const std::string& api1, const std::string& api2,
-                         const std::string& log_path);
+                         const std::vector<std::string>& apis, const std::string& log_path);
+inline ProcessSpec haproxy_spec(const Locations& loc, const std::string& cfg,
+                                const std::string& bind, const std::string& api1,
+                                const std::string& api2, const std::string& log_path) {
+  return haproxy_spec(loc, cfg, bind, std::vector<std::string>{api1, api2}, log_path);
+}
+
+// A cluster's HAProxy config from the deploy one: its `server api...` lines replaced, where the
+// first stood, by n_apis lines `server apiK "${RINHA_APIK}"` (K = 1..n_apis), everything else
+// kept, so the cluster runs the contest's settings. Fails when the text has no such line.
+Result<std::string> haproxy_config_for_apis(const std::string& config_text, int n_apis);
 
 }  // namespace rinha::stack

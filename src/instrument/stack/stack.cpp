@@ -79,7 +79,30 @@ std::string effective_config_file(const std::string& run_dir, const std::string&
 Stack::~Stack() { down(); }
 
 std::string Stack::api_url(int i) const {
-  return "http://127.0.0.1:" + std::to_string(api_ports_[i == 0 ? 0 : 1]);
+  const int port = i >= 0 && static_cast<size_t>(i) < api_ports_.size() ? api_ports_[i] : 0;
+  return "http://127.0.0.1:" + std::to_string(port);
+}
+
+std::string Stack::worker_name(int node) const {
+  return opts_.nodes == 1 ? "worker" : "worker" + std::to_string(node + 1);
+}
+
+std::string Stack::worker_listen(int node) const {
+  const std::string n = opts_.nodes == 1 ? "" : std::to_string(node + 1);
+  return "unix:" + opts_.run_dir + "/worker" + n + ".sock";
+}
+
+const std::string& Stack::worker_metrics_url(int node) const {
+  static const std::string none;
+  return node >= 0 && static_cast<size_t>(node) < worker_metrics_urls_.size()
+             ? worker_metrics_urls_[node]
+             : none;
+}
+
+int Stack::node_of_worker(const std::string& name) const {
+  for (int k = 0; k < opts_.nodes; ++k)
+    if (name == worker_name(k)) return k;
+  return -1;
 }
 
 Status Stack::record(const PidEntry& e) {
@@ -105,15 +128,46 @@ Status Stack::make_cgroups() {
     auto l = limits->find(service);
     if (l == limits->end())
       return Status::invalid_argument(compose + ": no service " + service + " to take limits from");
-    auto g = Cgroup::create(parent, service, l->second);
-    if (!g.is_ok()) return g.status();
-    cgroup_procs_[service] = g->procs_files();
-    for (const auto& d : g->dirs()) {
-      cgroup_dirs_.push_back(d);
-      parents.insert(fs::path(d).parent_path().string());
-    }
+    Status s = add_cgroup(parent, service, l->second, {service}, parents);
+    if (!s.is_ok()) return s;
   }
   cgroup_dirs_.insert(cgroup_dirs_.end(), parents.begin(), parents.end());
+  return write_cgroups_file();
+}
+
+// One group node<k> per node holding its worker and apis, CPU-limited, no memory limit.
+Status Stack::make_node_cgroups() {
+  auto quota = cpu_quota_us(opts_.node_cpus);
+  if (!quota.is_ok()) return Status::invalid_argument("node cpus: " + quota.status().message());
+  ServiceLimits l;
+  l.cpu_quota_us = *quota;
+  const std::string parent = "rinha-stack-" + std::to_string(getpid());
+  std::set<std::string> parents;
+  for (int k = 0; k < opts_.nodes; ++k) {
+    Status s = add_cgroup(
+        parent, "node" + std::to_string(k + 1), l,
+        {worker_name(k), "api" + std::to_string(2 * k + 1), "api" + std::to_string(2 * k + 2)},
+        parents);
+    if (!s.is_ok()) return s;
+  }
+  cgroup_dirs_.insert(cgroup_dirs_.end(), parents.begin(), parents.end());
+  return write_cgroups_file();
+}
+
+Status Stack::add_cgroup(const std::string& parent, const std::string& group,
+                         const ServiceLimits& l, const std::vector<std::string>& members,
+                         std::set<std::string>& parents) {
+  auto g = Cgroup::create(parent, group, l);
+  if (!g.is_ok()) return g.status();
+  for (const auto& m : members) cgroup_procs_[m] = g->procs_files();
+  for (const auto& d : g->dirs()) {
+    cgroup_dirs_.push_back(d);
+    parents.insert(fs::path(d).parent_path().string());
+  }
+  return Status::ok();
+}
+
+Status Stack::write_cgroups_file() {
   std::ofstream out(cgroups_file(opts_.run_dir), std::ios::trunc);
   for (const auto& d : cgroup_dirs_) out << d << '\n';
   if (!out) return Status::io_error("cannot write " + cgroups_file(opts_.run_dir));
@@ -172,6 +226,11 @@ Result<Stack> Stack::up(const StackOptions& requested) {
   // Absolute: PostgreSQL resolves paths after chdir to its data dir, and the worker's socket
   // path must mean the same to every process whatever its working directory.
   StackOptions opts = requested;
+  if (opts.nodes < 1 || opts.nodes > 64)
+    return Status::invalid_argument("nodes: " + std::to_string(opts.nodes) + " is not in 1..64");
+  if (opts.limits && (opts.nodes > 1 || !opts.node_cpus.empty()))
+    return Status::invalid_argument(
+        "limits (per compose service, one node) do not go with nodes > 1 or node cpus");
   std::error_code ec;
   opts.run_dir = fs::absolute(requested.run_dir, ec).lexically_normal().string();
   while (opts.run_dir.size() > 1 && opts.run_dir.back() == '/') opts.run_dir.pop_back();
@@ -190,8 +249,8 @@ Result<Stack> Stack::up(const StackOptions& requested) {
   const auto t = opts.ready_timeout;
   auto running = st.all_running();
 
-  if (opts.limits) {
-    Status s = st.make_cgroups();
+  if (opts.limits || !opts.node_cpus.empty()) {
+    Status s = opts.limits ? st.make_cgroups() : st.make_node_cgroups();
     if (!s.is_ok()) return s;
   }
 
@@ -236,8 +295,12 @@ Result<Stack> Stack::up(const StackOptions& requested) {
     }
   }
 
-  RinhadWiring wiring{st.worker_listen(), st.default_url_, st.fallback_url_, st.database_url_,
-                      dir + "journal"};
+  // Node k's worker socket and journal; the single node keeps worker.sock and journal.
+  auto wiring = [&](int node) {
+    const std::string n = opts.nodes == 1 ? "" : std::to_string(node + 1);
+    return RinhadWiring{st.worker_listen(node), st.default_url_, st.fallback_url_, st.database_url_,
+                        dir + "journal" + n};
+  };
   // rinhad reads a copy taken now: a process restarted later (a test, a soak's restart) must
   // not meet a source tree edited or checked out since, with keys its binary does not know.
   Locations loc = opts.loc;
@@ -247,34 +310,42 @@ Result<Stack> Stack::up(const StackOptions& requested) {
     if (copy_ec) return Status::io_error("copy " + cfg + " to the run dir: " + copy_ec.message());
     loc.rinhad_config_path = dir + "rinhad.yaml";
   }
-  if (opts.worker) {
-    ProcessSpec spec = worker_spec(loc, wiring, dir + "worker.log");
+  st.worker_metrics_urls_.assign(static_cast<size_t>(opts.nodes), "");
+  for (int k = 0; opts.worker && k < opts.nodes; ++k) {
+    ProcessSpec spec = worker_spec(loc, wiring(k), dir + st.worker_name(k) + ".log");
+    spec.name = st.worker_name(k);
     if (opts.worker_metrics && !sets_flag(opts.worker_args, "--worker.metrics_listen")) {
       const std::string listen = loopback_address(free_port());
       spec.argv.insert(spec.argv.end(), {"--worker.metrics_listen", listen});
-      st.worker_metrics_url_ = "http://" + listen + "/metrics";
+      st.worker_metrics_urls_[k] = "http://" + listen + "/metrics";
     }
+    // One health budget per processor for the whole cluster (docs/scale-out.md, 4).
+    if (opts.nodes > 1 && !sets_flag(opts.worker_args, "--health.shared"))
+      spec.argv.insert(spec.argv.end(), {"--health.shared", "on"});
     spec.argv.insert(spec.argv.end(), opts.worker_args.begin(), opts.worker_args.end());
     save_effective_config(spec, opts.run_dir);
     Status s = st.start_process(spec);
     if (!s.is_ok()) return s;
-    s = wait_connectable(st.worker_listen(), t, running);
+  }
+  for (int k = 0; opts.worker && k < opts.nodes; ++k) {
+    Status s = wait_connectable(st.worker_listen(k), t, running);
     if (!s.is_ok()) return st.died_or(s);
   }
 
-  std::string backends[2] = {opts.api1_address, opts.api2_address};
+  std::vector<std::string> backends = {opts.api1_address, opts.api2_address};
   if (opts.apis) {
-    for (int i = 0; i < 2; ++i) {
-      st.api_ports_[i] = free_port();
+    backends.clear();
+    for (int i = 0; i < 2 * opts.nodes; ++i) {
+      st.api_ports_.push_back(free_port());
       const std::string name = "api" + std::to_string(i + 1);
-      ProcessSpec spec = api_spec(loc, wiring, name, st.api_ports_[i], dir + name + ".log");
+      ProcessSpec spec = api_spec(loc, wiring(i / 2), name, st.api_ports_[i], dir + name + ".log");
       spec.argv.insert(spec.argv.end(), opts.api_args.begin(), opts.api_args.end());
       save_effective_config(spec, opts.run_dir);
       Status s = st.start_process(spec);
       if (!s.is_ok()) return s;
-      backends[i] = loopback_address(st.api_ports_[i]);
+      backends.push_back(loopback_address(st.api_ports_[i]));
     }
-    for (int i = 0; i < 2; ++i) {
+    for (int i = 0; i < 2 * opts.nodes; ++i) {
       Status s = wait_http_ok(st.api_url(i) + "/healthcheck", t, running);
       if (!s.is_ok()) return st.died_or(s);
     }
@@ -282,10 +353,22 @@ Result<Stack> Stack::up(const StackOptions& requested) {
 
   if (opts.haproxy) {
     st.lb_port_ = opts.lb_port ? opts.lb_port : free_port();
-    const std::string cfg =
-        opts.haproxy_config.empty() ? opts.loc.haproxy_config() : opts.haproxy_config;
-    Status s = st.start_process(haproxy_spec(opts.loc, cfg, loopback_address(st.lb_port_),
-                                             backends[0], backends[1], dir + "haproxy.log"));
+    std::string cfg = opts.haproxy_config.empty() ? opts.loc.haproxy_config() : opts.haproxy_config;
+    if (backends.size() > 2) {  // a cluster: the same settings over every api
+      std::ifstream in(cfg);
+      std::stringstream text;
+      text << in.rdbuf();
+      auto cluster_cfg = haproxy_config_for_apis(text.str(), static_cast<int>(backends.size()));
+      if (!in || !cluster_cfg.is_ok())
+        return Status::invalid_argument(
+            cfg + ": " + (in ? cluster_cfg.status().message() : std::string("cannot read")));
+      cfg = dir + "haproxy.cfg";
+      std::ofstream out(cfg, std::ios::trunc);
+      out << *cluster_cfg;
+      if (!out) return Status::io_error("cannot write " + cfg);
+    }
+    Status s = st.start_process(
+        haproxy_spec(opts.loc, cfg, loopback_address(st.lb_port_), backends, dir + "haproxy.log"));
     if (!s.is_ok()) return s;
     // With apis behind it, the official gate; a bare HAProxy (dummy backends) just answers.
     s = opts.apis ? wait_http_ok(st.lb_url() + "/payments-summary", t, running)
@@ -297,7 +380,10 @@ Result<Stack> Stack::up(const StackOptions& requested) {
       << "RINHA_DEFAULT_URL=" << st.default_url_ << "\n"
       << "RINHA_FALLBACK_URL=" << st.fallback_url_ << "\n"
       << "RINHA_DATABASE_URL=" << st.database_url_ << "\n"
-      << "RINHA_WORKER_METRICS_URL=" << st.worker_metrics_url_ << "\n";
+      << "RINHA_WORKER_METRICS_URL=" << st.worker_metrics_url(0) << "\n"
+      << "RINHA_WORKER_METRICS_URLS=\"";
+  for (int k = 0; k < opts.nodes; ++k) env << (k ? " " : "") << st.worker_metrics_url(k);
+  env << "\"\nRINHA_NODES=" << opts.nodes << "\n";
   return st;
 }
 
@@ -319,10 +405,10 @@ Status Stack::wait_ready(const std::string& name) {
     s = wait_http_answer(default_url_ + "/", t, running);
   else if (name == "processor-fallback")
     s = wait_http_answer(fallback_url_ + "/", t, running);
-  else if (name == "worker")
-    s = wait_connectable(worker_listen(), t, running);
-  else if (name == "api1" || name == "api2")
-    s = wait_http_ok(api_url(name == "api1" ? 0 : 1) + "/healthcheck", t, running);
+  else if (const int node = node_of_worker(name); node >= 0)
+    s = wait_connectable(worker_listen(node), t, running);
+  else if (name.rfind("api", 0) == 0)
+    s = wait_http_ok(api_url(std::stoi(name.substr(3)) - 1) + "/healthcheck", t, running);
   else if (name == "haproxy")
     s = opts_.apis ? wait_http_ok(lb_url() + "/payments-summary", t, running)
                    : wait_http_answer(lb_url() + "/", t, running);

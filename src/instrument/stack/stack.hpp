@@ -1,5 +1,7 @@
 // Stack: the whole local deployment, or any subset of it, started in dependency order:
 // PostgreSQL -> two processor emulators -> rinhad worker -> two rinhad apis -> HAProxy.
+// With nodes = N > 1 (a cluster, docs/scale-out.md): N workers, each with its two apis, and
+// HAProxy over all 2N apis, on the one PostgreSQL.
 // Each step waits until its process answers; if one dies or times out, the error names it,
 // gives its exit status and the tail of its log, and everything already started is stopped.
 //
@@ -8,7 +10,8 @@
 // as they start, so even a half-started stack can be taken down) and stop_from_pids_file()
 // stops exactly those, in reverse order. Once ready, <run_dir>/stack.env holds the URLs as
 // shell assignments (RINHA_LB_URL, RINHA_DEFAULT_URL, RINHA_FALLBACK_URL, RINHA_DATABASE_URL,
-// RINHA_WORKER_METRICS_URL) for scripts to source, and <run_dir>/config-<worker|api1|api2>.yaml
+// RINHA_WORKER_METRICS_URL (node 1's), RINHA_WORKER_METRICS_URLS (every node's, space-separated),
+// RINHA_NODES) for scripts to source, and <run_dir>/config-<worker|api1|api2>.yaml
 // the effective configuration of each rinhad (`rinhad ... --print-config`, secrets masked), for
 // run reports.
 //
@@ -19,10 +22,12 @@
 #include <functional>
 #include <map>
 #include <optional>
+#include <set>
 #include <string>
 #include <vector>
 
 #include "common/status.hpp"
+#include "instrument/stack/cgroup.hpp"
 #include "instrument/stack/components.hpp"
 #include "instrument/stack/postgres.hpp"
 #include "instrument/stack/process.hpp"
@@ -62,6 +67,14 @@ struct StackOptions {
   // deploy.resources.limits from compose_file ("" = <source>/deploy/compose/docker-compose.yml).
   bool limits = false;
   std::string compose_file;
+  // Nodes, each one worker with its two apis. 1: the single-node stack, names unchanged (worker,
+  // api1, api2). N > 1: worker1..workerN, node k with api<2k-1> and api<2k>, HAProxy over all
+  // 2N apis (its config's server lines rewritten, haproxy_config_for_apis), every worker with
+  // health.shared on (one health budget for the cluster) unless worker_args set it.
+  int nodes = 1;
+  // Each node's worker and apis in one cgroup with this CPU limit ("0.5" = half a core; "" =
+  // none), so scaling shows on one machine. Not with limits (per service, single node).
+  std::string node_cpus;
 };
 
 // One line of <run_dir>/pids.
@@ -86,13 +99,18 @@ class Stack {
   // The official readiness gate: GET <lb>/payments-summary answers 200.
   std::string lb_url() const { return "http://127.0.0.1:" + std::to_string(lb_port_); }
   int lb_port() const { return lb_port_; }
-  std::string api_url(int i) const;  // i = 0 | 1
+  std::string api_url(int i) const;  // i = 0 .. 2 x nodes - 1
+  int nodes() const { return opts_.nodes; }
+  // The process name of node k's worker (0-based): "worker" on a single node, else "worker<k+1>".
+  std::string worker_name(int node) const;
   const std::string& default_url() const { return default_url_; }
   const std::string& fallback_url() const { return fallback_url_; }
   const std::string& database_url() const { return database_url_; }
-  // http://127.0.0.1:<port>/metrics of the worker, "" when it serves none (or was not started).
-  const std::string& worker_metrics_url() const { return worker_metrics_url_; }
-  std::string worker_listen() const { return "unix:" + opts_.run_dir + "/worker.sock"; }
+  // http://127.0.0.1:<port>/metrics of node k's worker, "" when it serves none (or was not
+  // started).
+  const std::string& worker_metrics_url(int node = 0) const;
+  // Node k's hand-off socket: unix:<run_dir>/worker.sock on a single node, worker<k+1>.sock else.
+  std::string worker_listen(int node = 0) const;
   Postgres* postgres() { return pg_ ? &*pg_ : nullptr; }
   const std::vector<PidEntry>& entries() const { return entries_; }
 
@@ -121,6 +139,11 @@ class Stack {
   Status rewrite_pids_file();
 
   Status make_cgroups();
+  Status make_node_cgroups();
+  Status add_cgroup(const std::string& parent, const std::string& group, const ServiceLimits& l,
+                    const std::vector<std::string>& members, std::set<std::string>& parents);
+  Status write_cgroups_file();
+  int node_of_worker(const std::string& name) const;                  // -1: not a worker's name
   std::vector<std::string> cgroup_of(const std::string& name) const;  // its cgroup.procs files
   void remove_cgroups();
 
@@ -132,8 +155,9 @@ class Stack {
   std::vector<ProcessSpec> specs_;  // what procs_[i] was started from (for restart)
   std::vector<PidEntry> entries_;   // start order, PostgreSQL included
   int lb_port_ = 0;
-  int api_ports_[2] = {0, 0};
-  std::string default_url_, fallback_url_, database_url_, worker_metrics_url_;
+  std::vector<int> api_ports_;
+  std::vector<std::string> worker_metrics_urls_;  // per node
+  std::string default_url_, fallback_url_, database_url_;
 };
 
 // <run_dir>/config-<name>.yaml: where up() leaves the effective configuration of rinhad <name>.

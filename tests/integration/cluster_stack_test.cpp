@@ -1,0 +1,137 @@
+// `rinhactl stack up --nodes N` (docs/scale-out.md) with real processes: one PostgreSQL, both
+// emulators, N workers each with its two apis, HAProxy over all 2N apis, each node optionally
+// in a CPU-limited cgroup of its own.
+#include <signal.h>
+
+#include <catch2/catch.hpp>
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <nlohmann/json.hpp>
+#include <set>
+#include <thread>
+
+#include "instrument/http/http_client.hpp"
+#include "instrument/stack/cgroup.hpp"
+#include "support/fixture.hpp"
+#include "support/traffic.hpp"
+
+using namespace rinha;
+using namespace rinha::testsupport;
+using namespace std::chrono_literals;
+
+namespace {
+
+// The cgroup a process is in (the whole /proc/<pid>/cgroup text: one line per hierarchy).
+std::string cgroup_of(pid_t pid) {
+  std::ifstream in("/proc/" + std::to_string(pid) + "/cgroup");
+  std::stringstream text;
+  text << in.rdbuf();
+  return text.str();
+}
+
+stack::StackOptions cluster_options(int nodes, const std::string& node_cpus) {
+  stack::StackOptions o = test_options(Parts::whole());
+  o.nodes = nodes;
+  o.node_cpus = node_cpus;
+  return o;
+}
+
+int64_t processor_requests(const std::string& base) {
+  auto r = http::http_send(request("GET", base + "/admin/payments-summary"));
+  if (!r.is_ok() || r->status != 200) return -1;
+  return nlohmann::json::parse(r->body)["totalRequests"].get<int64_t>();
+}
+
+}  // namespace
+
+TEST_CASE("stack up with 2 nodes: 2 workers, 4 apis behind one HAProxy, each node CPU-limited") {
+  StackFixture fx(cluster_options(2, "0.5"));
+  stack::Stack& st = fx.stack();
+  std::map<std::string, pid_t> pid;
+  for (const auto& e : st.entries()) pid[e.name] = e.pid;
+  const std::set<std::string> names = {"postgres",
+                                       "processor-default",
+                                       "processor-fallback",
+                                       "worker1",
+                                       "worker2",
+                                       "api1",
+                                       "api2",
+                                       "api3",
+                                       "api4",
+                                       "haproxy"};
+  std::set<std::string> got;
+  for (const auto& [n, p] : pid) got.insert(n);
+  REQUIRE(got == names);
+
+  // A node is one cgroup holding its worker and its two apis, at 0.5 CPU and no memory limit;
+  // the processors' stand-ins, PostgreSQL and HAProxy are outside any node.
+  for (const char* n : {"worker1", "api1", "api2", "worker2", "api3", "api4"}) {
+    INFO(n);
+    auto u = stack::cgroup_usage_of(pid[n]);
+    REQUIRE(u.has_value());
+    CHECK(u->cpu_quota_us == 50000);
+    CHECK(u->cpu_period_us == 100000);
+    CHECK(u->memory_limit == 0);
+  }
+  CHECK(cgroup_of(pid["api1"]) == cgroup_of(pid["worker1"]));
+  CHECK(cgroup_of(pid["api2"]) == cgroup_of(pid["worker1"]));
+  CHECK(cgroup_of(pid["api3"]) == cgroup_of(pid["worker2"]));
+  CHECK(cgroup_of(pid["worker1"]) != cgroup_of(pid["worker2"]));
+  for (const char* n : {"postgres", "processor-default", "haproxy"})
+    CHECK_FALSE(stack::cgroup_usage_of(pid[n]).has_value());
+
+  // HAProxy spreads payments over all four apis; each node's worker forwards its own.
+  const int n = 40;
+  uint64_t seed = 14;
+  for (int i = 0; i < n; ++i) {
+    auto r = http::http_send(request("POST", st.lb_url() + "/payments",
+                                     "{\"correlationId\":\"" + random_uuid(seed) +
+                                         "\",\"amount\":" + cents_text(100 + i) + "}"));
+    REQUIRE(r.is_ok());
+    REQUIRE(r->status == 202);
+  }
+  for (int i = 0; i < 4; ++i) {
+    INFO("api" << i + 1);
+    auto accepted =
+        metric_sample(st.api_url(i) + "/metrics", "rinha_api_payments_total{outcome=\"accepted\"}");
+    REQUIRE(accepted.has_value());
+    CHECK(*accepted > 0);
+  }
+  int64_t forwarded[2] = {0, 0};
+  const auto until = std::chrono::steady_clock::now() + 10s;
+  while (std::chrono::steady_clock::now() < until) {
+    for (int k = 0; k < 2; ++k)
+      forwarded[k] = static_cast<int64_t>(
+          metric_sample(st.worker_metrics_url(k), "rinha_worker_ledger_payments").value_or(-1));
+    if (forwarded[0] + forwarded[1] == n) break;
+    std::this_thread::sleep_for(50ms);
+  }
+  CHECK(forwarded[0] > 0);
+  CHECK(forwarded[1] > 0);
+  CHECK(forwarded[0] + forwarded[1] == n);
+  CHECK(processor_requests(st.default_url()) + processor_requests(st.fallback_url()) == n);
+
+  // The workers share one health budget: exactly one of them leads each processor's polls.
+  for (const char* proc : {"default", "fallback"}) {
+    INFO(proc);
+    const std::string series =
+        std::string("rinha_worker_health_leader{processor=\"") + proc + "\"}";
+    double leaders = -1;
+    for (int i = 0; i < 100 && leaders != 1; ++i, std::this_thread::sleep_for(50ms))
+      leaders = metric_sample(st.worker_metrics_url(0), series).value_or(-1) +
+                metric_sample(st.worker_metrics_url(1), series).value_or(-1);
+    CHECK(leaders == 1);
+  }
+  CHECK(std::filesystem::exists(fx.dir().file("haproxy.cfg")));
+
+  // A node's processes restart by name, in their node's group.
+  REQUIRE(st.kill("worker2", SIGKILL).is_ok());
+  REQUIRE(st.restart("worker2").is_ok());
+  pid_t again = 0;
+  for (const auto& e : st.entries())
+    if (e.name == "worker2") again = e.pid;
+  CHECK(again != pid["worker2"]);
+  CHECK(cgroup_of(again) == cgroup_of(pid["api3"]));
+  CHECK(st.check_alive().is_ok());
+}
