@@ -93,10 +93,10 @@ std::string Stack::worker_listen(int node) const {
 }
 
 const std::string& Stack::worker_metrics_url(int node) const {
-  static const std::string none;
+  static const std::string kNone;
   return node >= 0 && static_cast<size_t>(node) < worker_metrics_urls_.size()
              ? worker_metrics_urls_[node]
-             : none;
+             : kNone;
 }
 
 int Stack::node_of_worker(const std::string& name) const {
