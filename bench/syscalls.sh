@@ -4,8 +4,10 @@
 # them little, so two builds can be compared across invocations (times cannot).
 # The stack runs on STACK_CPU, wrk and the processor emulators on LOAD_CPU. Per target, wrk
 # sends POSTs with unique ids for SECONDS over CONNS keep-alive connections while
-# `perf stat -e raw_syscalls:sys_enter,context-switches` counts each process (all its threads);
-# each count is divided by the POSTs wrk completed. Targets: noop, api1 directly, HAProxy.
+# `perf stat -e raw_syscalls:sys_enter,context-switches,task-clock` counts each process (all its
+# threads); each count is divided by the POSTs wrk completed. CPU time per POST is a time, not a
+# count (a busy machine inflates it): compare it within one invocation only.
+# Targets: noop, api1 directly, HAProxy.
 #
 # Usage: bench/syscalls.sh                 (prints one row per target x process)
 # Environment (all optional):
@@ -14,6 +16,9 @@
 #   RINHAD_ARGS=""          extra flags for every rinhad (e.g. --handoff.durability=none)
 #   SOURCE_DIR=             the tree whose config/ and deploy/ the stack uses (default: the one
 #                           BUILD_DIR was built from); e.g. another build of main for an A/B
+#   STRACE=1                then one more HAProxy run with `strace -c -f` on haproxy, api1, api2
+#                           and the worker: each one's syscalls by name per POST (OUT/strace.*;
+#                           ptrace slows them, so wrk completes fewer POSTs: only per POST counts)
 #   STACK_CPU=1 LOAD_CPU=0 BUILD_DIR=build OUT=run/bench-syscalls
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -33,7 +38,7 @@ measure() {
   local label=$1 url=$2 perfs=() n
   shift 2
   for np in "$@"; do
-    perf stat -x, -e raw_syscalls:sys_enter,context-switches -p "${np#*=}" \
+    perf stat -x, -e raw_syscalls:sys_enter,context-switches,task-clock -p "${np#*=}" \
       -o "$OUT/$label.${np%%=*}.perf" &
     perfs+=($!)
   done
@@ -48,7 +53,8 @@ measure() {
     awk -F, -v l="$label" -v p="${np%%=*}" -v n="$n" '
       $3 == "raw_syscalls:sys_enter" { sc = $1 }
       $3 == "context-switches" { cs = $1 }
-      END { printf "%-8s %-10s %8d %10.2f %10.2f\n", l, p, n, sc / n, cs / n }' \
+      $3 == "task-clock" { ms = $1 }
+      END { printf "%-8s %-10s %8d %10.2f %10.2f %8.1f\n", l, p, n, sc / n, cs / n, ms * 1000 / n }' \
       "$OUT/$label.${np%%=*}.perf" | tee -a "$OUT/table"
   done
 }
@@ -63,7 +69,7 @@ taskset -c "$LOAD_CPU" "$RINHACTL" processor --name fallback --listen "127.0.0.1
   --token "$TOKEN" >"$OUT/fallback.log" 2>&1 &
 pids+=($!)
 
-printf '%-8s %-10s %8s %10s %10s\n' target process POSTs syscalls/POST cswitch/POST | tee "$OUT/table"
+printf '%-8s %-10s %8s %10s %10s %8s\n' target process POSTs syscalls/POST cswitch/POST CPU-us/POST | tee "$OUT/table"
 
 # The floor.
 np=$(port)
@@ -90,3 +96,28 @@ procs=("api1=$api1" "api2=$(pid_of api2)" "worker=$(pid_of worker)" "haproxy=$(p
        "postgres=$(pid_of postgres)$(pgrep -d, -P "$(pid_of postgres)" | sed 's/^/,/')")
 measure api1 "$api1_url" "${procs[@]}"
 measure haproxy "$lb" "${procs[@]}"
+
+# strace_mix NAME=PID...: the syscalls of each named process by name, per POST of one wrk run.
+strace_mix() {
+  local straces=() n
+  for np in "$@"; do
+    strace -c -f -p "${np#*=}" -o "$OUT/strace.${np%%=*}" 2>/dev/null &
+    straces+=($!)
+  done
+  sleep 1
+  taskset -c "$LOAD_CPU" wrk -t1 -c"$CONNS" -d"${SECONDS_PER}s" -s bench/post_unique.lua \
+    "$lb/payments" >"$OUT/strace.wrk" 2>&1
+  for p in "${straces[@]}"; do kill -INT "$p" 2>/dev/null || true; done
+  for p in "${straces[@]}"; do wait "$p" 2>/dev/null || true; done
+  n=$(awk '/requests in/ {print $1}' "$OUT/strace.wrk")
+  echo "syscalls per POST through HAProxy under strace ($n POSTs):"
+  for np in "$@"; do
+    awk -v p="${np%%=*}" -v n="$n" '
+      $1 ~ /^[0-9.]+$/ && $NF != "total" {
+        printf "  %-8s %-16s %7.2f%s\n", p, $NF, $4 / n, NF == 6 ? sprintf(" (%.2f failed)", $5 / n) : "" }' \
+      "$OUT/strace.${np%%=*}"
+  done
+}
+if [ -n "${STRACE:-}" ]; then
+  strace_mix "haproxy=$(pid_of haproxy)" "api1=$api1" "api2=$(pid_of api2)" "worker=$(pid_of worker)"
+fi
