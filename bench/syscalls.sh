@@ -33,22 +33,30 @@ TOKEN=123
 
 source bench/lib.sh
 
+# wrk_while URL WRKOUT PID...: wrk against URL (its output in WRKOUT) while the counters PID...
+# (perf, strace) run, then SIGINT to them so that they write their counts; sets n to wrk's POSTs.
+wrk_while() {
+  local url=$1 out=$2
+  shift 2
+  sleep 1
+  taskset -c "$LOAD_CPU" wrk -t1 -c"$CONNS" -d"${SECONDS_PER}s" -s bench/post_unique.lua \
+    "$url/payments" >"$out" 2>&1
+  for p in "$@"; do kill -INT "$p" 2>/dev/null || true; done
+  for p in "$@"; do wait "$p" 2>/dev/null || true; done
+  if grep -q 'Non-2xx' "$out"; then echo "$out: $(grep Non-2xx "$out")" >&2; fi
+  n=$(awk '/requests in/ {print $1}' "$out")
+}
+
 # measure LABEL URL NAME=PID...: wrk against URL while perf counts each named process.
 measure() {
-  local label=$1 url=$2 perfs=() n
+  local label=$1 url=$2 perfs=()
   shift 2
   for np in "$@"; do
     perf stat -x, -e raw_syscalls:sys_enter,context-switches,task-clock -p "${np#*=}" \
       -o "$OUT/$label.${np%%=*}.perf" &
     perfs+=($!)
   done
-  sleep 0.5
-  taskset -c "$LOAD_CPU" wrk -t1 -c"$CONNS" -d"${SECONDS_PER}s" -s bench/post_unique.lua \
-    "$url/payments" >"$OUT/$label.wrk" 2>&1
-  for p in "${perfs[@]}"; do kill -INT "$p" 2>/dev/null || true; done
-  for p in "${perfs[@]}"; do wait "$p" 2>/dev/null || true; done
-  n=$(awk '/requests in/ {print $1}' "$OUT/$label.wrk")
-  if grep -q 'Non-2xx' "$OUT/$label.wrk"; then echo "$label: $(grep Non-2xx "$OUT/$label.wrk")" >&2; fi
+  wrk_while "$url" "$OUT/$label.wrk" "${perfs[@]}"
   for np in "$@"; do
     awk -F, -v l="$label" -v p="${np%%=*}" -v n="$n" '
       $3 == "raw_syscalls:sys_enter" { sc = $1 }
@@ -92,6 +100,9 @@ pid_of() { awk -v n="$1" '$1 == n {print $2}' "$stack/pids"; }
 api1=$(pid_of api1)
 api1_url=http://$(tr '\0' '\n' <"/proc/$api1/cmdline" | grep -A1 -x -- '--api.listen' | tail -1)
 lb=$(grep '^RINHA_LB_URL=' "$stack/stack.env" | cut -d= -f2-)
+# Warm-up: the worker opens some of its PostgreSQL connections at the first payments; their
+# backends must exist before they are listed below.
+taskset -c "$LOAD_CPU" wrk -t1 -c1 -d1s -s bench/post_unique.lua "$lb/payments" >/dev/null 2>&1
 procs=("api1=$api1" "api2=$(pid_of api2)" "worker=$(pid_of worker)" "haproxy=$(pid_of haproxy)"
        "postgres=$(pid_of postgres)$(pgrep -d, -P "$(pid_of postgres)" | sed 's/^/,/')")
 measure api1 "$api1_url" "${procs[@]}"
@@ -99,17 +110,12 @@ measure haproxy "$lb" "${procs[@]}"
 
 # strace_mix NAME=PID...: the syscalls of each named process by name, per POST of one wrk run.
 strace_mix() {
-  local straces=() n
+  local straces=()
   for np in "$@"; do
     strace -c -f -p "${np#*=}" -o "$OUT/strace.${np%%=*}" 2>/dev/null &
     straces+=($!)
   done
-  sleep 1
-  taskset -c "$LOAD_CPU" wrk -t1 -c"$CONNS" -d"${SECONDS_PER}s" -s bench/post_unique.lua \
-    "$lb/payments" >"$OUT/strace.wrk" 2>&1
-  for p in "${straces[@]}"; do kill -INT "$p" 2>/dev/null || true; done
-  for p in "${straces[@]}"; do wait "$p" 2>/dev/null || true; done
-  n=$(awk '/requests in/ {print $1}' "$OUT/strace.wrk")
+  wrk_while "$lb" "$OUT/strace.wrk" "${straces[@]}"
   echo "syscalls per POST through HAProxy under strace ($n POSTs):"
   for np in "$@"; do
     awk -v p="${np%%=*}" -v n="$n" '

@@ -5,6 +5,8 @@
 // fed through the store answers old, new and straddling windows exactly to the cent.
 #include <catch2/catch.hpp>
 
+#include <algorithm>
+
 #include "../unit/support/ledger_samples.hpp"
 #include "ledger/ledger.hpp"
 #include "ledger/postgres_store.hpp"
@@ -36,6 +38,17 @@ TEST_CASE("postgres store: new rows, bucket totals, edges, restart load, purge")
       "amount_cents, ' ' order by bucket_start_ms, processor) from ledger_buckets");
   REQUIRE(buckets.is_ok());
   CHECK(*buckets == "-1000:0:1:7 0:0:1:100 1000:1:2:290");
+
+  // The worker's old-duplicate check: exactly the stored ones of the ids asked about.
+  auto stored = store.stored_ids({make_id(2), make_id(9), make_id(4)});
+  REQUIRE(stored.is_ok());
+  std::vector<Uuid> got = *stored, want{make_id(2), make_id(4)};
+  std::sort(got.begin(), got.end());
+  std::sort(want.begin(), want.end());
+  CHECK(got == want);
+  auto none = store.stored_ids({make_id(8)});
+  REQUIRE(none.is_ok());
+  CHECK(none->empty());
 
   auto r = store.range_totals(EdgeQuery{1000, 1999, {make_id(4)}});
   REQUIRE(r.is_ok());
