@@ -3,9 +3,8 @@
 // the index and exclude what detail counts, a restart loads buckets + recent rows only, a new
 // bucket width rebuilds the totals, purge empties both tables. Then a ledger with a tiny horizon
 // fed through the store answers old, new and straddling windows exactly to the cent.
-#include <catch2/catch.hpp>
-
 #include <algorithm>
+#include <catch2/catch.hpp>
 
 #include "../unit/support/ledger_samples.hpp"
 #include "ledger/ledger.hpp"
