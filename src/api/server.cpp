@@ -1,7 +1,7 @@
 // Pistache routes of the api role: POST /payments, GET /payments-summary, POST /purge-payments,
 // GET /healthcheck, GET /metrics. Reads config: api.listen, api.threads, api.max_request_bytes,
 // api.purge_token, worker.listen, handoff.batch_max, handoff.reply_timeout_ms,
-// handoff.linger_us, handoff.durability.
+// handoff.linger_us, handoff.durability, cluster.peers.
 #include "api/server.hpp"
 
 #include <pistache/endpoint.h>
@@ -13,6 +13,7 @@
 #include <optional>
 #include <string_view>
 
+#include "api/fan_out.hpp"
 #include "api/request_parser.hpp"
 #include "handoff/client.hpp"
 #include "handoff/journal.hpp"
@@ -137,6 +138,8 @@ struct ApiServer::Impl {
   ApiStats stats;
   std::unique_ptr<handoff::Journal> journal;  // null with durability none
   handoff::Client client;
+  // cluster.peers: one connection per other node's worker, for summaries and purges only.
+  std::vector<std::unique_ptr<handoff::Client>> peers;
   std::unique_ptr<Http::Endpoint> endpoint;
   Rest::Router router;
 
@@ -145,7 +148,11 @@ struct ApiServer::Impl {
         clock(clk),
         client(handoff::ClientOptions{
             c.worker_listen, c.handoff.batch_max, c.handoff.reply_timeout_ms,
-            [this](const std::vector<Uuid>& ids) { on_delivered(ids); }, c.handoff.linger_us}) {}
+            [this](const std::vector<Uuid>& ids) { on_delivered(ids); }, c.handoff.linger_us}) {
+    for (const auto& address : c.peer_workers)
+      peers.push_back(std::make_unique<handoff::Client>(
+          handoff::ClientOptions{address, c.handoff.batch_max, c.handoff.reply_timeout_ms, {}, 0}));
+  }
 
   void on_delivered(const std::vector<Uuid>& ids) {
     if (!journal) return;
@@ -205,7 +212,13 @@ struct ApiServer::Impl {
       stats.summaries_failed++;
       return send(w, ka, Http::Code::Bad_Request, error_json(window.status().message()));
     }
-    client.summarize(*window, new SummaryCompletion(std::move(w), ka, stats));
+    auto* answer = new SummaryCompletion(std::move(w), ka, stats);
+    if (peers.empty()) return client.summarize(*window, answer);
+    // The cluster's books: every worker's part at once, summed (api/fan_out.hpp).
+    auto parts = summary_fan_out(1 + peers.size(),
+                                 [answer](Result<summary::SummaryTotals> r) { answer->done(r); });
+    client.summarize(*window, parts[0]);
+    for (size_t i = 0; i < peers.size(); ++i) peers[i]->summarize(*window, parts[i + 1]);
   }
 
   void post_purge(const Rest::Request& req, Http::ResponseWriter w) {
@@ -217,7 +230,11 @@ struct ApiServer::Impl {
                     error_json("purge needs the X-Rinha-Token header (api.purge_token)"));
     }
     stats.purges++;
-    client.purge(new PurgeCompletion(std::move(w), wants_keep_alive(req)));
+    auto* answer = new PurgeCompletion(std::move(w), wants_keep_alive(req));
+    if (peers.empty()) return client.purge(answer);
+    auto parts = purge_fan_out(1 + peers.size(), [answer](Status s) { answer->done(s); });
+    client.purge(parts[0]);
+    for (size_t i = 0; i < peers.size(); ++i) peers[i]->purge(parts[i + 1]);
   }
 
   void get_health(const Rest::Request& req, Http::ResponseWriter w) {
@@ -287,7 +304,9 @@ class ApiServer::Impl::HttpHandler final : public Http::Handler {
 };
 
 ApiConfig api_config(const config::Config& cfg) {
-  return ApiConfig{cfg.api, cfg.handoff, cfg.worker.listen};
+  auto peers = config::peer_list(cfg.cluster.peers);  // validate() has checked it
+  return ApiConfig{cfg.api, cfg.handoff, cfg.worker.listen,
+                   peers.is_ok() ? *peers : std::vector<std::string>{}};
 }
 
 ApiServer::ApiServer(const ApiConfig& cfg, const Clock& clock)
@@ -305,6 +324,10 @@ Status ApiServer::start() {
   }
   Status s = impl_->client.start();
   if (!s.is_ok()) return s;
+  for (auto& p : impl_->peers) {
+    s = p->start();
+    if (!s.is_ok()) return s;
+  }
   if (impl_->journal) {
     // Answered 2xx by an earlier run of this api and never acked by the worker.
     auto pending = impl_->journal->unsettled();
@@ -356,6 +379,7 @@ void ApiServer::stop() {
     impl_->endpoint.reset();
   }
   impl_->client.stop();
+  for (auto& p : impl_->peers) p->stop();
 }
 
 uint16_t ApiServer::port() const {

@@ -12,6 +12,7 @@
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "common/status.hpp"
 #include "common/time.hpp"
@@ -35,6 +36,8 @@ struct ApiConfig {
   config::Config::Api api;
   config::Config::Handoff handoff;  // batch_max, reply_timeout_ms, linger_us, durability
   std::string worker_listen;        // worker.listen: where the hand-off connects
+  // cluster.peers: the other nodes' workers; summaries and purges fan out to them too.
+  std::vector<std::string> peer_workers;
 };
 ApiConfig api_config(const config::Config& cfg);
 

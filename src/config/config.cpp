@@ -90,7 +90,22 @@ Status apply_yaml_file(Config& cfg, const std::string& path) {
   return s;
 }
 
+Result<std::vector<std::string>> peer_list(const std::string& peers) {
+  std::vector<std::string> out;
+  if (peers.empty()) return out;
+  std::stringstream in(peers);
+  for (std::string a; std::getline(in, a, ',');) {
+    Status s = check_address("cluster.peers", a);
+    if (!s.is_ok()) return s;
+    out.push_back(a);
+  }
+  if (peers.back() == ',')
+    return Status::invalid_argument("cluster.peers: empty address at the end");
+  return out;
+}
+
 Status validate(const Config& cfg) {
+  if (auto peers = peer_list(cfg.cluster.peers); !peers.is_ok()) return peers.status();
   for (auto [key, v] :
        {std::pair{"api.listen", &cfg.api.listen}, std::pair{"worker.listen", &cfg.worker.listen}}) {
     Status s = check_address(key, *v);

@@ -99,6 +99,13 @@ struct Config {
     int bucket_ms = 10000;       // older payments: exact totals per bucket of this width
   } ledger;
 
+  struct Cluster {
+    // api: hand-off addresses (worker.listen) of the other nodes' workers, comma-separated. Set:
+    // this api answers /payments-summary and /purge-payments for the whole cluster, its own
+    // worker's part plus each of these (docs/scale-out.md, 2). "" = a single node.
+    std::string peers;
+  } cluster;
+
   struct Database {
     std::string url = "postgresql://postgres@127.0.0.1:5432/rinha";  // libpq URI; secret
   } database;
@@ -117,6 +124,9 @@ Status set_value(Config& cfg, const std::string& key, const std::string& value);
 // Applies a YAML document (nested maps) on top of cfg. Fails naming the first bad key.
 Status apply_yaml_text(Config& cfg, const std::string& yaml_text);
 Status apply_yaml_file(Config& cfg, const std::string& path);
+
+// cluster.peers as a list ("" = none); fails naming an empty or malformed address.
+Result<std::vector<std::string>> peer_list(const std::string& peers);
 
 // Cross-key checks that no single knob can make (e.g. backoff base <= cap).
 Status validate(const Config& cfg);

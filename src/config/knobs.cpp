@@ -236,6 +236,13 @@ std::vector<Knob> build() {
       "ms, width of the exact per-processor totals kept for payments older than the horizon; a "
       "summary edge inside such a bucket is answered by an indexed PostgreSQL range query"));
   t.push_back(str_knob(
+      "cluster.peers", [](Config& c) -> std::string& { return c.cluster.peers; },
+      "api: the other nodes' workers' hand-off addresses (their worker.listen), comma-separated; "
+      "set, this api answers /payments-summary (the sum of every worker's part, 503 when one "
+      "does not answer within handoff.reply_timeout_ms) and /purge-payments for the whole "
+      "cluster",
+      false, true));
+  t.push_back(str_knob(
       "database.url", [](Config& c) -> std::string& { return c.database.url; },
       "PostgreSQL libpq URI (password masked in dumps)", true));
   return t;

@@ -15,6 +15,7 @@
 #include "instrument/stack/cgroup.hpp"
 #include "support/fixture.hpp"
 #include "support/traffic.hpp"
+#include "support/window_sampler.hpp"
 
 using namespace rinha;
 using namespace rinha::testsupport;
@@ -134,4 +135,75 @@ TEST_CASE("stack up with 2 nodes: 2 workers, 4 apis behind one HAProxy, each nod
   CHECK(again != pid["worker2"]);
   CHECK(cgroup_of(again) == cgroup_of(pid["api3"]));
   CHECK(st.check_alive().is_ok());
+}
+
+TEST_CASE("cluster summary: every api answers for both nodes, a hung node fails it, never a part") {
+  StackFixture fx(cluster_options(2, ""));
+  stack::Stack& st = fx.stack();
+  auto endpoints = [&](const std::string& api) {
+    return Endpoints{api, st.default_url(), st.fallback_url()};
+  };
+  {
+    // The official check under load, sampled through HAProxy: the summaries land on all apis.
+    PaymentTraffic traffic(st.lb_url(), 150);
+    WindowSampler checks(endpoints(st.lb_url()), 100ms, 300ms);
+    std::this_thread::sleep_for(3000ms);
+    checks.stop();
+    traffic.stop();
+    REQUIRE(traffic.accepted() > 100);
+    INFO(checks.log());
+    CHECK(checks.checks() >= 8);
+    CHECK(checks.unanswered() == 0);
+    CHECK(checks.mismatches().empty());
+  }
+  // Both workers hold a share; any api's summary is the sum, equal to the processors'.
+  for (int k = 0; k < 2; ++k)
+    CHECK(metric_sample(st.worker_metrics_url(k), "rinha_worker_ledger_payments").value_or(0) > 0);
+  for (int i = 0; i < 4; ++i) {
+    auto l = wait_settled(endpoints(st.api_url(i)), 100, 10s);
+    REQUIRE(l.is_ok());
+    INFO("api" << i + 1 << ": " << *l);
+    CHECK(l->consistent());
+  }
+
+  // worker2 hangs: node 1's apis still take payments, but their summaries fail (bounded by
+  // handoff.reply_timeout_ms, 1 s) instead of answering node 1's part alone.
+  pid_t worker2 = 0;
+  for (const auto& e : st.entries())
+    if (e.name == "worker2") worker2 = e.pid;
+  REQUIRE(::kill(worker2, SIGSTOP) == 0);
+  struct Resume {  // a failed REQUIRE must not leave it stopped for the fixture's teardown
+    pid_t pid;
+    ~Resume() { ::kill(pid, SIGCONT); }
+  } resume{worker2};
+  uint64_t seed = 1414;
+  auto post = http::http_send(
+      request("POST", st.api_url(0) + "/payments",
+              "{\"correlationId\":\"" + random_uuid(seed) + "\",\"amount\":12.34}"));
+  REQUIRE(post.is_ok());
+  CHECK(post->status == 202);
+  const auto asked = std::chrono::steady_clock::now();
+  auto hung = http::http_send(request("GET", st.api_url(0) + "/payments-summary"));
+  const auto waited = std::chrono::steady_clock::now() - asked;
+  REQUIRE(hung.is_ok());
+  CHECK(hung->status == 503);
+  CHECK_THAT(hung->body, Catch::Contains("peer worker 1"));
+  CHECK(waited < 3s);  // bounded: reply_timeout_ms plus slack, not the client's 5 s
+
+  REQUIRE(::kill(worker2, SIGCONT) == 0);
+  auto back = wait_settled(endpoints(st.api_url(0)), 101, 10s);
+  REQUIRE(back.is_ok());
+  CHECK(back->consistent());
+
+  // A purge through any api clears every node's books.
+  auto purge = http::http_send(request("POST", st.lb_url() + "/purge-payments"));
+  REQUIRE(purge.is_ok());
+  CHECK(purge->status == 200);
+  for (int k = 0; k < 2; ++k)
+    CHECK(metric_sample(st.worker_metrics_url(k), "rinha_worker_ledger_payments") == 0);
+  auto after = http::http_send(request("GET", st.api_url(3) + "/payments-summary"));
+  REQUIRE(after.is_ok());
+  auto j = nlohmann::json::parse(after->body);
+  CHECK(j["default"]["totalRequests"] == 0);
+  CHECK(j["fallback"]["totalRequests"] == 0);
 }

@@ -6,6 +6,7 @@
 #include <chrono>
 #include <thread>
 
+#include "api/fan_out.hpp"
 #include "api/request_parser.hpp"
 #include "api/server.hpp"
 #include "fake_sink.hpp"
@@ -280,4 +281,56 @@ TEST_CASE("malformed bodies and rule-breaking fields are told apart (400 vs 422)
         Status::Code::kMalformed);
   CHECK(parse_payment("{" + id + ",\"amount\":-1}").status().code() ==
         Status::Code::kInvalidArgument);
+}
+
+TEST_CASE(
+    "cluster fan-out: the summary is every worker's part summed, answered once, after the last") {
+  std::vector<Result<summary::SummaryTotals>> answers;
+  auto parts = summary_fan_out(3, [&](Result<summary::SummaryTotals> r) { answers.push_back(r); });
+  REQUIRE(parts.size() == 3);
+  summary::SummaryTotals a, b, c;
+  a.default_totals = {2, Cents{1990}};
+  b.default_totals = {1, Cents{10}};
+  b.fallback_totals = {3, Cents{300}};
+  c.fallback_totals = {1, Cents{1}};
+  parts[2]->done(c);
+  parts[0]->done(a);
+  CHECK(answers.empty());  // a part is still out
+  parts[1]->done(b);
+  REQUIRE(answers.size() == 1);
+  REQUIRE(answers[0].is_ok());
+  CHECK(answers[0]->default_totals == summary::ProcessorTotals{3, Cents{2000}});
+  CHECK(answers[0]->fallback_totals == summary::ProcessorTotals{4, Cents{301}});
+}
+
+TEST_CASE("cluster fan-out: one part failing fails the summary, never a partial sum") {
+  std::vector<Result<summary::SummaryTotals>> answers;
+  auto parts = summary_fan_out(3, [&](Result<summary::SummaryTotals> r) { answers.push_back(r); });
+  summary::SummaryTotals a;
+  a.default_totals = {5, Cents{500}};
+  parts[0]->done(a);
+  parts[2]->done(Status::timeout("no reply within 1000 ms"));
+  parts[1]->done(a);
+  REQUIRE(answers.size() == 1);
+  REQUIRE_FALSE(answers[0].is_ok());
+  CHECK_THAT(answers[0].status().message(), Catch::Contains("peer worker 2"));
+  CHECK_THAT(answers[0].status().message(), Catch::Contains("no reply within 1000 ms"));
+}
+
+TEST_CASE("cluster fan-out: a purge is done once every worker purged") {
+  std::vector<Status> answers;
+  auto parts = purge_fan_out(2, [&](Status s) { answers.push_back(s); });
+  parts[1]->done(Status::ok());
+  CHECK(answers.empty());
+  parts[0]->done(Status::unavailable("worker connection lost"));
+  REQUIRE(answers.size() == 1);
+  CHECK_FALSE(answers[0].is_ok());
+  CHECK_THAT(answers[0].message(), Catch::Contains("this node's worker"));
+
+  answers.clear();
+  auto ok = purge_fan_out(2, [&](Status s) { answers.push_back(s); });
+  ok[0]->done(Status::ok());
+  ok[1]->done(Status::ok());
+  REQUIRE(answers.size() == 1);
+  CHECK(answers[0].is_ok());
 }

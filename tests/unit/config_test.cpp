@@ -100,6 +100,9 @@ TEST_CASE("each kind of bad value is rejected naming its key") {
            {"router:\n  stale_after_ms: -1\n", "router.stale_after_ms"},
            {"health:\n  shared: maybe\n", "health.shared"},
            {"health:\n  shared_retry_ms: 5000\n", "health.shared_retry_ms"},
+           {"cluster:\n  peers: \"unix:/a,,unix:/b\"\n", "cluster.peers"},
+           {"cluster:\n  peers: \"unix:/a,nowhere\"\n", "cluster.peers"},
+           {"cluster:\n  peers: \"unix:/a,\"\n", "cluster.peers"},
            {"api: [1, 2]\n", "api"},
            {"api:\n  threads:\n", "api.threads"},
            {"mode: [api]\n", "mode"},
@@ -112,6 +115,10 @@ TEST_CASE("each kind of bad value is rejected naming its key") {
   auto flag = load_args({"--api.threads=99"});
   REQUIRE_FALSE(flag.is_ok());
   CHECK_THAT(flag.status().message(), Catch::Contains("--api.threads"));
+  auto peers = peer_list("unix:/tmp/w2.sock,10.0.0.3:7000");
+  REQUIRE(peers.is_ok());
+  CHECK(*peers == std::vector<std::string>{"unix:/tmp/w2.sock", "10.0.0.3:7000"});
+  CHECK(peer_list("")->empty());
   CHECK_FALSE(load_args({"--config", "/nonexistent/rinhad.yaml"}).is_ok());
   CHECK_FALSE(load_args({"--config", write_temp("syntax.yaml", "api: {threads: 1\n")}).is_ok());
 }

@@ -339,6 +339,13 @@ Result<Stack> Stack::up(const StackOptions& requested) {
       st.api_ports_.push_back(free_port());
       const std::string name = "api" + std::to_string(i + 1);
       ProcessSpec spec = api_spec(loc, wiring(i / 2), name, st.api_ports_[i], dir + name + ".log");
+      // A cluster's api answers summaries and purges for every node (docs/scale-out.md, 2).
+      if (opts.nodes > 1 && !sets_flag(opts.api_args, "--cluster.peers")) {
+        std::string peers;
+        for (int k = 0; k < opts.nodes; ++k)
+          if (k != i / 2) peers += (peers.empty() ? "" : ",") + st.worker_listen(k);
+        spec.argv.insert(spec.argv.end(), {"--cluster.peers", peers});
+      }
       spec.argv.insert(spec.argv.end(), opts.api_args.begin(), opts.api_args.end());
       save_effective_config(spec, opts.run_dir);
       Status s = st.start_process(spec);
