@@ -7,6 +7,10 @@ CREATE TABLE IF NOT EXISTS ledger (
   processor       smallint NOT NULL CHECK (processor IN (0, 1))  -- 0 default, 1 fallback
 );
 
+-- The worker that owns the row (cluster.node; 0 on a single node): in a cluster each worker
+-- restores, and each worker's summary part counts, its own rows only (docs/scale-out.md, 2).
+ALTER TABLE ledger ADD COLUMN IF NOT EXISTS node smallint NOT NULL DEFAULT 0;
+
 -- Summary edges inside old buckets and the restart's recent rows are range queries on this.
 CREATE INDEX IF NOT EXISTS ledger_requested_at ON ledger (requested_at_ms);
 
@@ -22,19 +26,32 @@ CREATE TABLE IF NOT EXISTS ledger_buckets (
   processor       smallint NOT NULL,
   requests        bigint   NOT NULL,
   amount_cents    bigint   NOT NULL,
-  PRIMARY KEY (bucket_start_ms, processor)
+  node            smallint NOT NULL DEFAULT 0,
+  PRIMARY KEY (bucket_start_ms, processor, node)
 );
+-- A database made before nodes: the column, and the key with it.
+ALTER TABLE ledger_buckets ADD COLUMN IF NOT EXISTS node smallint NOT NULL DEFAULT 0;
+DO $$
+BEGIN
+  IF NOT EXISTS (SELECT 1 FROM pg_index i
+                 JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = ANY (i.indkey)
+                 WHERE i.indrelid = 'ledger_buckets'::regclass AND i.indisprimary
+                   AND a.attname = 'node') THEN
+    ALTER TABLE ledger_buckets DROP CONSTRAINT ledger_buckets_pkey;
+    ALTER TABLE ledger_buckets ADD PRIMARY KEY (bucket_start_ms, processor, node);
+  END IF;
+END $$;
 
 -- One upsert per bucket per INSERT statement (a transition table holds only the rows that
 -- ON CONFLICT DO NOTHING let in, so a duplicate never counts).
 CREATE OR REPLACE FUNCTION ledger_buckets_add() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
-  INSERT INTO ledger_buckets AS b (bucket_start_ms, processor, requests, amount_cents)
+  INSERT INTO ledger_buckets AS b (bucket_start_ms, processor, requests, amount_cents, node)
   SELECT n.requested_at_ms - ((n.requested_at_ms % m.bucket_ms) + m.bucket_ms) % m.bucket_ms,
-         n.processor, count(*), sum(n.amount_cents)
+         n.processor, count(*), sum(n.amount_cents), n.node
   FROM new_rows n CROSS JOIN ledger_meta m
-  GROUP BY 1, 2
-  ON CONFLICT (bucket_start_ms, processor) DO UPDATE
+  GROUP BY 1, 2, 5
+  ON CONFLICT (bucket_start_ms, processor, node) DO UPDATE
     SET requests = b.requests + excluded.requests,
         amount_cents = b.amount_cents + excluded.amount_cents;
   RETURN NULL;

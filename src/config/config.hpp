@@ -104,6 +104,9 @@ struct Config {
     // this api answers /payments-summary and /purge-payments for the whole cluster, its own
     // worker's part plus each of these (docs/scale-out.md, 2). "" = a single node.
     std::string peers;
+    // worker: whose books these are in the shared ledger (its rows and bucket totals carry it);
+    // every worker on one database needs its own. 0 = a single node.
+    int node = 0;
   } cluster;
 
   struct Database {

@@ -242,6 +242,10 @@ std::vector<Knob> build() {
       "does not answer within handoff.reply_timeout_ms) and /purge-payments for the whole "
       "cluster",
       false, true));
+  t.push_back(int_knob(
+      "cluster.node", [](Config& c) -> int& { return c.cluster.node; }, 0, 32767,
+      "worker: this worker's books in the shared ledger: it restores, and its summary part "
+      "counts, only the rows it stored; every worker on one database needs its own"));
   t.push_back(str_knob(
       "database.url", [](Config& c) -> std::string& { return c.database.url; },
       "PostgreSQL libpq URI (password masked in dumps)", true));

@@ -46,8 +46,8 @@ Processor processor_of(int v) { return v == 0 ? Processor::kDefault : Processor:
 
 }  // namespace
 
-PostgresStore::PostgresStore(std::string url, int64_t bucket_ms, bool manage_schema)
-    : url_(std::move(url)), bucket_ms_(bucket_ms), manage_schema_(manage_schema) {}
+PostgresStore::PostgresStore(std::string url, int64_t bucket_ms, bool manage_schema, int node)
+    : url_(std::move(url)), bucket_ms_(bucket_ms), manage_schema_(manage_schema), node_(node) {}
 PostgresStore::~PostgresStore() = default;
 
 Status PostgresStore::open() {
@@ -66,9 +66,9 @@ Status PostgresStore::open() {
         w.exec_params("INSERT INTO ledger_meta (bucket_ms) VALUES ($1)", bucket_ms_);
         w.exec("TRUNCATE ledger_buckets");
         w.exec_params(
-            "INSERT INTO ledger_buckets (bucket_start_ms, processor, requests, amount_cents) "
-            "SELECT requested_at_ms - ((requested_at_ms % $1) + $1) % $1, processor, count(*), "
-            "sum(amount_cents) FROM ledger GROUP BY 1, 2",
+            "INSERT INTO ledger_buckets (bucket_start_ms, processor, requests, amount_cents, "
+            "node) SELECT requested_at_ms - ((requested_at_ms % $1) + $1) % $1, processor, "
+            "count(*), sum(amount_cents), node FROM ledger GROUP BY 1, 2, 5",
             bucket_ms_);
       }
       w.commit();
@@ -98,10 +98,10 @@ Result<std::vector<bool>> PostgresStore::insert(const std::vector<Entry>& entrie
   s = guarded(conn_, "ledger insert", [&] {
     pqxx::nontransaction w{conn_->c};  // ONE STATEMENT
     pqxx::result rows = w.exec_params(
-        "INSERT INTO ledger (correlation_id, amount_cents, requested_at_ms, processor) "
-        "SELECT * FROM unnest($1::uuid[], $2::bigint[], $3::bigint[], $4::smallint[]) "
-        "ON CONFLICT (correlation_id) DO NOTHING RETURNING correlation_id::text",
-        ids, cents, at, proc);
+        "INSERT INTO ledger (correlation_id, amount_cents, requested_at_ms, processor, node) "
+        "SELECT *, $5::smallint FROM unnest($1::uuid[], $2::bigint[], $3::bigint[], "
+        "$4::smallint[]) ON CONFLICT (correlation_id) DO NOTHING RETURNING correlation_id::text",
+        ids, cents, at, proc, node_);
     std::unordered_set<Uuid, UuidHash> fresh;
     for (const auto& row : rows) {
       auto id = parse_uuid(row[0].as<std::string>());
@@ -122,15 +122,15 @@ Result<Restored> PostgresStore::load(UtcMillis since) {
     pqxx::work r{conn_->c};
     for (const auto& row : r.exec_params("SELECT bucket_start_ms, processor, requests, "
                                          "amount_cents FROM ledger_buckets "
-                                         "WHERE bucket_start_ms < $1",
-                                         since.value)) {
+                                         "WHERE bucket_start_ms < $1 AND node = $2",
+                                         since.value, node_)) {
       out.buckets.push_back(BucketRow{row[0].as<int64_t>(), processor_of(row[1].as<int>()),
                                       row[2].as<int64_t>(), Cents{row[3].as<int64_t>()}});
     }
     pqxx::result rows = r.exec_params(
         "SELECT correlation_id::text, amount_cents, requested_at_ms, processor FROM ledger "
-        "WHERE requested_at_ms >= $1 ORDER BY requested_at_ms",
-        since.value);
+        "WHERE requested_at_ms >= $1 AND node = $2 ORDER BY requested_at_ms",
+        since.value, node_);
     out.recent.reserve(rows.size());
     for (const auto& row : rows) {
       auto id = parse_uuid(row[0].as<std::string>());
@@ -152,9 +152,9 @@ Result<summary::SummaryTotals> PostgresStore::range_totals(const EdgeQuery& q) {
     pqxx::nontransaction r{conn_->c};  // ONE STATEMENT
     for (const auto& row : r.exec_params(
              "SELECT processor, count(*), coalesce(sum(amount_cents), 0)::bigint FROM ledger "
-             "WHERE requested_at_ms BETWEEN $1 AND $2 AND NOT (correlation_id = ANY($3::uuid[])) "
-             "GROUP BY processor",
-             q.from_ms, q.to_ms, uuid_array(q.exclude))) {
+             "WHERE requested_at_ms BETWEEN $1 AND $2 AND node = $4 "
+             "AND NOT (correlation_id = ANY($3::uuid[])) GROUP BY processor",
+             q.from_ms, q.to_ms, uuid_array(q.exclude), node_)) {
       auto& side = processor_of(row[0].as<int>()) == Processor::kDefault ? t.default_totals
                                                                          : t.fallback_totals;
       side.requests += row[1].as<int64_t>();

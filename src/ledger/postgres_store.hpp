@@ -23,8 +23,10 @@ inline constexpr int kSchemaLockId = 1000;
 class PostgresStore final : public Store {
  public:
   // bucket_ms: ledger.bucket_ms. manage_schema false: a second connection (summary edges) that
-  // leaves the schema to the writer's.
-  PostgresStore(std::string url, int64_t bucket_ms, bool manage_schema = true);
+  // leaves the schema to the writer's. node: cluster.node; rows go in as this node's, and
+  // load() and range_totals() read this node's rows and buckets only, while stored_ids() (the
+  // arbiter of duplicates) sees every node's.
+  PostgresStore(std::string url, int64_t bucket_ms, bool manage_schema = true, int node = 0);
   ~PostgresStore() override;
 
   Status open() override;
@@ -39,6 +41,7 @@ class PostgresStore final : public Store {
   std::string url_;
   int64_t bucket_ms_;
   bool manage_schema_;
+  int node_;
   std::unique_ptr<Conn> conn_;
 };
 

@@ -1,6 +1,7 @@
 // Worker role wiring: PostgreSQL ledger (schema, load), writer thread, processor client,
 // dispatcher loop, hand-off server, signals. Config keys: worker.listen, database.url,
-// processors.*, router.*, retry.*, health.*, ledger.*, worker.* (metrics, restart reconcile).
+// processors.*, router.*, retry.*, health.*, ledger.*, worker.* (metrics, restart reconcile),
+// cluster.node.
 #include "worker/run.hpp"
 
 #include <malloc.h>
@@ -102,7 +103,7 @@ int run(const config::Config& cfg) {
   // The ledger must be loaded before any summary is answered, so PostgreSQL is waited for.
   // Restart cost is bounded by the horizon: bucket totals for older payments, rows for recent.
   const ledger::LedgerConfig lcfg{cfg.ledger.horizon_ms, cfg.ledger.bucket_ms};
-  ledger::PostgresStore store(cfg.database.url, lcfg.bucket_ms);
+  ledger::PostgresStore store(cfg.database.url, lcfg.bucket_ms, true, cfg.cluster.node);
   ledger::Ledger ledger(lcfg);
   const auto load_started = std::chrono::steady_clock::now();
   for (int attempt = 0;; ++attempt) {
@@ -174,7 +175,7 @@ int run(const config::Config& cfg) {
   Stats stats;
   processor::Client client({endpoint(cfg.default_processor), endpoint(cfg.fallback_processor)});
   // Summary edges inside folded buckets: a connection of the summary thread's own.
-  ledger::PostgresStore edge_store(cfg.database.url, lcfg.bucket_ms, false);
+  ledger::PostgresStore edge_store(cfg.database.url, lcfg.bucket_ms, false, cfg.cluster.node);
   // health.shared on: one poller per processor for all workers on this database, through a
   // thread and a connection of its own (off: the loop polls, no thread, no connection).
   health::HealthExchange health_exchange;

@@ -174,7 +174,9 @@ TEST_CASE("cluster summary: every api answers for both nodes, a hung node fails 
   REQUIRE(::kill(worker2, SIGSTOP) == 0);
   struct Resume {  // a failed REQUIRE must not leave it stopped for the fixture's teardown
     pid_t pid;
-    ~Resume() { ::kill(pid, SIGCONT); }
+    ~Resume() {
+      if (pid) ::kill(pid, SIGCONT);
+    }
   } resume{worker2};
   uint64_t seed = 1414;
   auto post = http::http_send(
@@ -191,9 +193,18 @@ TEST_CASE("cluster summary: every api answers for both nodes, a hung node fails 
   CHECK(waited < 3s);  // bounded: reply_timeout_ms plus slack, not the client's 5 s
 
   REQUIRE(::kill(worker2, SIGCONT) == 0);
+  resume.pid = 0;
   auto back = wait_settled(endpoints(st.api_url(0)), 101, 10s);
   REQUIRE(back.is_ok());
   CHECK(back->consistent());
+
+  // worker2 killed -9 and restarted: it restores its own books only (cluster.node), so the
+  // cluster's summary stays equal to the processors', not node 1's payments counted twice.
+  REQUIRE(st.kill("worker2", SIGKILL).is_ok());
+  REQUIRE(st.restart("worker2").is_ok());
+  auto restarted = wait_settled(endpoints(st.api_url(2)), 101, 10s);
+  REQUIRE(restarted.is_ok());
+  CHECK(restarted->consistent());
 
   // A purge through any api clears every node's books.
   auto purge = http::http_send(request("POST", st.lb_url() + "/purge-payments"));

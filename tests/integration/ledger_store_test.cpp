@@ -79,6 +79,64 @@ TEST_CASE("postgres store: new rows, bucket totals, edges, restart load, purge")
   CHECK(*empty == "0");
 }
 
+TEST_CASE("postgres store: two nodes' books in one ledger, one arbiter of duplicates") {
+  testsupport::StackFixture f(testsupport::Parts::postgres_only());
+  stack::Postgres& pg = *f.stack().postgres();
+  // A database made before nodes (the old bucket key, no node columns) is migrated at open().
+  REQUIRE(pg.psql("create table ledger_buckets (bucket_start_ms bigint not null, processor "
+                  "smallint not null, requests bigint not null, amount_cents bigint not null, "
+                  "primary key (bucket_start_ms, processor))")
+              .is_ok());
+  PostgresStore one(pg.url(), 1000, true, 1), two(pg.url(), 1000, true, 2);
+  REQUIRE(one.open().is_ok());
+  REQUIRE(two.open().is_ok());
+  REQUIRE(one.insert({entry(1, 100, 500, Processor::kDefault),
+                      entry(2, 250, 1500, Processor::kFallback)})
+              .is_ok());
+  // Node 2 stores its own rows in the same buckets; an id node 1 already stored is not new.
+  auto second =
+      two.insert({entry(3, 40, 600, Processor::kDefault), entry(1, 100, 500, Processor::kDefault),
+                  entry(4, 7, 1600, Processor::kFallback)});
+  REQUIRE(second.is_ok());
+  CHECK(*second == std::vector<bool>{true, false, true});
+
+  // Each restores its own: buckets before since, rows after.
+  auto l1 = one.load(UtcMillis{1000});
+  auto l2 = two.load(UtcMillis{1000});
+  REQUIRE(l1.is_ok());
+  REQUIRE(l2.is_ok());
+  REQUIRE(l1->buckets.size() == 1);
+  CHECK(l1->buckets[0].requests == 1);
+  CHECK(l1->buckets[0].amount == Cents{100});
+  REQUIRE(l2->buckets.size() == 1);
+  CHECK(l2->buckets[0].amount == Cents{40});
+  CHECK(l1->recent == std::vector<Entry>{entry(2, 250, 1500, Processor::kFallback)});
+  CHECK(l2->recent == std::vector<Entry>{entry(4, 7, 1600, Processor::kFallback)});
+
+  // Edges count their node's rows; the duplicate check sees every node's.
+  auto e1 = one.range_totals(EdgeQuery{0, 1999, {}});
+  REQUIRE(e1.is_ok());
+  CHECK(e1->default_totals == summary::ProcessorTotals{1, Cents{100}});
+  CHECK(e1->fallback_totals == summary::ProcessorTotals{1, Cents{250}});
+  auto e2 = two.range_totals(EdgeQuery{0, 1999, {}});
+  REQUIRE(e2.is_ok());
+  CHECK(e2->default_totals == summary::ProcessorTotals{1, Cents{40}});
+  CHECK(e2->fallback_totals == summary::ProcessorTotals{1, Cents{7}});
+  auto seen = one.stored_ids({make_id(3), make_id(4), make_id(9)});
+  REQUIRE(seen.is_ok());
+  CHECK(seen->size() == 2);
+
+  {  // A new bucket width rebuilds every node's totals apart.
+    PostgresStore wide(pg.url(), 5000, true, 1);
+    REQUIRE(wide.open().is_ok());
+    auto b = pg.psql(
+        "select string_agg(node || ':' || bucket_start_ms || ':' || processor || ':' || requests, "
+        "' ' order by node, processor) from ledger_buckets");
+    REQUIRE(b.is_ok());
+    CHECK(*b == "1:0:0:1 1:0:1:1 2:0:0:1 2:0:1:1");
+  }
+}
+
 TEST_CASE("tiny horizon through PostgreSQL: every window exact and detail bounded") {
   testsupport::StackFixture f(testsupport::Parts::postgres_only());
   const LedgerConfig cfg{2000, 250};

@@ -322,6 +322,9 @@ Result<Stack> Stack::up(const StackOptions& requested) {
     // One health budget per processor for the whole cluster (docs/scale-out.md, 4).
     if (opts.nodes > 1 && !sets_flag(opts.worker_args, "--health.shared"))
       spec.argv.insert(spec.argv.end(), {"--health.shared", "on"});
+    // Its own books in the shared ledger.
+    if (opts.nodes > 1 && !sets_flag(opts.worker_args, "--cluster.node"))
+      spec.argv.insert(spec.argv.end(), {"--cluster.node", std::to_string(k + 1)});
     spec.argv.insert(spec.argv.end(), opts.worker_args.begin(), opts.worker_args.end());
     save_effective_config(spec, opts.run_dir);
     Status s = st.start_process(spec);

@@ -70,7 +70,8 @@ struct StackOptions {
   // Nodes, each one worker with its two apis. 1: the single-node stack, names unchanged (worker,
   // api1, api2). N > 1: worker1..workerN, node k with api<2k-1> and api<2k>, HAProxy over all
   // 2N apis (its config's server lines rewritten, haproxy_config_for_apis), every worker with
-  // health.shared on (one health budget for the cluster) unless worker_args set it, every api
+  // health.shared on (one health budget for the cluster) unless worker_args set it and
+  // cluster.node k (its own books in the shared ledger), every api
   // with cluster.peers = the other nodes' workers (summaries of the whole cluster).
   int nodes = 1;
   // Each node's worker and apis in one cgroup with this CPU limit ("0.5" = half a core; "" =
