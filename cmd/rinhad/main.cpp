@@ -2,6 +2,7 @@
 // Exit codes: 0 clean stop, 1 runtime failure, 2 configuration error.
 #include <spdlog/spdlog.h>
 
+#include <array>
 #include <cstdio>
 #include <exception>
 #include <iostream>
@@ -11,6 +12,12 @@
 #include "worker/run.hpp"
 
 namespace {
+
+// Indexed by config::LogLevel's value (its order: trace, debug, info, warn, error).
+constexpr std::array<spdlog::level::level_enum, 5> kSpdlogLevels{
+    spdlog::level::trace, spdlog::level::debug, spdlog::level::info, spdlog::level::warn,
+    spdlog::level::err};
+static_assert(kSpdlogLevels.size() == rinha::config::kLogLevelNames.size());
 
 int run(int argc, char** argv) {
   CLI::App app{"rinhad: payment intermediary daemon (--mode=api|worker)"};
@@ -35,7 +42,7 @@ int run(int argc, char** argv) {
     std::cout << rinha::config::dump_yaml(*cfg);
     return 0;
   }
-  spdlog::set_level(spdlog::level::from_str(cfg->log.level));
+  spdlog::set_level(kSpdlogLevels[static_cast<size_t>(cfg->log.level)]);
   return cfg->mode == rinha::config::Mode::kApi ? rinha::api::run(*cfg) : rinha::worker::run(*cfg);
 }
 

@@ -21,6 +21,11 @@ enum class Mode : uint8_t { kApi, kWorker };
 // The config spelling, indexed by the enum's value.
 inline constexpr std::array<std::string_view, 2> kModeNames{"api", "worker"};
 
+// log.level: the least severe message logged.
+enum class LogLevel : uint8_t { kTrace, kDebug, kInfo, kWarn, kError };
+inline constexpr std::array<std::string_view, 5> kLogLevelNames{"trace", "debug", "info", "warn",
+                                                                "error"};
+
 struct ProcessorConfig {
   std::string url;                // base URL, e.g. http://127.0.0.1:8001
   int timeout_ms = 15000;         // whole-request timeout; longer than any processor delay
@@ -32,7 +37,7 @@ struct Config {
   Mode mode = Mode::kApi;
 
   struct Log {
-    std::string level = "info";  // trace | debug | info | warn | error
+    LogLevel level = LogLevel::kInfo;
   } log;
 
   struct Api {

@@ -100,9 +100,9 @@ std::vector<Knob> build() {
   std::vector<Knob> t;
   t.push_back(enum_knob<Mode>(
       "mode", [](Config& c) -> Mode& { return c.mode; }, kModeNames, "role of this process"));
-  t.push_back(choice_knob(
-      "log.level", [](Config& c) -> std::string& { return c.log.level; },
-      {"trace", "debug", "info", "warn", "error"}, "log level"));
+  t.push_back(enum_knob<LogLevel>(
+      "log.level", [](Config& c) -> LogLevel& { return c.log.level; }, kLogLevelNames,
+      "log level"));
   t.push_back(str_knob(
       "api.listen", [](Config& c) -> std::string& { return c.api.listen; },
       "HTTP listen address host:port (TCP; port 0 = any free port)"));

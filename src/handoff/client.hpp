@@ -18,16 +18,17 @@
 
 namespace rinha::handoff {
 
+// worker.listen and handoff.* of config::Config, which holds each knob's one default: none here.
 struct ClientOptions {
   std::string address;  // worker.listen
-  int batch_max = 256;
-  int reply_timeout_ms = 1000;
+  int batch_max;
+  int reply_timeout_ms;
   // Called on the client thread with the ids of delivered payments, once the worker acked them.
   std::function<void(const std::vector<Uuid>&)> on_delivered;
   // How long payments wait after the first of them wakes the client thread, so that those
   // arriving meanwhile go in the same frame (one write, one ack, one journal record); 0 = none.
   // Summaries and purges never wait.
-  int linger_us = 0;
+  int linger_us;
 };
 
 // Called exactly once per request, from the client thread.

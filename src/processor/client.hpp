@@ -24,11 +24,12 @@
 
 namespace rinha::processor {
 
+// processors.<name>.* of config::Config, which holds each knob's one default: none here.
 struct EndpointConfig {
-  std::string base_url;    // e.g. http://127.0.0.1:8001 (no trailing slash needed)
-  int timeout_ms = 15000;  // POST /payments whole-request timeout
-  int connect_timeout_ms = 1000;
-  int max_connections = 400;  // connections kept and requests in flight to this processor
+  std::string base_url;  // e.g. http://127.0.0.1:8001 (no trailing slash needed)
+  int timeout_ms;        // POST /payments whole-request timeout
+  int connect_timeout_ms;
+  int max_connections;  // connections kept and requests in flight to this processor
 };
 
 class Client final : public Transport {

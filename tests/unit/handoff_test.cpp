@@ -118,7 +118,7 @@ TEST_CASE("client batches delivered payments to the server and summary and purge
   REQUIRE(server.start().is_ok());
   std::atomic<size_t> acked{0};
   Client client(
-      ClientOptions{addr, 64, 2000, [&](const std::vector<Uuid>& ids) { acked += ids.size(); }});
+      ClientOptions{addr, 64, 2000, [&](const std::vector<Uuid>& ids) { acked += ids.size(); }, 0});
   REQUIRE(client.start().is_ok());
 
   for (int i = 0; i < 500; ++i) client.deliver(payment(i));
@@ -143,7 +143,7 @@ TEST_CASE("client batches delivered payments to the server and summary and purge
 TEST_CASE("a request made before the worker is up is answered once it is") {
   testing::FakeSink sink;
   std::string addr = socket_path("late");
-  Client client(ClientOptions{addr, 16, 3000, nullptr});
+  Client client(ClientOptions{addr, 16, 3000, nullptr, 0});
   REQUIRE(client.start().is_ok());
   SummaryWaiter early;
   client.summarize(summary::Window{}, &early);  // no server yet
@@ -155,7 +155,7 @@ TEST_CASE("a request made before the worker is up is answered once it is") {
 
 TEST_CASE("without a worker a waiting request times out") {
   std::string addr = socket_path("absent");
-  Client client(ClientOptions{addr, 16, 300, nullptr});
+  Client client(ClientOptions{addr, 16, 300, nullptr, 0});
   REQUIRE(client.start().is_ok());
   Waiter w;
   auto t0 = std::chrono::steady_clock::now();
@@ -169,10 +169,12 @@ TEST_CASE("deliver() owns a payment until the worker acks it, across absence and
   std::string addr = socket_path("deliver");
   std::mutex mu;
   std::vector<Uuid> delivered;
-  ClientOptions o{addr, 16, 200, [&](const std::vector<Uuid>& ids) {
+  ClientOptions o{addr, 16, 200,
+                  [&](const std::vector<Uuid>& ids) {
                     std::lock_guard lock(mu);
                     delivered.insert(delivered.end(), ids.begin(), ids.end());
-                  }};
+                  },
+                  0};
   Client client(o);
   REQUIRE(client.start().is_ok());
   client.deliver(payment(1));  // no worker yet: waits, longer than the reply timeout
@@ -421,9 +423,8 @@ struct LingerRig {
     REQUIRE(client.start().is_ok());
   }
   ClientOptions options(const std::string& addr, int linger_us) {
-    ClientOptions o{addr, 64, 2000, [this](const std::vector<Uuid>& ids) { acked += ids.size(); }};
-    o.linger_us = linger_us;
-    return o;
+    return ClientOptions{addr, 64, 2000,
+                         [this](const std::vector<Uuid>& ids) { acked += ids.size(); }, linger_us};
   }
   void wait_acked(size_t n) {
     for (int i = 0; i < 300 && acked.load() < n; ++i) std::this_thread::sleep_for(10ms);
