@@ -206,6 +206,7 @@ struct ApiServer::Impl {
   }
 
   void get_summary(const Rest::Request& req, Http::ResponseWriter w) {
+    const SteadyTime asked_at = std::chrono::steady_clock::now();
     bool ka = wants_keep_alive(req);
     auto window = parse_summary_query(req.query().get("from"), req.query().get("to"));
     if (!window.is_ok()) {
@@ -213,11 +214,12 @@ struct ApiServer::Impl {
       return send(w, ka, Http::Code::Bad_Request, error_json(window.status().message()));
     }
     auto* answer = new SummaryCompletion(std::move(w), ka, stats);
-    if (peers.empty()) return client.summarize(*window, answer);
+    if (peers.empty()) return client.summarize(*window, answer, asked_at);
     // The cluster's books: every worker's part at once, summed (api/fan_out.hpp).
     auto parts = summary_fan_out(1 + peers.size(),
                                  [answer](Result<summary::SummaryTotals> r) { answer->done(r); });
-    client.summarize(*window, parts[0]);
+    client.summarize(*window, parts[0], asked_at);
+    // Another node's steady clock is not ours: its worker answers as of the frame's arrival.
     for (size_t i = 0; i < peers.size(); ++i) peers[i]->summarize(*window, parts[i + 1]);
   }
 

@@ -54,10 +54,12 @@ struct Config {
     // After a restart, a payment the previous process had sent is looked up on both processors
     // at once and every replay_recheck_ms; found on neither for reconcile_delay_ms, it is sent
     // again. A summary whose window holds an open outcome (such a payment, or one past its
-    // stamp) waits up to summary_wait_ms while it is looked up.
-    int reconcile_delay_ms = 6000;
+    // stamp) waits up to summary_wait_ms while it is looked up. A POST still in flight is
+    // looked up only once older than its processor's reported delay + probe_after_ms.
+    int reconcile_delay_ms = 12000;
     int replay_recheck_ms = 100;
     int summary_wait_ms = 250;
+    int probe_after_ms = 1500;
   } worker;
 
   struct Handoff {

@@ -147,6 +147,12 @@ std::vector<Knob> build() {
       "replayed after a restart; none in normal running), so it matches the processors' "
       "count; must stay below handoff.reply_timeout_ms"));
   t.push_back(int_knob(
+      "worker.probe_after_ms", [](Config& c) -> int& { return c.worker.probe_after_ms; }, 0, 60000,
+      "a POST still in flight when a summary asks is looked up only once older than its "
+      "processor's reported delay plus this; younger, its 200 follows its commit at once and a "
+      "lookup would only lag behind the checker's query. Keep below 2000 (a commit answered "
+      "over 2 s late is then still found)"));
+  t.push_back(int_knob(
       "handoff.batch_max", [](Config& c) -> int& { return c.handoff.batch_max; }, 1, 65536,
       "payments per hand-off frame from an api to the worker"));
   t.push_back(int_knob(

@@ -32,6 +32,7 @@ struct PayReq {  // owned by the client from deliver() until the worker acks it
 };
 struct SummaryReq {
   summary::Window window;
+  SteadyTime asked_at;
   SummaryCompletion* done;
 };
 struct PurgeReq {
@@ -223,6 +224,7 @@ struct Client::Impl {
         f.seq = next_seq++;
         f.from_ms = s->window.from_ms;
         f.to_ms = s->window.to_ms;
+        f.asked_ns = s->asked_at.time_since_epoch().count();
         encode(f, out);
         InFlight fl;
         fl.summary = s->done;
@@ -369,8 +371,8 @@ void Client::deliver(const AcceptedPayment& p) {
   impl_->push(Request{PayReq{p}, Clock::time_point::max()}, false);
 }
 
-void Client::summarize(const summary::Window& w, SummaryCompletion* c) {
-  impl_->push(Request{SummaryReq{w, c},
+void Client::summarize(const summary::Window& w, SummaryCompletion* c, SteadyTime asked_at) {
+  impl_->push(Request{SummaryReq{w, asked_at, c},
                       Clock::now() + std::chrono::milliseconds(impl_->opts.reply_timeout_ms)},
               true);
 }

@@ -56,7 +56,9 @@ class Client {
   // Thread-safe. Never fails: retried until the worker acks (then on_delivered).
   void deliver(const AcceptedPayment& p);
   // Thread-safe. The client owns c until it calls c->done(); c deletes itself there if it wants.
-  void summarize(const summary::Window& w, SummaryCompletion* c);
+  // asked_at: when the request reached us (steady clock; the worker must share this host's);
+  // the worker answers as of then (see Sink). SteadyTime{}: as of the frame's arrival.
+  void summarize(const summary::Window& w, SummaryCompletion* c, SteadyTime asked_at = {});
   void purge(Completion* c);
 
  private:

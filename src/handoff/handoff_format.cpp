@@ -77,6 +77,7 @@ void encode(const Frame& f, std::string& out) {
     case FrameType::kSummaryRequest:
       put_i64(out, f.from_ms);
       put_i64(out, f.to_ms);
+      put_i64(out, f.asked_ns);
       break;
     case FrameType::kSummaryReply:
       put_u8(out, f.status);
@@ -129,7 +130,7 @@ Result<std::optional<Frame>> FrameDecoder::next() {
       if (!r.u8(f.status)) return bad("truncated");
       break;
     case FrameType::kSummaryRequest:
-      if (!r.i64(f.from_ms) || !r.i64(f.to_ms)) return bad("truncated");
+      if (!r.i64(f.from_ms) || !r.i64(f.to_ms) || !r.i64(f.asked_ns)) return bad("truncated");
       break;
     case FrameType::kSummaryReply:
       if (!r.u8(f.status) || !r.i64(f.totals.default_totals.requests) ||

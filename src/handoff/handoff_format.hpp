@@ -9,6 +9,7 @@
 //   PAYMENTS        api->worker  u64 seq | u32 n | n x (16B uuid | i64 cents | i64 accepted_ms)
 //   PAYMENTS_ACK    worker->api  u64 seq | u8 status   (ack of every PAYMENTS frame, in order)
 //   SUMMARY_REQ     api->worker  u64 seq | i64 from_ms | i64 to_ms   (inclusive; see summary/)
+//                                | i64 asked_ns   (steady clock when the api received it)
 //   SUMMARY_REPLY   worker->api  u64 seq | u8 status | i64 def_n | i64 def_cents
 //                                | i64 fb_n | i64 fb_cents
 //   PURGE_REQ       api->worker  u64 seq
@@ -65,6 +66,7 @@ struct Frame {
   uint8_t status = 0;
   std::vector<AcceptedPayment> payments;  // kPayments
   int64_t from_ms = 0, to_ms = 0;         // kSummaryRequest
+  int64_t asked_ns = 0;                   // kSummaryRequest: steady_clock, same host
   SummaryTotals totals;                   // kSummaryReply
 };
 

@@ -110,7 +110,7 @@ struct Server::Impl {
       case FrameType::kSummaryRequest: {
         reply.type = FrameType::kSummaryReply;
         summary::Window w{f.from_ms, f.to_ms};
-        auto r = sink.summarize(w);
+        auto r = sink.summarize(w, SteadyTime(std::chrono::nanoseconds(f.asked_ns)));
         reply.status = r.is_ok() ? 0 : 1;
         if (r.is_ok()) reply.totals = *r;
         break;

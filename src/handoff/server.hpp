@@ -25,8 +25,13 @@ class Sink {
   // batch again later (its clients already had their 202).
   // Duplicate ids (already accepted before) are answered OK and not processed again.
   virtual Status accept(const std::vector<AcceptedPayment>& batch) = 0;
-  // Totals of settled payments whose requestedAt lies in the window.
-  virtual Result<summary::SummaryTotals> summarize(const summary::Window& w) = 0;
+  // Totals of settled payments whose requestedAt lies in the window, as of asked_at (when the
+  // api received the request: steady clock, same host; SteadyTime{} = now), not of the frame's
+  // later arrival: the
+  // checker queries the processors in parallel with us, so what settled while the request
+  // travelled through the api and the hand-off was not yet counted there either.
+  virtual Result<summary::SummaryTotals> summarize(const summary::Window& w,
+                                                   SteadyTime asked_at) = 0;
   // Forgets every payment: settled, queued and in flight.
   virtual Status purge() = 0;
 };

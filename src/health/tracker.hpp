@@ -59,6 +59,9 @@ class Tracker {
                              int capacity = 1) const;
 
   bool failing(Processor p, SteadyTime now) const;
+  // The delay the processor last reported (minResponseTime; 0 before any report): it passes
+  // before a POST is committed, unlike observed latency, which also holds the answer's way back.
+  int reported_delay_ms(Processor p) const { return st(p).report_min_ms; }
   // Next instant something time-driven changes (a poll or a probe falls due).
   SteadyTime next_event(SteadyTime now) const;
 

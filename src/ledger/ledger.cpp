@@ -101,8 +101,8 @@ SummaryResult Ledger::summarize(const summary::Window& w) const {
   if (w.from_ms > w.to_ms) return r;
   for (const Slot& s : detail_)
     if (w.contains(s.e.requested_at)) count(r.totals, s.e.processor, 1, s.e.amount);
-  for (const auto& [id, at] : open_)
-    if (w.contains(UtcMillis{at})) ++r.ambiguous;
+  for (const auto& [id, o] : open_)
+    if (w.contains(UtcMillis{o.requested_at_ms})) ++r.ambiguous;
   for (const auto& [id, e] : arbiter_)
     if (w.contains(e.requested_at)) ++r.ambiguous;
 

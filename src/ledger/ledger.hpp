@@ -98,14 +98,28 @@ class Ledger {
   void restore_folded_until(UtcMillis until);
 
   // An outcome becomes open (sent with this requestedAt) or closed (settled or proven absent).
-  void open(const Uuid& id, UtcMillis requested_at) { open_[id] = requested_at.value; }
+  // Until look_up_after it is a POST that its processor may still be working on, whose answer
+  // will say (open_in leaves it out); from then on, only a lookup can tell. Opening an open
+  // id again replaces both.
+  void open(const Uuid& id, UtcMillis requested_at, SteadyTime look_up_after = SteadyTime{}) {
+    open_[id] = Open{requested_at.value, look_up_after};
+  }
   void close(const Uuid& id) { open_.erase(id); }
   size_t open_count() const { return open_.size(); }
-  // Open outcomes whose requestedAt lies in w.
-  std::vector<Uuid> open_in(const summary::Window& w) const {
+  // Open outcomes whose requestedAt lies in w and that only a lookup can settle at `now`;
+  // *waiting gets how many others in w are still waiting for their answer.
+  std::vector<Uuid> open_in(const summary::Window& w, SteadyTime now,
+                            int64_t* waiting = nullptr) const {
     std::vector<Uuid> ids;
-    for (const auto& [id, at] : open_)
-      if (w.contains(UtcMillis{at})) ids.push_back(id);
+    int64_t young = 0;
+    for (const auto& [id, o] : open_) {
+      if (!w.contains(UtcMillis{o.requested_at_ms})) continue;
+      if (o.look_up_after <= now)
+        ids.push_back(id);
+      else
+        ++young;
+    }
+    if (waiting) *waiting = young;
     return ids;
   }
 
@@ -149,7 +163,11 @@ class Ledger {
   Totals folded_;                      // every bucket summed
   int64_t folded_count_ = 0;
   std::unordered_map<Uuid, Entry, UuidHash> arbiter_;  // waiting for the store's verdict
-  std::unordered_map<Uuid, int64_t, UuidHash> open_;
+  struct Open {
+    int64_t requested_at_ms;
+    SteadyTime look_up_after;
+  };
+  std::unordered_map<Uuid, Open, UuidHash> open_;
 };
 
 }  // namespace rinha::ledger

@@ -59,6 +59,10 @@ struct DispatcherConfig {
   // past its stamp, awaiting a lookup, replayed) waits at most this long while that payment is
   // looked up (a probe), so that one the processor already committed is counted.
   int summary_wait_ms;
+  // A POST in flight is one of those only once older than its processor's reported delay plus
+  // this: before, its 200 follows its commit within microseconds, and a lookup, which reaches
+  // the processor after the checker's parallel query, could count a commit made in between.
+  int probe_after_ms;
   // Connections per processor kept free of payments so that probes never queue behind them.
   int probe_reserve = 8;
 };
@@ -84,7 +88,7 @@ class Dispatcher final : public handoff::Sink {
 
   // handoff::Sink (hand-off server thread).
   Status accept(const std::vector<handoff::AcceptedPayment>& batch) override;
-  Result<summary::SummaryTotals> summarize(const summary::Window& w) override;
+  Result<summary::SummaryTotals> summarize(const summary::Window& w, SteadyTime asked_at) override;
   Status purge() override;
 
   // Payments accepted before a restart and not known to be settled. One that was sent (it has a
@@ -101,7 +105,7 @@ class Dispatcher final : public handoff::Sink {
   // processors counted when the lookups reached them, whatever answered during the wait.
   // The summary_* probe counters of Stats move here (and as the lookups answer).
   // Thread-safe.
-  std::optional<uint64_t> start_probe(const summary::Window& w);
+  std::optional<uint64_t> start_probe(const summary::Window& w, SteadyTime asked_at);
   bool probe_finished(uint64_t ticket) const;
   ledger::SummaryResult end_probe(uint64_t ticket);
 
@@ -157,7 +161,13 @@ class Dispatcher final : public handoff::Sink {
   void start_probes();
   void on_probe_reply(uint64_t epoch, Lookup lk, const processor::Reply& r);
   void finish_probe(uint64_t ticket);
-  void open_outcome(const Payment& pay, Processor p, bool both, UtcMillis requested_at);
+  struct Open;
+  void open_outcome(const Payment& pay, Processor p, bool both, UtcMillis requested_at,
+                    std::optional<SteadyTime> posting_since = std::nullopt);
+  SteadyTime look_up_after(const Open& o) const;
+  void post_ended(const Uuid& id);
+  void probed_absent(const Uuid& id);
+  void refresh_look_up_after();
   void close_outcome(const Uuid& id);  // proven absent or given up: no ledger entry
   void flush_sent_log();
   void schedule_lookup(Lookup lk, SteadyTime at);
@@ -220,6 +230,7 @@ class Dispatcher final : public handoff::Sink {
     bool round_unknown = false;
   };
   std::unordered_map<Uuid, Replay, UuidHash> replays_;
+  SteadyTime replay_still_possible_until(const Replay& rp, SteadyTime now) const;
   // Every payment whose outcome is open in the ledger: where to look it up (a replayed one was
   // perhaps sent to either processor) and the requestedAt it was sent with.
   struct Open {
@@ -227,8 +238,13 @@ class Dispatcher final : public handoff::Sink {
     Processor processor;
     bool both;
     UtcMillis requested_at;
+    std::optional<SteadyTime> posting_since;  // its POST is in flight, sent then
+    // A probe found it not committed yet, its POST still in flight: its processor is in a
+    // delay we did not know of; looked up again only from here on (see PROBES).
+    SteadyTime probe_again_at{};
   };
   std::unordered_map<Uuid, Open, UuidHash> open_;
+  std::array<int, 2> look_up_delay_{0, 0};           // reported delays open_ was last opened with
   std::unordered_map<uint64_t, int> probe_pending_;  // ticket -> lookups still to answer
 
   // Probes, shared with the hand-off thread.
@@ -240,6 +256,18 @@ class Dispatcher final : public handoff::Sink {
     bool done = false;            // every lookup answered
     std::unordered_map<Uuid, ledger::Entry, UuidHash> found;  // committed at a processor
   };
+  // AS OF (see dispatcher.cpp): payments settled lately, oldest first, GUARDED_BY(ledger_mu_).
+  struct Recent {
+    SteadyTime settled;
+    SteadyTime look_up_after;  // of its open outcome: before it, only its answer could tell
+    ledger::Entry e;
+  };
+  std::deque<Recent> recent_;
+  static constexpr int kRecentMs = 2000;  // a summary asked longer ago answers as of then
+  static SteadyTime as_of(SteadyTime asked_at, SteadyTime now);
+  // The ledger's summary of w as of asked_at (clamped to the last kRecentMs); ledger_mu_ held.
+  ledger::SummaryResult summarize_as_of(const summary::Window& w, SteadyTime asked_at) const;
+
   mutable std::mutex probe_mu_;
   std::condition_variable probe_cv_;
   uint64_t probe_seq_ = 0;            // GUARDED_BY(probe_mu_)

@@ -71,6 +71,7 @@ std::string render_metrics(const Stats& s, const ledger::WriterStats& w, size_t 
   t.type("rinha_worker_summary_probe_wait_seconds_total", "counter");
   t.seconds("rinha_worker_summary_probe_wait_seconds_total", "", s.summary_wait_us.load() / 1e6);
   t.counter("rinha_worker_summary_probe_payments_total", s.summary_probed.load());
+  t.counter("rinha_worker_summary_probe_skipped_total", s.summary_lookup_skipped.load());
   t.counter("rinha_worker_summary_probe_lookups_total", s.summary_lookups.load());
   t.type("rinha_worker_summary_probe_results_total", "counter");
   const std::pair<const char*, const Stats::Counter*> probe_results[] = {

@@ -49,13 +49,14 @@ struct Stats {
   Counter ambiguous_summaries{0};  // summaries with open payments inside their window
   Counter ambiguous_payments{0};   // sum over summaries of those open payments
   // Summary-time probes: summaries whose window held open outcomes looked them up and waited.
-  Counter summary_waits{0};          // summaries that probed
-  Counter summary_wait_expired{0};   // of those, answered at summary_wait_ms with lookups out
-  Counter summary_wait_us{0};        // time they spent waiting, summed
-  Counter summary_probed{0};         // payments they looked up, summed
-  Counter summary_lookups{0};        // lookups sent (GET /payments/{id}; a replayed one: both)
-  Counter summary_lookup_found{0};   // answers: committed there (settled then, if still open)
-  Counter summary_lookup_absent{0};  // answers: 404
+  Counter summary_waits{0};           // summaries that probed
+  Counter summary_wait_expired{0};    // of those, answered at summary_wait_ms with lookups out
+  Counter summary_wait_us{0};         // time they spent waiting, summed
+  Counter summary_probed{0};          // open payments in their windows, summed
+  Counter summary_lookup_skipped{0};  // of those, POSTs in flight within their delay: not asked
+  Counter summary_lookups{0};         // lookups sent (GET /payments/{id}; a replayed one: both)
+  Counter summary_lookup_found{0};    // answers: committed there (settled then, if still open)
+  Counter summary_lookup_absent{0};   // answers: 404
   Counter summary_lookup_timeout{0};
   Counter summary_lookup_error{0};  // any other answer (reset, 5xx, unreadable body)
   Counter purges{0};

@@ -70,20 +70,29 @@ void FakeProcessors::pay(Processor p, const processor::PaymentRequest& req, Call
 void FakeProcessors::lookup(Processor p, const Uuid& id, int timeout_ms, Callback cb) {
   const int pi = processor_index(p);
   ++lookups_[pi];
-  const SteadyTime t =
-      clock_.now_steady() + milliseconds(std::min(script(p).lookup_ms, timeout_ms));
-  ++in_flight_[pi];
+  const Script& s = script(p);
   const SteadyTime sent = clock_.now_steady();
-  // The processor reads its table when the request reaches it: on loopback well within the
+  const bool timed_out = s.lookup_reach_ms + s.lookup_ms > timeout_ms;
+  const SteadyTime t =
+      sent + milliseconds(timed_out ? timeout_ms : s.lookup_reach_ms + s.lookup_ms);
+  ++in_flight_[pi];
+  // The processor reads its table when the request reaches it: with no reach lag, within the
   // millisecond it was sent in (so a commit later in that millisecond is not seen).
-  auto answer = std::make_shared<Reply>(status_reply(404, Outcome::kNotFound));
-  auto it = stored_[pi].find(id);
-  if (script(p).lookup_ms > timeout_ms)
-    *answer = status_reply(0, Outcome::kTimeout);
-  else if (it != stored_[pi].end())
-    *answer =
-        status_reply(200, Outcome::kOk,
-                     processor::payment_json({id, it->second.amount, it->second.requested_at}));
+  auto answer = std::make_shared<Reply>(status_reply(0, Outcome::kTimeout));
+  auto read = [this, pi, id, answer] {
+    auto it = stored_[pi].find(id);
+    *answer = it == stored_[pi].end()
+                  ? status_reply(404, Outcome::kNotFound)
+                  : status_reply(
+                        200, Outcome::kOk,
+                        processor::payment_json({id, it->second.amount, it->second.requested_at}));
+  };
+  if (!timed_out) {
+    if (s.lookup_reach_ms == 0)
+      read();
+    else
+      at(sent + milliseconds(s.lookup_reach_ms), false, read);
+  }
   at(t, true, [this, pi, t, sent, answer, cb = std::move(cb)] {
     --in_flight_[pi];
     Reply r = *answer;

@@ -4,8 +4,8 @@
 // the id is already stored, nothing stored while failing) and answered reply_after_commit_ms later;
 // a request that would take longer than timeout_ms ends as kTimeout at timeout_ms while the
 // processor still commits it (what curl sees of a slow processor). Lookups read what is
-// committed when they are sent (they reach the processor within that millisecond) and answer
-// lookup_ms later; health calls answer after lookup_ms.
+// committed lookup_reach_ms after they are sent (0: within that millisecond) and answer
+// lookup_ms after that read; health calls answer after lookup_ms.
 // It is also the consistency oracle: summary() is what the processors' admin summaries would
 // say now (committed payments, by the requestedAt each stored).
 // Time moves only in run_once(): to the next scripted event, at most max_wait_ms ahead (at
@@ -38,7 +38,11 @@ struct Script {
   int timeout_ms = 2000;          // our POST timeout
   int lookup_ms = 1;              // GET answers this long after they are sent (past its timeout:
                                   // kTimeout at the timeout)
-  int capacity = 64;              // Transport::capacity
+  // A GET reads the table this long after it is sent: what a summary-time lookup lags behind
+  // the checker's own admin query (our summary's path through the load balancer and the api,
+  // the worker's turn, then the GET's hop). Its answer leaves lookup_ms after that read.
+  int lookup_reach_ms = 0;
+  int capacity = 64;  // Transport::capacity
 };
 
 struct StoredAt {

@@ -19,7 +19,7 @@ class FakeSink final : public handoff::Sink {
     for (const auto& p : batch) payments_.emplace(p.id, p);
     return Status::ok();
   }
-  Result<summary::SummaryTotals> summarize(const summary::Window& w) override {
+  Result<summary::SummaryTotals> summarize(const summary::Window& w, SteadyTime) override {
     std::lock_guard lock(mu_);
     summary::SummaryTotals t;
     for (const auto& [id, p] : payments_)

@@ -92,6 +92,16 @@ TEST_CASE("open outcomes inside the window are reported as ambiguous until settl
   l.open(make_id(1), UtcMillis{1500});
   l.open(make_id(2), UtcMillis{9000});
   CHECK(l.summarize(window(1000, 2000)).ambiguous == 1);
+  // Only those a lookup must settle by then are listed; the others are counted as waiting.
+  const SteadyTime t0{};
+  l.open(make_id(3), UtcMillis{1600}, t0 + std::chrono::milliseconds(100));
+  int64_t waiting = -1;
+  CHECK(l.open_in(window(1000, 2000), t0, &waiting) == std::vector<Uuid>{make_id(1)});
+  CHECK(waiting == 1);
+  CHECK(l.open_in(window(1000, 2000), t0 + std::chrono::milliseconds(100), &waiting).size() == 2);
+  CHECK(waiting == 0);
+  CHECK(l.summarize(window(1000, 2000)).ambiguous == 2);
+  l.close(make_id(3));
   REQUIRE(l.add(entry(1, 10, 1500, Processor::kDefault)) == AddResult::kAdded);  // closes it
   CHECK(l.summarize(window(1000, 2000)).ambiguous == 0);
   l.close(make_id(2));
