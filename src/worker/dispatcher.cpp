@@ -45,8 +45,8 @@
 // disagreed in 4 of 468 checks (27 payments; the summary took 40-100 ms), this split with
 // as-of in 3 of 465 (6 payments: a step's commits met by a lookup or a 200 at the check instant;
 // a residual no stamp chosen at send time can remove). A POST found absent past that point (its
-// processor is in a delay it has not
-// reported yet) is left to its 200 again until twice as old, so lookups avoid its commit.
+// processor is in a delay it has not reported yet) is left to its 200 again until twice as old,
+// so lookups avoid its commit.
 // Without probes at all the soak disagreed in 60 of ~2,000 checks (late answers after commit,
 // replays whose round was not due yet). probe_reserve keeps connections free for lookups.
 // Summaries count the open payments whose R lies inside the asked window ("ambiguous") so that a
@@ -456,10 +456,11 @@ void Dispatcher::on_probe_reply(uint64_t epoch, Lookup lk, const processor::Repl
   } else if (r.outcome == Outcome::kNotFound) {
     stats_.summary_lookup_absent.fetch_add(1);
     if (epoch == epoch_.load()) probed_absent(lk.pay.p.id);
-  } else if (r.outcome == Outcome::kTimeout)
+  } else if (r.outcome == Outcome::kTimeout) {
     stats_.summary_lookup_timeout.fetch_add(1);
-  else
+  } else {
     stats_.summary_lookup_error.fetch_add(1);
+  }
   if (epoch == epoch_.load() && stored) {
     const ledger::Entry e{stored->id, stored->amount, stored->requested_at, lk.processor};
     {
@@ -491,12 +492,15 @@ void Dispatcher::finish_probe(uint64_t ticket) {
 
 void Dispatcher::open_outcome(const Payment& pay, Processor p, bool both, UtcMillis requested_at,
                               std::optional<SteadyTime> posting_since) {
-  Open o{pay, p, both, requested_at, posting_since, SteadyTime{}};
-  {
-    std::scoped_lock lock(ledger_mu_);
-    ledger_.open(pay.p.id, requested_at, look_up_after(o));
-  }
-  open_[pay.p.id] = std::move(o);
+  const Open& o = open_[pay.p.id] = Open{pay, p, both, requested_at, posting_since, SteadyTime{}};
+  publish_open(pay.p.id, o);
+}
+
+// The ledger's copy of an open outcome: its requestedAt and from when a summary looks it up.
+void Dispatcher::publish_open(const Uuid& id, const Open& o) {
+  const SteadyTime after = look_up_after(o);
+  std::scoped_lock lock(ledger_mu_);
+  ledger_.open(id, o.requested_at, after);
 }
 
 // See PROBES: a POST its processor may still be working on is left to its answer.
@@ -513,8 +517,7 @@ void Dispatcher::post_ended(const Uuid& id) {
   auto it = open_.find(id);
   if (it == open_.end() || !it->second.posting_since) return;
   it->second.posting_since.reset();
-  std::scoped_lock lock(ledger_mu_);
-  ledger_.open(id, it->second.requested_at, SteadyTime{});
+  publish_open(id, it->second);
 }
 
 // Not committed yet while its POST is still in flight at an age past our look-up point: its
@@ -529,8 +532,7 @@ void Dispatcher::probed_absent(const Uuid& id) {
   const SteadyTime now = clock_.now_steady();
   const auto age = now - *o.posting_since;
   o.probe_again_at = *o.posting_since + std::max(2 * age, age + milliseconds(cfg_.probe_after_ms));
-  std::scoped_lock lock(ledger_mu_);
-  ledger_.open(id, o.requested_at, look_up_after(o));
+  publish_open(id, o);
 }
 
 // A new reported delay moves the instant from which each POST in flight to p is looked up.
@@ -762,7 +764,6 @@ void Dispatcher::on_pay_reply(uint64_t epoch, Payment pay, Processor p, UtcMilli
   const SteadyTime now = clock_.now_steady();
   auto& sent = in_flight_sent_[processor_index(p)];
   if (auto it = sent.find(sent_at); it != sent.end()) sent.erase(it);
-
   tracker_.payment_finished(p, now, signal_of(r.outcome), static_cast<int>(r.elapsed.count()),
                             probe);
   stats_.latency[processor_index(p)].observe_us(

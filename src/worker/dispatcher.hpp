@@ -165,6 +165,7 @@ class Dispatcher final : public handoff::Sink {
   void open_outcome(const Payment& pay, Processor p, bool both, UtcMillis requested_at,
                     std::optional<SteadyTime> posting_since = std::nullopt);
   SteadyTime look_up_after(const Open& o) const;
+  void publish_open(const Uuid& id, const Open& o);
   void post_ended(const Uuid& id);
   void probed_absent(const Uuid& id);
   void refresh_look_up_after();
