@@ -19,6 +19,11 @@
 #   TRACE=1                  per rinha run: the seconds holding the slowest POSTs and each stack
 #                            process's CPU in them (sampled every 100 ms from /proc)
 #   STACK_CPU=1 LOAD_CPU=0   cores; BUILD_DIR=build; OUT=run/bench-latency
+#   AWAKE=1                  keep both cores out of the idle state for the whole invocation: one
+#                            SCHED_IDLE spinner per core (it yields to every other thread at once).
+#                            On a VM whose idle is a halt (cpuidle haltpoll with guest_halt_poll_ns=0)
+#                            every wake-up of an idle core is a trip through the hypervisor, which
+#                            dominates a sparse load's latency, floor included (bench/README.md)
 # Prints one row per run: POSTs ok, p50 p90 p99 p99.9 max (ms, 2xx POSTs from `load --trace`),
 # p99 over the same round's floor, and for rinha the whole-run inconsistencies, lag, failures.
 set -euo pipefail
@@ -42,12 +47,20 @@ rm -rf "$OUT"
 mkdir -p "$OUT"
 pids=()
 stacks=()
+awake=()
 cleanup() {
+  for p in "${awake[@]}"; do kill "$p" 2>/dev/null || true; done
   for s in "${stacks[@]}"; do "$RINHACTL" stack down --run-dir "$s" >/dev/null 2>&1 || true; done
   for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
   wait 2>/dev/null || true
 }
 trap cleanup EXIT
+if [ "${AWAKE:-0}" = 1 ]; then
+  for c in "$STACK_CPU" "$LOAD_CPU"; do
+    taskset -c "$c" chrt -i 0 sh -c 'while :; do :; done' &
+    awake+=($!)
+  done
+fi
 trap 'exit 130' INT TERM
 
 port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
@@ -70,7 +83,7 @@ start_emulators() {
 
 stop_started() {
   for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
-  wait 2>/dev/null || true
+  for p in "${pids[@]}"; do wait "$p" 2>/dev/null || true; done
   pids=()
 }
 
