@@ -6,6 +6,8 @@ namespace rinha::net {
 using namespace Pistache;
 
 bool wants_keep_alive(const Http::Request& req) {
+  // HTTP/1.0 closes by default; Pistache's own Connection header is right for it either way.
+  if (req.version() != Http::Version::Http11) return false;
   auto c = req.headers().tryGet<Http::Header::Connection>();
   return !c || c->control() != Http::ConnectionControl::Close;
 }

@@ -15,7 +15,8 @@
 
 namespace rinha::net {
 
-// True unless the request asked "Connection: close".
+// True for an HTTP/1.1 request that did not ask "Connection: close" (the response may then
+// go without a Connection header); false for HTTP/1.0, which Pistache answers as it should.
 bool wants_keep_alive(const Pistache::Http::Request& req);
 
 enum class BodyType { kJson, kText };

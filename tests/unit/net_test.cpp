@@ -154,5 +154,11 @@ TEST_CASE("Pistache replies keep the connection unless the request asked to clos
   std::string last =
       exchange(c->get(), "GET /json HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n");
   CHECK(last.find("Connection: Close") != std::string::npos);
+  // HTTP/1.0 without "Connection: keep-alive" is told the connection closes (its default).
+  auto old = connect_to(at);
+  REQUIRE(old.is_ok());
+  std::string one = exchange(old->get(), "GET /json HTTP/1.0\r\nHost: t\r\n\r\n");
+  CHECK(one.find(" 200") != std::string::npos);
+  CHECK(one.find("Connection: Close") != std::string::npos);
   endpoint.shutdown();
 }
