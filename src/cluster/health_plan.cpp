@@ -4,6 +4,8 @@
 
 #include <algorithm>
 
+#include "config/config.hpp"
+
 namespace rinha::cluster {
 
 using std::chrono::milliseconds;
@@ -13,6 +15,10 @@ namespace {
 // once (its answer was read before a concurrent claim committed).
 constexpr int64_t kMinClaimWaitMs = 10;
 }  // namespace
+
+SharedHealthConfig shared_health_config(const config::Config& cfg) {
+  return {.interval_ms = cfg.health.interval_ms, .retry_ms = cfg.health.shared_retry_ms};
+}
 
 void HealthPlan::on_connected(SteadyTime now) {
   connected_ = true;

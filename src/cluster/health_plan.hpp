@@ -13,14 +13,23 @@
 #include "common/processor_id.hpp"
 #include "common/time.hpp"
 
+namespace rinha::config {
+struct Config;
+}
+
 namespace rinha::cluster {
 
+// interval_ms and retry_ms come from config::Config, which holds their one default; the rest is
+// fixed by the code.
 struct SharedHealthConfig {
-  int interval_ms = 5000;      // health.interval_ms: between calls to one processor, cluster-wide
-  int retry_ms = 500;          // health.shared_retry_ms: a follower's lock attempts
+  int interval_ms;             // health.interval_ms: between calls to one processor, cluster-wide
+  int retry_ms;                // health.shared_retry_ms: a follower's lock attempts
   int reconnect_ms = 1000;     // after the connection broke or could not be opened
   int call_timeout_ms = 9000;  // a granted call still unanswered after this counts as finished
 };
+
+// health.interval_ms and health.shared_retry_ms of cfg.
+SharedHealthConfig shared_health_config(const config::Config& cfg);
 
 enum class Step { kNone, kTryLock, kClaim };
 

@@ -26,6 +26,10 @@ enum class LogLevel : uint8_t { kTrace, kDebug, kInfo, kWarn, kError };
 inline constexpr std::array<std::string_view, 5> kLogLevelNames{"trace", "debug", "info", "warn",
                                                                 "error"};
 
+// A feature switch spelled off|on in YAML and flags (health.shared).
+enum class OnOff : uint8_t { kOff, kOn };
+inline constexpr std::array<std::string_view, 2> kOnOffNames{"off", "on"};
+
 struct ProcessorConfig {
   std::string url;                // base URL, e.g. http://127.0.0.1:8001
   int timeout_ms = 15000;         // whole-request timeout; longer than any processor delay
@@ -87,8 +91,8 @@ struct Config {
     int breaker_errors = 3;        // consecutive failed payments that mark a processor failing
     int probe_interval_ms = 1000;  // while a processor is failing, one probe payment this often
     // on: one poller per processor for all workers on this database (docs/scale-out.md, 4)
-    std::string shared = "off";  // off | on
-    int shared_retry_ms = 500;   // a follower tries to become the leader this often
+    OnOff shared = OnOff::kOff;
+    int shared_retry_ms = 500;  // a follower tries to become the leader this often
   } health;
 
   struct Router {

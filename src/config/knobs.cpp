@@ -63,23 +63,6 @@ Knob enum_knob(std::string key, std::function<E&(Config&)> ref,
   return k;
 }
 
-Knob choice_knob(std::string key, StrRef ref, std::vector<std::string> choices, std::string help) {
-  Knob k{key, KnobType::kChoice, std::move(help), 0, 0, choices, false, nullptr, nullptr};
-  k.get = [ref](const Config& c) { return ref(const_cast<Config&>(c)); };
-  k.set = [ref, key, choices](Config& c, const std::string& v) -> Status {
-    for (const auto& ch : choices) {
-      if (ch == v) {
-        ref(c) = v;
-        return Status::ok();
-      }
-    }
-    std::string list;
-    for (const auto& ch : choices) list += (list.empty() ? "" : "|") + ch;
-    return Status::invalid_argument(key + ": '" + v + "' is not one of " + list);
-  };
-  return k;
-}
-
 void add_processor(std::vector<Knob>& t, const std::string& name, ProcessorConfig Config::*p) {
   std::string pre = "processors." + name + ".";
   t.push_back(str_knob(
@@ -197,8 +180,8 @@ std::vector<Knob> build() {
   t.push_back(int_knob(
       "health.probe_interval_ms", [](Config& c) -> int& { return c.health.probe_interval_ms; }, 100,
       600000, "ms, while a processor is failing, one probe payment at most this often"));
-  t.push_back(choice_knob(
-      "health.shared", [](Config& c) -> std::string& { return c.health.shared; }, {"off", "on"},
+  t.push_back(enum_knob<OnOff>(
+      "health.shared", [](Config& c) -> OnOff& { return c.health.shared; }, kOnOffNames,
       "worker: on = one health poller per processor for every worker on this database "
       "(leader by PostgreSQL advisory lock, call slots claimed on PostgreSQL's clock, answers "
       "published to the others by NOTIFY); off = this worker polls on its own"));

@@ -6,6 +6,8 @@
 #include <algorithm>
 #include <limits>
 
+#include "config/config.hpp"
+
 namespace rinha::ledger {
 namespace {
 
@@ -14,6 +16,10 @@ constexpr int64_t kMin = std::numeric_limits<int64_t>::min();
 int64_t floor_div(int64_t a, int64_t b) { return a / b - ((a % b != 0) && ((a < 0) != (b < 0))); }
 
 }  // namespace
+
+LedgerConfig ledger_config(const config::Config& cfg) {
+  return LedgerConfig{cfg.ledger.horizon_ms, cfg.ledger.bucket_ms};
+}
 
 int64_t restore_since(const LedgerConfig& cfg, UtcMillis now) {
   return floor_div(now.value - cfg.horizon_ms, cfg.bucket_ms) * cfg.bucket_ms;

@@ -30,6 +30,10 @@
 #include "common/uuid.hpp"
 #include "summary/summary.hpp"
 
+namespace rinha::config {
+struct Config;
+}
+
 namespace rinha::ledger {
 
 struct Entry {
@@ -40,10 +44,14 @@ struct Entry {
   friend bool operator==(const Entry&, const Entry&) = default;
 };
 
+// ledger.* of config::Config, which holds each knob's one default: none here.
 struct LedgerConfig {
-  int64_t horizon_ms = 120000;  // detail kept for payments this much older than the newest
-  int64_t bucket_ms = 10000;    // width of the aggregate buckets of older payments
+  int64_t horizon_ms;  // detail kept for payments this much older than the newest
+  int64_t bucket_ms;   // width of the aggregate buckets of older payments
 };
+
+// ledger.horizon_ms and ledger.bucket_ms of cfg.
+LedgerConfig ledger_config(const config::Config& cfg);
 
 // Part of a window the ledger cannot total alone: [from_ms, to_ms] lies inside one bucket
 // holding folded payments. The answer is the store's rows in that range whose id is not in
@@ -76,7 +84,7 @@ int64_t restore_since(const LedgerConfig& cfg, UtcMillis now);
 
 class Ledger {
  public:
-  explicit Ledger(LedgerConfig cfg = {});
+  explicit Ledger(LedgerConfig cfg);
 
   // Records a confirmed payment and closes its outcome. See AddResult.
   AddResult add(const Entry& e);

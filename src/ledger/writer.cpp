@@ -8,6 +8,8 @@
 #include <algorithm>
 #include <chrono>
 
+#include "config/config.hpp"
+
 namespace rinha::ledger {
 namespace {
 
@@ -18,6 +20,10 @@ int64_t steady_ms() {
 }
 
 }  // namespace
+
+WriterConfig writer_config(const config::Config& cfg) {
+  return {.batch_size = cfg.ledger.batch_size, .flush_interval_ms = cfg.ledger.flush_interval_ms};
+}
 
 LedgerWriter::LedgerWriter(Store& store, WriterConfig cfg, PersistedFn on_persisted)
     : store_(store), cfg_(cfg), on_persisted_(std::move(on_persisted)) {}

@@ -15,14 +15,23 @@
 
 #include "ledger/store.hpp"
 
+namespace rinha::config {
+struct Config;
+}
+
 namespace rinha::ledger {
 
+// batch_size and flush_interval_ms are ledger.* of config::Config, which holds their one
+// default; the retry waits are fixed by the code.
 struct WriterConfig {
-  int batch_size = 500;
-  int flush_interval_ms = 50;
+  int batch_size;
+  int flush_interval_ms;
   int retry_min_ms = 100;   // first wait after a store failure
   int retry_max_ms = 2000;  // longest wait between attempts while the store is down
 };
+
+// ledger.batch_size and ledger.flush_interval_ms of cfg.
+WriterConfig writer_config(const config::Config& cfg);
 
 struct WriterStats {
   std::atomic<int64_t> rows_written{0};

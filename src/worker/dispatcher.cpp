@@ -104,7 +104,7 @@ DispatcherConfig dispatcher_config(const config::Config& cfg) {
   d.health.interval_ms = cfg.health.interval_ms;
   d.health.breaker_errors = cfg.health.breaker_errors;
   d.health.probe_interval_ms = cfg.health.probe_interval_ms;
-  d.health.polls = cfg.health.shared != "on";
+  d.health.polls = cfg.health.shared == config::OnOff::kOff;
   d.requested_at_margin_ms = cfg.router.requested_at_margin_ms;
   d.stale_after_ms = cfg.router.stale_after_ms;
   d.recheck_ms = cfg.retry.recheck_ms;

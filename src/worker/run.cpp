@@ -102,7 +102,7 @@ int run(const config::Config& cfg) {
 
   // The ledger must be loaded before any summary is answered, so PostgreSQL is waited for.
   // Restart cost is bounded by the horizon: bucket totals for older payments, rows for recent.
-  const ledger::LedgerConfig lcfg{cfg.ledger.horizon_ms, cfg.ledger.bucket_ms};
+  const ledger::LedgerConfig lcfg = ledger::ledger_config(cfg);
   ledger::PostgresStore store(cfg.database.url, lcfg.bucket_ms, true, cfg.cluster.node);
   ledger::Ledger ledger(lcfg);
   const auto load_started = std::chrono::steady_clock::now();
@@ -150,13 +150,10 @@ int run(const config::Config& cfg) {
   }
 
   std::mutex ledger_mu;
-  ledger::WriterConfig wcfg;
-  wcfg.batch_size = cfg.ledger.batch_size;
-  wcfg.flush_interval_ms = cfg.ledger.flush_interval_ms;
   // A payment is settled in the journal only once its row is committed in PostgreSQL; only
   // then may the ledger fold it (edge queries read it from there).
   ledger::LedgerWriter writer(
-      store, wcfg,
+      store, ledger::writer_config(cfg),
       [&journal, &ledger, &ledger_mu](const std::vector<ledger::Entry>& rows,
                                       const std::vector<bool>& inserted) {
         {
@@ -180,13 +177,10 @@ int run(const config::Config& cfg) {
   // thread and a connection of its own (off: the loop polls, no thread, no connection).
   health::HealthExchange health_exchange;
   std::unique_ptr<cluster::SharedHealth> shared_health;
-  if (cfg.health.shared == "on") {
+  if (cfg.health.shared == config::OnOff::kOn) {
     health_exchange.set_loop_wakeup([&client] { client.wakeup(); });
-    cluster::SharedHealthConfig scfg;
-    scfg.interval_ms = cfg.health.interval_ms;
-    scfg.retry_ms = cfg.health.shared_retry_ms;
-    shared_health =
-        std::make_unique<cluster::SharedHealth>(cfg.database.url, scfg, clock, health_exchange);
+    shared_health = std::make_unique<cluster::SharedHealth>(
+        cfg.database.url, cluster::shared_health_config(cfg), clock, health_exchange);
   }
   Dispatcher d(dispatcher_config(cfg), clock, client, ledger, ledger_mu, writer, stats,
                journal.get(), &edge_store, shared_health ? &health_exchange : nullptr);

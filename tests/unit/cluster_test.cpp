@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "cluster/health_plan.hpp"
+#include "config/config.hpp"
 
 using namespace rinha;
 using namespace rinha::cluster;
@@ -19,7 +20,7 @@ const Processor D = Processor::kDefault;
 const Processor F = Processor::kFallback;
 
 SharedHealthConfig cfg() {
-  SharedHealthConfig c;
+  SharedHealthConfig c = shared_health_config(config::Config{});
   c.interval_ms = 5000;
   c.retry_ms = 500;
   c.reconnect_ms = 1000;
@@ -28,6 +29,15 @@ SharedHealthConfig cfg() {
 }
 
 }  // namespace
+
+TEST_CASE("plan: its interval and retry are config::Config's health.* keys") {
+  config::Config c;
+  c.health.interval_ms = 7000;
+  c.health.shared_retry_ms = 300;
+  const SharedHealthConfig s = shared_health_config(c);
+  CHECK(s.interval_ms == 7000);
+  CHECK(s.retry_ms == 300);
+}
 
 TEST_CASE("plan: nothing before connecting - a follower tries the lock every retry_ms") {
   HealthPlan plan(cfg());

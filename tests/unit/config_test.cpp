@@ -41,7 +41,7 @@ TEST_CASE("defaults validate and match the documented values") {
   CHECK(cfg->api.threads == 1);
   CHECK(cfg->health.interval_ms == 5000);
   CHECK(cfg->handoff.durability == Durability::kProcess);
-  CHECK(cfg->health.shared == "off");  // single-node polling stays the default
+  CHECK(cfg->health.shared == OnOff::kOff);  // single-node polling stays the default
   CHECK(cfg->health.shared_retry_ms == 500);
 }
 
@@ -63,8 +63,9 @@ TEST_CASE("file values apply and flags win over the file") {
   CHECK(restart->worker.reconcile_delay_ms == 9000);
   auto shared = load_args({"--health.shared=on", "--health.shared_retry_ms=200"});
   REQUIRE(shared.is_ok());
-  CHECK(shared->health.shared == "on");
+  CHECK(shared->health.shared == OnOff::kOn);
   CHECK(shared->health.shared_retry_ms == 200);
+  CHECK(dump_yaml(*shared).find("shared: \"on\"") != std::string::npos);
   // Enum knobs: every spelling parses to its enumerator and dumps back the same.
   auto typed = load_args({"--mode=worker", "--handoff.durability=machine"});
   REQUIRE(typed.is_ok());

@@ -8,6 +8,7 @@
 #include <thread>
 #include <unordered_set>
 
+#include "config/config.hpp"
 #include "ledger/writer.hpp"
 #include "support/ledger_samples.hpp"
 
@@ -16,6 +17,9 @@ using namespace rinha::ledger;
 using namespace rinha::ledger::samples;
 
 namespace {
+
+// What the worker builds from the shipped defaults.
+LedgerConfig shipped() { return ledger_config(config::Config{}); }
 
 class FakeStore : public Store {
  public:
@@ -62,8 +66,22 @@ bool eventually(F&& f) {
 
 }  // namespace
 
+TEST_CASE("the ledger's and the writer's settings are config::Config's ledger.* keys") {
+  config::Config c;
+  c.ledger.horizon_ms = 3000;
+  c.ledger.bucket_ms = 500;
+  c.ledger.batch_size = 7;
+  c.ledger.flush_interval_ms = 9;
+  const LedgerConfig l = ledger_config(c);
+  CHECK(l.horizon_ms == 3000);
+  CHECK(l.bucket_ms == 500);
+  const WriterConfig w = writer_config(c);
+  CHECK(w.batch_size == 7);
+  CHECK(w.flush_interval_ms == 9);
+}
+
 TEST_CASE("window totals are inclusive on both ends and split by processor") {
-  Ledger l;
+  Ledger l(shipped());
   REQUIRE(l.add(entry(1, 1990, 1000, Processor::kDefault)) == AddResult::kAdded);
   REQUIRE(l.add(entry(2, 2005, 2000, Processor::kFallback)) == AddResult::kAdded);
   REQUIRE(l.add(entry(3, 100, 3000, Processor::kDefault)) == AddResult::kAdded);
@@ -79,7 +97,7 @@ TEST_CASE("window totals are inclusive on both ends and split by processor") {
 }
 
 TEST_CASE("a payment is counted once") {
-  Ledger l;
+  Ledger l(shipped());
   REQUIRE(l.add(entry(7, 1990, 1000, Processor::kDefault)) == AddResult::kAdded);
   CHECK(l.add(entry(7, 1990, 5000, Processor::kFallback)) == AddResult::kDuplicate);
   CHECK(l.size() == 1);
@@ -88,7 +106,7 @@ TEST_CASE("a payment is counted once") {
 }
 
 TEST_CASE("open outcomes inside the window are reported as ambiguous until settled") {
-  Ledger l;
+  Ledger l(shipped());
   l.open(make_id(1), UtcMillis{1500});
   l.open(make_id(2), UtcMillis{9000});
   CHECK(l.summarize(window(1000, 2000)).ambiguous == 1);
@@ -113,7 +131,7 @@ TEST_CASE("open outcomes inside the window are reported as ambiguous until settl
 
 TEST_CASE("writer persists in batches and keeps rows through a store outage") {
   FakeStore store;
-  WriterConfig cfg;
+  WriterConfig cfg = writer_config(config::Config{});
   cfg.batch_size = 3;
   cfg.flush_interval_ms = 10;
   cfg.retry_min_ms = 5;
@@ -140,7 +158,7 @@ TEST_CASE("writer persists in batches and keeps rows through a store outage") {
 
 TEST_CASE("purge drops unwritten rows and truncates before later rows are written") {
   FakeStore store;
-  WriterConfig cfg;
+  WriterConfig cfg = writer_config(config::Config{});
   cfg.batch_size = 100;
   cfg.flush_interval_ms = 10;
   cfg.retry_min_ms = 5;

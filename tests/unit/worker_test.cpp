@@ -119,9 +119,9 @@ struct Rig {
     while (clock.now_steady() < back)
       procs.run_once(static_cast<int>(
           std::chrono::duration_cast<milliseconds>(back - clock.now_steady()).count()));
-    ledger = std::make_unique<ledger::Ledger>();
+    ledger = std::make_unique<ledger::Ledger>(ledger::ledger_config(config::Config{}));
     for (const auto& e : store.rows) ledger->add(e);
-    writer = std::make_unique<ledger::LedgerWriter>(store, ledger::WriterConfig{});
+    writer = std::make_unique<ledger::LedgerWriter>(store, ledger::writer_config(config::Config{}));
     journal.reset();
     journal = handoff::Journal::open(journal_path, Durability::kProcess).value();
     std::vector<handoff::JournalEntry> replayed;
@@ -207,11 +207,12 @@ struct Rig {
   health::HealthExchange* shared;  // health.shared on: grants and others' answers come from it
   ManualClock clock{UtcMillis{1'752'150'000'000}};
   FakeProcessors procs{clock};
-  std::unique_ptr<ledger::Ledger> ledger = std::make_unique<ledger::Ledger>();
+  std::unique_ptr<ledger::Ledger> ledger =
+      std::make_unique<ledger::Ledger>(ledger::ledger_config(config::Config{}));
   std::mutex ledger_mu;
   MemoryStore store;
   std::unique_ptr<ledger::LedgerWriter> writer =
-      std::make_unique<ledger::LedgerWriter>(store, ledger::WriterConfig{});
+      std::make_unique<ledger::LedgerWriter>(store, ledger::writer_config(config::Config{}));
   std::string journal_path;
   std::unique_ptr<handoff::Journal> journal;
   Stats stats;
