@@ -158,6 +158,23 @@ std::optional<double> metric_sample(const std::string& metrics_url, const std::s
   return std::stod(r->body.substr(at + key.size()));
 }
 
+bool eventually(std::chrono::milliseconds within, const std::function<bool()>& pred) {
+  const auto until = Steady::now() + within;
+  while (Steady::now() < until) {
+    if (pred()) return true;
+    std::this_thread::sleep_for(50ms);
+  }
+  return pred();
+}
+
+std::optional<HealthCalls> health_calls(const std::string& emulator_url) {
+  auto r = http::http_send(request("GET", emulator_url + "/admin/health-calls"));
+  if (!r.is_ok() || r->status != 200) return std::nullopt;
+  auto j = nlohmann::json::parse(r->body, nullptr, false);
+  if (j.is_discarded() || !j.contains("received") || !j.contains("rejected")) return std::nullopt;
+  return HealthCalls{j["received"].get<int64_t>(), j["rejected"].get<int64_t>()};
+}
+
 Result<Ledgers> wait_settled(const Endpoints& e, int64_t min_requests,
                              std::chrono::milliseconds timeout) {
   const auto deadline = Steady::now() + timeout;

@@ -8,7 +8,9 @@
 #pragma once
 
 #include <atomic>
+#include <chrono>
 #include <cstdint>
+#include <functional>
 #include <mutex>
 #include <optional>
 #include <ostream>
@@ -98,6 +100,18 @@ Result<Ledgers> wait_settled(const Endpoints& e, int64_t min_requests,
 // The value of one sample ("name" or "name{labels}", exactly as served) on a Prometheus text page;
 // nullopt when the page is unreachable or lacks it.
 std::optional<double> metric_sample(const std::string& metrics_url, const std::string& series);
+
+// Polls pred every 50 ms until it holds or `within` has passed; returns its last value. For
+// waiting on a condition instead of sleeping for a guessed time.
+bool eventually(std::chrono::milliseconds within, const std::function<bool()>& pred);
+
+// An emulator's GET /admin/health-calls: health calls it received and how many of those it
+// rejected with 429; nullopt when it does not answer.
+struct HealthCalls {
+  int64_t received = 0;
+  int64_t rejected = 0;
+};
+std::optional<HealthCalls> health_calls(const std::string& emulator_url);
 
 // Looks every sent payment up on both processors.
 struct Audit {
