@@ -59,3 +59,11 @@ END $$;
 DROP TRIGGER IF EXISTS ledger_buckets_add ON ledger;
 CREATE TRIGGER ledger_buckets_add AFTER INSERT ON ledger REFERENCING NEW TABLE AS new_rows
   FOR EACH STATEMENT EXECUTE FUNCTION ledger_buckets_add();
+
+-- Exactly-once across nodes (docs/scale-out.md, 3): in a cluster a worker claims each id here
+-- before its first send; the row's key decides which node forwards it, and a worker that finds
+-- another node's claim drops its copy as a duplicate. A single node never writes it.
+CREATE TABLE IF NOT EXISTS payment_claims (
+  correlation_id uuid     PRIMARY KEY,
+  node           smallint NOT NULL
+);

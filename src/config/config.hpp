@@ -116,7 +116,8 @@ struct Config {
     // worker's part plus each of these (docs/scale-out.md, 2). "" = a single node.
     std::string peers;
     // worker: whose books these are in the shared ledger (its rows and bucket totals carry it);
-    // every worker on one database needs its own. 0 = a single node.
+    // every worker on one database needs its own. 0 = a single node; not 0, it also claims
+    // each id in PostgreSQL before sending it (exactly-once across nodes, docs/scale-out.md, 3).
     int node = 0;
   } cluster;
 

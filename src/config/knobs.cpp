@@ -234,7 +234,9 @@ std::vector<Knob> build() {
   t.push_back(int_knob(
       "cluster.node", [](Config& c) -> int& { return c.cluster.node; }, 0, 32767,
       "worker: this worker's books in the shared ledger: it restores, and its summary part "
-      "counts, only the rows it stored; every worker on one database needs its own"));
+      "counts, only the rows it stored; every worker on one database needs its own. Not 0: "
+      "each id is claimed in PostgreSQL before it is sent, so that one accepted by two nodes "
+      "is forwarded by one only"));
   t.push_back(str_knob(
       "database.url", [](Config& c) -> std::string& { return c.database.url; },
       "PostgreSQL libpq URI (password masked in dumps)", true));

@@ -8,6 +8,7 @@
 // instead of three, on a core shared with the apis.
 #include "ledger/postgres_store.hpp"
 
+#include <algorithm>
 #include <pqxx/pqxx>
 #include <unordered_set>
 
@@ -184,12 +185,44 @@ Result<std::vector<Uuid>> PostgresStore::stored_ids(const std::vector<Uuid>& ids
   return found;
 }
 
+Result<std::vector<Uuid>> PostgresStore::claim(const std::vector<Uuid>& ids) {
+  std::vector<Uuid> owned;
+  if (ids.empty()) return owned;
+  Status s = open();
+  if (!s.is_ok()) return s;
+  // Every node inserts its ids in one global order (sorted, unnest keeps it): two batches
+  // sharing ids in different orders (two apis' arrival orders) would otherwise wait on each
+  // other's uncommitted rows, a deadlock PostgreSQL breaks only after deadlock_timeout (1 s),
+  // longer than the hand-off's reply timeout.
+  std::vector<Uuid> sorted = ids;
+  std::sort(sorted.begin(), sorted.end());
+  sorted.erase(std::unique(sorted.begin(), sorted.end()), sorted.end());
+  s = guarded(conn_, "claim", [&] {
+    // ONE STATEMENT. An insert racing another node's for the same key waits for that one's
+    // commit and then does nothing; the SELECT reads the snapshot from before this statement,
+    // so it adds only this node's earlier claims, never a row the INSERT just made.
+    pqxx::nontransaction w{conn_->c};
+    for (const auto& row : w.exec_params(
+             "WITH fresh AS (INSERT INTO payment_claims (correlation_id, node) "
+             "SELECT unnest($1::uuid[]), $2::smallint ON CONFLICT (correlation_id) DO "
+             "NOTHING RETURNING correlation_id) "
+             "SELECT correlation_id::text FROM fresh UNION ALL SELECT correlation_id::text FROM "
+             "payment_claims WHERE correlation_id = ANY($1::uuid[]) AND node = $2",
+             uuid_array(sorted), node_)) {
+      auto id = parse_uuid(row[0].as<std::string>());
+      if (id.is_ok()) owned.push_back(*id);
+    }
+  });
+  if (!s.is_ok()) return s;
+  return owned;
+}
+
 Status PostgresStore::purge() {
   Status s = open();
   if (!s.is_ok()) return s;
   return guarded(conn_, "ledger purge", [&] {
     pqxx::work w{conn_->c};
-    w.exec("TRUNCATE ledger, ledger_buckets");
+    w.exec("TRUNCATE ledger, ledger_buckets, payment_claims");
     w.commit();
   });
 }

@@ -25,7 +25,7 @@ class PostgresStore final : public Store {
   // bucket_ms: ledger.bucket_ms. manage_schema false: a second connection (summary edges) that
   // leaves the schema to the writer's. node: cluster.node; rows go in as this node's, and
   // load() and range_totals() read this node's rows and buckets only, while stored_ids() (the
-  // arbiter of duplicates) sees every node's.
+  // arbiter of duplicates) sees every node's; claim() claims for it.
   PostgresStore(std::string url, int64_t bucket_ms, bool manage_schema = true, int node = 0);
   ~PostgresStore() override;
 
@@ -34,6 +34,7 @@ class PostgresStore final : public Store {
   Result<Restored> load(UtcMillis since) override;
   Result<summary::SummaryTotals> range_totals(const EdgeQuery& q) override;
   Result<std::vector<Uuid>> stored_ids(const std::vector<Uuid>& ids) override;
+  Result<std::vector<Uuid>> claim(const std::vector<Uuid>& ids) override;
   Status purge() override;
 
  private:

@@ -43,7 +43,11 @@ class Store {
   // Which of ids have a row (any processor, any age): the arbiter for an id the Ledger may have
   // folded away. Cost: one indexed lookup per id.
   virtual Result<std::vector<Uuid>> stored_ids(const std::vector<Uuid>& ids) = 0;
-  // Deletes every entry.
+  // Cluster mode (docs/scale-out.md, 3): claims ids for this store's node, atomically per id
+  // against every other node on the database, and returns those this node owns (claimed now,
+  // or by this node earlier: a batch resent after a crash); the rest are another node's.
+  virtual Result<std::vector<Uuid>> claim(const std::vector<Uuid>& ids) = 0;
+  // Deletes every entry (and every claim).
   virtual Status purge() = 0;
 };
 

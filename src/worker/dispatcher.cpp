@@ -112,6 +112,7 @@ DispatcherConfig dispatcher_config(const config::Config& cfg) {
   d.probe_after_ms = cfg.worker.probe_after_ms;
   d.replay_recheck_ms = cfg.worker.replay_recheck_ms;
   d.summary_wait_ms = cfg.worker.summary_wait_ms;
+  d.claim_ids = cfg.cluster.node != 0;
   return d;
 }
 
@@ -176,8 +177,49 @@ std::vector<handoff::AcceptedPayment> Dispatcher::drop_old_duplicates(
   return out;
 }
 
+// CLAIMS (cluster mode; docs/scale-out.md, 3). The same id accepted by two nodes would be sent by
+// both, perhaps to different processors: charged twice, which no 422 reveals. One statement per
+// hand-off batch claims its ids in payment_claims; ids another node claimed first are dropped
+// here as duplicates (that node forwards them), ours (new, or claimed before a crash and resent
+// by the api) go on. No claim, no send: if PostgreSQL cannot answer, the batch is refused and
+// the api, which holds it in its journal, resends it; for a second after a failure batches are
+// refused without asking, so that the hand-off thread never waits on reconnects.
+Result<std::vector<handoff::AcceptedPayment>> Dispatcher::keep_claimed(
+    const std::vector<handoff::AcceptedPayment>& batch) {
+  const SteadyTime now = clock_.now_steady();
+  if (now < claim_retry_at_) return Status::unavailable("claims paused after a failure");
+  std::vector<Uuid> ids;
+  ids.reserve(batch.size());
+  for (const auto& a : batch) ids.push_back(a.id);
+  auto owned = edge_store_ ? edge_store_->claim(ids)
+                           : Result<std::vector<Uuid>>(Status::unavailable("no store to claim in"));
+  if (!owned.is_ok()) {
+    spdlog::warn("claims failed, {} payments refused for the api to resend: {}", batch.size(),
+                 owned.status().message());
+    claim_retry_at_ = now + std::chrono::seconds(1);
+    stats_.claim_failures.fetch_add(1);
+    return owned.status();
+  }
+  std::unordered_set<Uuid, UuidHash> mine(owned->begin(), owned->end());
+  std::vector<handoff::AcceptedPayment> out;
+  out.reserve(batch.size());
+  for (const auto& a : batch)
+    if (mine.count(a.id)) out.push_back(a);
+  const auto dropped = static_cast<int64_t>(batch.size() - out.size());
+  stats_.claimed_elsewhere.fetch_add(dropped);
+  stats_.duplicates_ignored.fetch_add(dropped);
+  return out;
+}
+
 Status Dispatcher::accept(const std::vector<handoff::AcceptedPayment>& all) {
-  const std::vector<handoff::AcceptedPayment> batch = drop_old_duplicates(all);
+  std::vector<handoff::AcceptedPayment> claimed;
+  if (cfg_.claim_ids) {
+    auto c = keep_claimed(all);
+    if (!c.is_ok()) return c.status();
+    claimed = std::move(c).value();
+  }
+  const std::vector<handoff::AcceptedPayment> batch =
+      drop_old_duplicates(cfg_.claim_ids ? claimed : all);
   // Journal first: once the api answers 2xx the payment must survive a crash of this process.
   if (journal_) {
     Status s = journal_->append_accepted(batch);

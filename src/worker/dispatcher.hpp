@@ -65,6 +65,9 @@ struct DispatcherConfig {
   int probe_after_ms;
   // Connections per processor kept free of payments so that probes never queue behind them.
   int probe_reserve = 8;
+  // Cluster mode (cluster.node set): every id is claimed in the shared database before it is
+  // journaled, so that one accepted by two nodes at once is forwarded by one only (CLAIMS).
+  bool claim_ids;
 };
 
 // The worker's settings for the dispatcher: router.*, retry.*, health.*, worker.* of cfg.
@@ -144,6 +147,8 @@ class Dispatcher final : public handoff::Sink {
 
   std::vector<handoff::AcceptedPayment> drop_old_duplicates(
       const std::vector<handoff::AcceptedPayment>& batch);
+  Result<std::vector<handoff::AcceptedPayment>> keep_claimed(
+      const std::vector<handoff::AcceptedPayment>& batch);
   void drain_inbox(SteadyTime now);
   void apply_purge_if_any();
   void poll_health(SteadyTime now);
@@ -195,6 +200,7 @@ class Dispatcher final : public handoff::Sink {
 
   // Hand-off thread only.
   SteadyTime old_check_retry_at_{};
+  SteadyTime claim_retry_at_{};
 
   // Shared with the hand-off thread.
   std::mutex inbox_mu_;

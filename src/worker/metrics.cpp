@@ -42,6 +42,8 @@ std::string render_metrics(const Stats& s, const ledger::WriterStats& w, size_t 
   t.counter("rinha_worker_duplicates_ignored_total", s.duplicates_ignored.load());
   t.counter("rinha_worker_old_duplicates_total", s.old_duplicates.load());
   t.counter("rinha_worker_old_unchecked_total", s.old_unchecked.load());
+  t.counter("rinha_worker_claimed_elsewhere_total", s.claimed_elsewhere.load());
+  t.counter("rinha_worker_claim_failures_total", s.claim_failures.load());
   t.type("rinha_worker_processor_sent_total", "counter");
   per_processor(t, "rinha_worker_processor_sent_total", s.sent);
   t.type("rinha_worker_processor_probes_total", "counter");

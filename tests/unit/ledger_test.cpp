@@ -38,6 +38,9 @@ class FakeStore : public Store {
   Result<std::vector<Uuid>> stored_ids(const std::vector<Uuid>&) override {
     return Status::unavailable("not used");
   }
+  Result<std::vector<Uuid>> claim(const std::vector<Uuid>&) override {
+    return Status::unavailable("not used");
+  }
   Status purge() override {
     std::scoped_lock l(mu);
     if (!up) return Status::unavailable("down");

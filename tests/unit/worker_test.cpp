@@ -12,6 +12,7 @@
 #include <optional>
 #include <random>
 #include <string>
+#include <unordered_map>
 
 #include "support/fake_processors.hpp"
 #include "worker/dispatcher.hpp"
@@ -62,11 +63,26 @@ class MemoryStore : public ledger::Store {
         found.push_back(id);
     return found;
   }
+  // Claims as payment_claims does (docs/scale-out.md, 3): the first node to claim an id owns it.
+  Result<std::vector<Uuid>> claim(const std::vector<Uuid>& ids) override {
+    if (!claims_up) return Status::unavailable("claims down");
+    std::vector<Uuid> owned;
+    for (const auto& id : ids) {
+      const auto it = claims.emplace(id, node).first;
+      if (it->second == node && std::find(owned.begin(), owned.end(), id) == owned.end())
+        owned.push_back(id);
+    }
+    return owned;
+  }
   Status purge() override {
     rows.clear();
+    claims.clear();
     return Status::ok();
   }
   std::vector<ledger::Entry> rows;
+  int node = 1;  // whose claims claim() makes
+  bool claims_up = true;
+  std::unordered_map<Uuid, int, UuidHash> claims;
 };
 
 handoff::AcceptedPayment payment(int n, int64_t cents = 1990) {
@@ -83,14 +99,14 @@ handoff::AcceptedPayment payment(int n, int64_t cents = 1990) {
 // crash_and_restart() writes them out and loads a new ledger from them.
 struct Rig {
   explicit Rig(bool with_journal = false, DispatcherConfig c = config(),
-               health::HealthExchange* shared_health = nullptr)
-      : cfg(c), shared(shared_health) {
+               health::HealthExchange* shared_health = nullptr, ledger::Store* edges = nullptr)
+      : cfg(c), shared(shared_health), edge_store(edges) {
     if (with_journal) {
       journal_path = "/tmp/rinha-worker-test-" + std::to_string(::getpid()) + ".journal";
       ::unlink(journal_path.c_str());
       journal = handoff::Journal::open(journal_path, Durability::kProcess).value();
     }
-    d.emplace(cfg, clock, procs, *ledger, ledger_mu, *writer, stats, journal.get(), nullptr,
+    d.emplace(cfg, clock, procs, *ledger, ledger_mu, *writer, stats, journal.get(), edge_store,
               shared);
   }
   ~Rig() {
@@ -127,7 +143,7 @@ struct Rig {
     std::vector<handoff::JournalEntry> replayed;
     for (auto& e : journal->unsettled_entries())
       if (!ledger->contains(e.payment.id)) replayed.push_back(e);
-    d.emplace(cfg, clock, procs, *ledger, ledger_mu, *writer, stats, journal.get(), nullptr,
+    d.emplace(cfg, clock, procs, *ledger, ledger_mu, *writer, stats, journal.get(), edge_store,
               shared);
     d->reconcile(replayed);
   }
@@ -205,6 +221,7 @@ struct Rig {
   int summary_lag_ms = 0;
   DispatcherConfig cfg;
   health::HealthExchange* shared;  // health.shared on: grants and others' answers come from it
+  ledger::Store* edge_store;       // the hand-off thread's store (claims), may be null
   ManualClock clock{UtcMillis{1'752'150'000'000}};
   FakeProcessors procs{clock};
   std::unique_ptr<ledger::Ledger> ledger =
@@ -307,6 +324,56 @@ TEST_CASE("timeout before the processor inserts: absent twice - then sent again"
   CHECK(rig.procs.lookups(kDef) >= 2);  // absence believed only when two lookups agree
   CHECK(rig.totals().fallback_totals.requests == 1);
   CHECK(rig.totals() == rig.procs.summary());
+}
+
+TEST_CASE("cluster claims: ids another node claimed are dropped, ours go on, no claim no send") {
+  MemoryStore db;  // the shared database's payment_claims, seen as node 1
+  for (const auto& a : payments(0, 5)) db.claims.emplace(a.id, 2);  // node 2 was first
+  DispatcherConfig c = Rig::config();
+  c.claim_ids = true;
+  Rig rig(false, c, nullptr, &db);
+  REQUIRE(rig.d->accept(payments(0, 10)).is_ok());
+  REQUIRE(rig.run_until([&] { return rig.settled() == 5; }));
+  rig.run_for(100);
+  CHECK(rig.procs.posts(kDef) + rig.procs.posts(kFb) == 5);  // node 2 forwards the other five
+  CHECK(!rig.procs.stored(kDef, payment(0).id));
+  CHECK(rig.procs.stored(kDef, payment(5).id));
+  CHECK(rig.stats.claimed_elsewhere == 5);
+  CHECK(rig.stats.duplicates_ignored == 5);
+
+  // Our own claims again (the api resending a batch this worker claimed before a crash): kept,
+  // and then ignored as known rather than lost to "another node".
+  REQUIRE(rig.d->accept(payments(5, 5)).is_ok());
+  rig.run_for(100);
+  CHECK(rig.stats.claimed_elsewhere == 5);
+  CHECK(rig.stats.duplicates_ignored == 10);
+  CHECK(rig.procs.posts(kDef) + rig.procs.posts(kFb) == 5);
+
+  // The database cannot claim: the batch is refused (the api keeps it and resends), nothing is
+  // sent; for a second after that, batches are refused without asking.
+  db.claims_up = false;
+  CHECK_FALSE(rig.d->accept(payments(10, 3)).is_ok());
+  db.claims_up = true;
+  CHECK_FALSE(rig.d->accept(payments(10, 3)).is_ok());
+  CHECK(db.claims.count(payment(10).id) == 0);
+  CHECK(rig.stats.claim_failures == 1);
+  rig.run_for(1000);
+  CHECK(rig.procs.posts(kDef) + rig.procs.posts(kFb) == 5);
+  REQUIRE(rig.d->accept(payments(10, 3)).is_ok());
+  REQUIRE(rig.run_until([&] { return rig.settled() == 8; }));
+  CHECK(db.claims.at(payment(10).id) == 1);
+  CHECK(rig.totals() == rig.procs.summary());
+}
+
+TEST_CASE("single node: no claims are asked for, every new id is forwarded") {
+  MemoryStore db;
+  for (const auto& a : payments(0, 5)) db.claims.emplace(a.id, 2);
+  Rig rig(false, Rig::config(), nullptr, &db);
+  REQUIRE_FALSE(rig.cfg.claim_ids);  // cluster.node 0, the default
+  REQUIRE(rig.d->accept(payments(0, 10)).is_ok());
+  REQUIRE(rig.run_until([&] { return rig.settled() == 10; }));
+  CHECK(db.claims.size() == 5);
+  CHECK(rig.stats.claimed_elsewhere == 0);
 }
 
 TEST_CASE("shared health: calls only when granted - answers go back - others' answers route") {
