@@ -3,10 +3,12 @@
 wrk.method = "POST"
 wrk.headers["Content-Type"] = "application/json"
 local counter = 0
-local tid = 0
+local next_tid = 0
+-- thread:set makes tid a global of that thread's Lua state: a chunk-level `local tid` would
+-- shadow it in request(), and every thread would send the same ids.
 setup = function(thread)
-  thread:set("tid", tid)
-  tid = tid + 1
+  thread:set("tid", next_tid)
+  next_tid = next_tid + 1
 end
 request = function()
   counter = counter + 1
