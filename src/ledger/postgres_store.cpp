@@ -172,7 +172,8 @@ Result<std::vector<Uuid>> PostgresStore::stored_ids(const std::vector<Uuid>& ids
   Status s = open();
   if (!s.is_ok()) return s;
   s = guarded(conn_, "ledger ids", [&] {
-    // Asked for every hand-off batch once the ledger may have forgotten ids: see ONE STATEMENT.
+    // Asked for the ids of every hand-off frame the worker accepted within its linger (OLD IDS,
+    // worker/dispatcher.cpp) once the ledger may have forgotten ids: see ONE STATEMENT.
     pqxx::nontransaction r{conn_->c};
     for (const auto& row : r.exec_params(
              "SELECT correlation_id::text FROM ledger WHERE correlation_id = ANY($1::uuid[])",

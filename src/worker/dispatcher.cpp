@@ -138,45 +138,6 @@ Dispatcher::Dispatcher(DispatcherConfig cfg, const Clock& clock, processor::Tran
 
 // ---- hand-off thread -------------------------------------------------------------------------
 
-// An id folded out of the ledger's memory is known only to the store. Sending it again could
-// charge it twice (on the other processor) and count it twice here: ask the store first, off
-// the POST path (the api has already answered). Cost once anything was folded: one indexed
-// query per hand-off batch. If the store cannot answer, the batch goes on unchecked (counted):
-// forwarding never waits for PostgreSQL.
-std::vector<handoff::AcceptedPayment> Dispatcher::drop_old_duplicates(
-    const std::vector<handoff::AcceptedPayment>& batch) {
-  std::vector<Uuid> unknown;
-  {
-    std::scoped_lock lock(ledger_mu_);
-    if (!edge_store_ || !ledger_.may_have_forgotten()) return batch;
-    for (const auto& a : batch)
-      if (!ledger_.contains(a.id)) unknown.push_back(a.id);
-  }
-  if (unknown.empty()) return batch;
-  // After a failure the store is left alone for a second: a batch must not wait on reconnects.
-  const SteadyTime now = clock_.now_steady();
-  auto found = now < old_check_retry_at_ ? Result<std::vector<Uuid>>(Status::unavailable("backoff"))
-                                         : edge_store_->stored_ids(unknown);
-  if (!found.is_ok()) {
-    if (now >= old_check_retry_at_) {
-      spdlog::warn("old-duplicate check skipped for {} payments: {}", unknown.size(),
-                   found.status().message());
-      old_check_retry_at_ = now + std::chrono::seconds(1);
-    }
-    stats_.old_unchecked.fetch_add(static_cast<int64_t>(unknown.size()));
-    return batch;
-  }
-  if (found->empty()) return batch;
-  std::unordered_set<Uuid, UuidHash> old(found->begin(), found->end());
-  std::vector<handoff::AcceptedPayment> out;
-  for (const auto& a : batch)
-    if (!old.count(a.id)) out.push_back(a);
-  const auto dropped = static_cast<int64_t>(batch.size() - out.size());
-  stats_.old_duplicates.fetch_add(dropped);
-  stats_.duplicates_ignored.fetch_add(dropped);
-  return out;
-}
-
 // CLAIMS (cluster mode; docs/scale-out.md, 3). The same id accepted by two nodes would be sent by
 // both, perhaps to different processors: charged twice, which no 422 reveals. One statement per
 // hand-off batch claims its ids in payment_claims; ids another node claimed first are dropped
@@ -191,8 +152,11 @@ Result<std::vector<handoff::AcceptedPayment>> Dispatcher::keep_claimed(
   std::vector<Uuid> ids;
   ids.reserve(batch.size());
   for (const auto& a : batch) ids.push_back(a.id);
-  auto owned = edge_store_ ? edge_store_->claim(ids)
-                           : Result<std::vector<Uuid>>(Status::unavailable("no store to claim in"));
+  Result<std::vector<Uuid>> owned = Status::unavailable("no store to claim in");
+  if (edge_store_) {
+    std::scoped_lock lock(store_mu_);
+    owned = edge_store_->claim(ids);
+  }
   if (!owned.is_ok()) {
     spdlog::warn("claims failed, {} payments refused for the api to resend: {}", batch.size(),
                  owned.status().message());
@@ -211,6 +175,18 @@ Result<std::vector<handoff::AcceptedPayment>> Dispatcher::keep_claimed(
   return out;
 }
 
+// OLD IDS. An id folded out of the ledger's memory is known only to the store. Sending it again
+// could charge it twice (on the other processor) and count it twice here: ask the store first,
+// off the POST path (the api has already answered). Asked per hand-off frame (1-2 payments at
+// load), that was a PostgreSQL round trip per frame, most of PostgreSQL's CPU per POST; so the
+// ids wait up to old_check_linger_ms for one query shared with every frame accepted meanwhile,
+// on a thread of their own, and the frame is acked at once (journaled first; an id found
+// stored is settled there). A payment forwards that much later; its requestedAt is stamped at
+// send, so nothing else moves. Not a Bloom filter of the folded ids: the store is the record
+// of every node and of every earlier run, so a complete filter means reading every id ever
+// stored at each start and memory growing with history. If the query fails, the ids go on
+// unchecked (counted) and the store is left alone for a second: a database that is down holds
+// nothing back beyond the linger.
 Status Dispatcher::accept(const std::vector<handoff::AcceptedPayment>& all) {
   std::vector<handoff::AcceptedPayment> claimed;
   if (cfg_.claim_ids) {
@@ -218,8 +194,7 @@ Status Dispatcher::accept(const std::vector<handoff::AcceptedPayment>& all) {
     if (!c.is_ok()) return c.status();
     claimed = std::move(c).value();
   }
-  const std::vector<handoff::AcceptedPayment> batch =
-      drop_old_duplicates(cfg_.claim_ids ? claimed : all);
+  const std::vector<handoff::AcceptedPayment>& batch = cfg_.claim_ids ? claimed : all;
   // Journal first: once the api answers 2xx the payment must survive a crash of this process.
   if (journal_) {
     Status s = journal_->append_accepted(batch);
@@ -228,14 +203,113 @@ Status Dispatcher::accept(const std::vector<handoff::AcceptedPayment>& all) {
       return s;
     }
   }
+  std::vector<handoff::AcceptedPayment> known, unknown;
   {
+    std::scoped_lock lock(ledger_mu_);
+    const bool check = edge_store_ && ledger_.may_have_forgotten();
+    for (const auto& a : batch) (check && !ledger_.contains(a.id) ? unknown : known).push_back(a);
+  }
+  hold_for_check(std::move(unknown), clock_.now_steady());
+  if (!known.empty()) {
     std::scoped_lock lock(inbox_mu_);
-    inbox_.insert(inbox_.end(), batch.begin(), batch.end());
+    inbox_.insert(inbox_.end(), known.begin(), known.end());
   }
   stats_.accepted.fetch_add(static_cast<int64_t>(all.size()));
-  client_.wakeup();
+  if (!known.empty()) client_.wakeup();
   return Status::ok();
 }
+
+void Dispatcher::hold_for_check(std::vector<handoff::AcceptedPayment> batch, SteadyTime now) {
+  if (batch.empty()) return;
+  bool wake;
+  {
+    std::scoped_lock lock(inbox_mu_);
+    // The check's thread sleeps untimed only while nothing waits: woken for the first id (then
+    // it times the linger itself) or a full query, not per frame.
+    wake = unchecked_.empty() || unchecked_.size() + batch.size() >= cfg_.old_check_max;
+    if (unchecked_.empty()) unchecked_since_ = now;
+    checking_ += batch.size();
+    unchecked_.insert(unchecked_.end(), batch.begin(), batch.end());
+  }
+  if (wake) check_cv_.notify_one();
+}
+
+// ---- old-duplicate check (a thread of its own) ------------------------------------------------
+
+int Dispatcher::check_old_ids() {
+  const SteadyTime now = clock_.now_steady();
+  std::vector<handoff::AcceptedPayment> batch;
+  uint64_t epoch;
+  {
+    std::scoped_lock lock(inbox_mu_);
+    if (unchecked_.empty()) return -1;
+    const SteadyTime due = unchecked_since_ + milliseconds(cfg_.old_check_linger_ms);
+    if (now < due && unchecked_.size() < cfg_.old_check_max && !stop_.load())
+      return static_cast<int>(std::max<int64_t>(1, ms_between(now, due)));
+    batch.swap(unchecked_);
+    epoch = epoch_.load();
+  }
+  std::vector<Uuid> ids;
+  ids.reserve(batch.size());
+  for (const auto& a : batch) ids.push_back(a.id);
+  // After a failure the store is left alone for a second: ids must not wait on reconnects.
+  Result<std::vector<Uuid>> found = Status::unavailable("backoff");
+  if (now >= old_check_retry_at_) {
+    std::scoped_lock lock(store_mu_);
+    found = edge_store_->stored_ids(ids);
+  }
+  std::unordered_set<Uuid, UuidHash> old;
+  if (found.is_ok()) {
+    old.insert(found->begin(), found->end());
+  } else {
+    if (now >= old_check_retry_at_) {
+      spdlog::warn("old-duplicate check skipped for {} payments: {}", ids.size(),
+                   found.status().message());
+      old_check_retry_at_ = now + std::chrono::seconds(1);
+    }
+    stats_.old_unchecked.fetch_add(static_cast<int64_t>(ids.size()));
+  }
+  std::vector<Uuid> dropped;
+  {
+    std::scoped_lock lock(inbox_mu_);
+    for (const auto& a : batch) {
+      if (old.count(a.id))
+        dropped.push_back(a.id);
+      else if (epoch_.load() == epoch)  // else a purge since dropped them
+        inbox_.push_back(a);
+    }
+    checking_ -= batch.size();
+  }
+  if (dropped.size() < batch.size()) client_.wakeup();
+  if (!dropped.empty()) {
+    stats_.old_duplicates.fetch_add(static_cast<int64_t>(dropped.size()));
+    stats_.duplicates_ignored.fetch_add(static_cast<int64_t>(dropped.size()));
+    if (journal_) {
+      Status s = journal_->append_settled(dropped);
+      if (!s.is_ok()) spdlog::warn("journal: settle record failed: {}", s.message());
+    }
+  }
+  return 0;
+}
+
+void Dispatcher::run_old_id_checks() {
+  while (true) {
+    const int wait = check_old_ids();
+    if (wait == 0) continue;
+    std::unique_lock lock(inbox_mu_);
+    if (stop_.load() && unchecked_.empty()) return;
+    auto ready = [&] {
+      return stop_.load() || unchecked_.size() >= cfg_.old_check_max ||
+             (wait < 0 && !unchecked_.empty());
+    };
+    if (wait < 0)
+      check_cv_.wait(lock, ready);
+    else
+      check_cv_.wait_for(lock, milliseconds(wait), ready);
+  }
+}
+
+// ---- hand-off thread: summaries and purge -----------------------------------------------------
 
 // SteadyTime{} (no instant given) is now; one older than recent_ reaches is its oldest.
 SteadyTime Dispatcher::as_of(SteadyTime asked_at, SteadyTime now) {
@@ -341,6 +415,8 @@ Result<summary::SummaryTotals> Dispatcher::summarize(const summary::Window& w,
     stats_.ambiguous_payments.fetch_add(r.ambiguous);
   }
   // Outside the ledger lock: an edge inside a folded bucket is a PostgreSQL range query.
+  if (r.edges.empty()) return r.totals;
+  std::scoped_lock lock(store_mu_);
   return ledger::resolve_edges(r, edge_store_);
 }
 
@@ -349,6 +425,8 @@ Status Dispatcher::purge() {
     // Order matters: the inbox first, so that nothing accepted before the purge survives it.
     std::scoped_lock inbox(inbox_mu_);
     inbox_.clear();
+    checking_ -= unchecked_.size();  // those in a query under way see the epoch move
+    unchecked_.clear();
     std::scoped_lock lock(ledger_mu_);
     ledger_.clear();
     recent_.clear();
@@ -365,7 +443,11 @@ Status Dispatcher::purge() {
 }
 
 void Dispatcher::request_stop() {
-  stop_.store(true);
+  {
+    std::scoped_lock lock(inbox_mu_);  // not between the check thread's test and its wait
+    stop_.store(true);
+  }
+  check_cv_.notify_all();
   client_.wakeup();
 }
 
@@ -373,11 +455,20 @@ void Dispatcher::request_stop() {
 
 void Dispatcher::reconcile(const std::vector<handoff::JournalEntry>& replayed) {
   const SteadyTime now = clock_.now_steady();
+  std::vector<handoff::AcceptedPayment> unchecked;
   for (const auto& e : replayed) {
     const auto& a = e.payment;
+    bool check;
     {
       std::scoped_lock lock(ledger_mu_);
       if (ledger_.contains(a.id)) continue;  // settled and persisted before the restart
+      check = edge_store_ && ledger_.may_have_forgotten();
+    }
+    if (!e.last_sent && check) {
+      // Journaled before its old-duplicate check (OLD IDS) perhaps: checked before any send.
+      stats_.replayed.fetch_add(1);
+      unchecked.push_back(a);
+      continue;
     }
     if (!active_.insert(a.id).second) continue;
     stats_.replayed.fetch_add(1);
@@ -392,6 +483,7 @@ void Dispatcher::reconcile(const std::vector<handoff::JournalEntry>& replayed) {
     rp.deadline = now + milliseconds(cfg_.reconcile_delay_ms);
     start_replay_round(a.id, now);
   }
+  hold_for_check(std::move(unchecked), now);
   backlog_.store(active_.size());
 }
 
@@ -597,6 +689,11 @@ void Dispatcher::close_outcome(const Uuid& id) {
     ledger_.close(id);
   }
   open_.erase(id);
+}
+
+bool Dispatcher::handoff_idle() {
+  std::scoped_lock lock(inbox_mu_);
+  return inbox_.empty() && checking_ == 0;
 }
 
 void Dispatcher::apply_purge_if_any() {
@@ -1011,7 +1108,7 @@ void Dispatcher::run_loop() {
       drain_deadline = now + milliseconds(cfg_.drain_ms);
       spdlog::info("worker: stopping; {} payments queued or open", active_.size());
     }
-    if (drain_deadline && (active_.empty() || now >= *drain_deadline)) break;
+    if (drain_deadline && ((active_.empty() && handoff_idle()) || now >= *drain_deadline)) break;
     client_.run_once(step());
   }
   if (!active_.empty())

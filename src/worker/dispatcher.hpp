@@ -4,8 +4,10 @@
 // time read from the Clock given, so tests drive step() on a ManualClock with a scripted fake.
 // Threading: run_loop() (or step()) runs on one thread and is the only user of the transport,
 // the tracker and the queue. Sink methods run on the hand-off server thread: accept() only appends
-// to the inbox, summarize() reads the ledger, purge() clears the ledger and bumps the epoch; the
-// ledger and the inbox are each guarded by a mutex. request_stop() may be called from any thread.
+// to the inbox (or to the ids awaiting the old-duplicate check, which check_old_ids() runs on a
+// thread of its own), summarize() reads the ledger, purge() clears the ledger and bumps the
+// epoch; the ledger and the inbox are each guarded by a mutex. request_stop() may be called
+// from any thread.
 #pragma once
 
 #include <atomic>
@@ -68,6 +70,10 @@ struct DispatcherConfig {
   // Cluster mode (cluster.node set): every id is claimed in the shared database before it is
   // journaled, so that one accepted by two nodes at once is forwarded by one only (CLAIMS).
   bool claim_ids;
+  // OLD IDS (dispatcher.cpp): accepted ids the ledger may have forgotten wait this long for
+  // one store query shared with those accepted meanwhile, or until this many wait.
+  int old_check_linger_ms = 10;
+  size_t old_check_max = 512;
 };
 
 // The worker's settings for the dispatcher: router.*, retry.*, health.*, worker.* of cfg.
@@ -79,8 +85,8 @@ class Dispatcher final : public handoff::Sink {
   // persists every entry this dispatcher settles. journal may be null (durability none): else
   // accept() appends to it before answering, and purge() clears it; marking payments settled
   // there is the writer's job (after their rows are committed). edge_store (may be null: then
-  // a summary needing it fails) answers window edges inside folded buckets and whether an
-  // accepted id folded out of memory was already stored, on the hand-off thread only.
+  // a summary needing it fails) answers window edges inside folded buckets (hand-off thread)
+  // and whether an accepted id folded out of memory was already stored (check_old_ids()).
   // shared_health (may be null: then this worker polls on its own, cfg.health.polls): the
   // health calls are made when it grants them, their answers handed back to it, and the answers
   // other workers obtained are fed to the tracker from it (health.shared on).
@@ -96,7 +102,8 @@ class Dispatcher final : public handoff::Sink {
 
   // Payments accepted before a restart and not known to be settled. One that was sent (it has a
   // SENT record) is looked up on both processors at once, again every replay_recheck_ms, and
-  // never re-sent before it is proven absent; one never sent is queued. Call before run_loop().
+  // never re-sent before it is proven absent; one never sent is queued (through the
+  // old-duplicate check once the ledger may have forgotten ids). Call before run_loop().
   void reconcile(const std::vector<handoff::JournalEntry>& replayed);
 
   // Summary-time probe (summarize() uses these; tests turn the loop in between).
@@ -119,6 +126,15 @@ class Dispatcher final : public handoff::Sink {
   // dispatch); returns how long the caller may wait for the transport before the next turn.
   int step();
   void request_stop();
+
+  // OLD IDS (see dispatcher.cpp). One turn of the old-duplicate check at clock.now_steady():
+  // once the oldest id waiting for it is old_check_linger_ms old (or old_check_max wait, or
+  // stop was requested), asks the store about all of them at once, drops those stored and
+  // hands the rest to the loop. Returns 0 after a query, else how long until one is due (ms),
+  // -1 when nothing waits. run_old_id_checks() turns it on the calling thread (its own: the
+  // query blocks) until request_stop() and nothing waits.
+  int check_old_ids();
+  void run_old_id_checks();
 
   // For tests: queued + open payments.
   size_t backlog() const { return backlog_.load(); }
@@ -149,6 +165,8 @@ class Dispatcher final : public handoff::Sink {
       const std::vector<handoff::AcceptedPayment>& batch);
   Result<std::vector<handoff::AcceptedPayment>> keep_claimed(
       const std::vector<handoff::AcceptedPayment>& batch);
+  void hold_for_check(std::vector<handoff::AcceptedPayment> batch, SteadyTime now);
+  bool handoff_idle();  // nothing in the inbox or waiting for the old-duplicate check
   void drain_inbox(SteadyTime now);
   void apply_purge_if_any();
   void poll_health(SteadyTime now);
@@ -198,14 +216,23 @@ class Dispatcher final : public handoff::Sink {
   health::HealthExchange* shared_health_;
   health::Tracker tracker_;
 
-  // Hand-off thread only.
+  // Old-duplicate check's thread only.
   SteadyTime old_check_retry_at_{};
+  // edge_store_ is one connection, used by the hand-off thread (claims, edges) and the check's
+  // thread.
+  std::mutex store_mu_;
+
+  // Hand-off thread only.
   SteadyTime claim_retry_at_{};
 
-  // Shared with the hand-off thread.
+  // Shared with the hand-off thread (and the old-duplicate check's).
   std::mutex inbox_mu_;
-  std::vector<handoff::AcceptedPayment> inbox_;  // GUARDED_BY(inbox_mu_)
-  std::atomic<uint64_t> epoch_{0};               // bumped by purge(); changed under ledger_mu_
+  std::vector<handoff::AcceptedPayment> inbox_;      // GUARDED_BY(inbox_mu_)
+  std::vector<handoff::AcceptedPayment> unchecked_;  // GUARDED_BY(inbox_mu_): awaiting the check
+  SteadyTime unchecked_since_{};                     // GUARDED_BY(inbox_mu_): the oldest's arrival
+  size_t checking_ = 0;  // GUARDED_BY(inbox_mu_): unchecked_ + those in the query under way
+  std::condition_variable check_cv_;  // with inbox_mu_: the first id waits, or stop
+  std::atomic<uint64_t> epoch_{0};    // bumped by purge(); changed under ledger_mu_
   std::atomic<bool> stop_{false};
   std::atomic<size_t> backlog_{0};
 

@@ -8,6 +8,8 @@
 #include <algorithm>
 #include <catch2/catch.hpp>
 #include <cstdio>
+#include <functional>
+#include <limits>
 #include <memory>
 #include <optional>
 #include <random>
@@ -57,6 +59,9 @@ class MemoryStore : public ledger::Store {
     return summary::SummaryTotals{};
   }
   Result<std::vector<Uuid>> stored_ids(const std::vector<Uuid>& ids) override {
+    id_queries.push_back(ids);
+    if (during_id_query) during_id_query();
+    if (fail_id_queries) return Status::unavailable("database down");
     std::vector<Uuid> found;
     for (const auto& id : ids)
       if (std::any_of(rows.begin(), rows.end(), [&](const ledger::Entry& r) { return r.id == id; }))
@@ -83,6 +88,9 @@ class MemoryStore : public ledger::Store {
   int node = 1;  // whose claims claim() makes
   bool claims_up = true;
   std::unordered_map<Uuid, int, UuidHash> claims;
+  std::vector<std::vector<Uuid>> id_queries;  // what stored_ids() was asked, in order
+  bool fail_id_queries = false;
+  std::function<void()> during_id_query;  // runs inside stored_ids(), as another thread might
 };
 
 handoff::AcceptedPayment payment(int n, int64_t cents = 1990) {
@@ -136,7 +144,10 @@ struct Rig {
       procs.run_once(static_cast<int>(
           std::chrono::duration_cast<milliseconds>(back - clock.now_steady()).count()));
     ledger = std::make_unique<ledger::Ledger>(ledger::ledger_config(config::Config{}));
-    for (const auto& e : store.rows) ledger->add(e);
+    // As run() loads it: rows older than folded_until are in bucket totals, their ids forgotten.
+    for (const auto& e : store.rows)
+      if (e.requested_at.value >= folded_until.value) ledger->add(e);
+    ledger->restore_folded_until(folded_until);
     writer = std::make_unique<ledger::LedgerWriter>(store, ledger::writer_config(config::Config{}));
     journal.reset();
     journal = handoff::Journal::open(journal_path, Durability::kProcess).value();
@@ -146,6 +157,15 @@ struct Rig {
     d.emplace(cfg, clock, procs, *ledger, ledger_mu, *writer, stats, journal.get(), edge_store,
               shared);
     d->reconcile(replayed);
+  }
+  // The store as the edge store too (summary edges, old-duplicate check), the ledger holding
+  // only what is newer than folded_until (older ids forgotten), as run() wires a worker.
+  void forget_before(UtcMillis until) {
+    folded_until = until;
+    ledger->restore_folded_until(until);
+    edge_store = &store;
+    d.emplace(cfg, clock, procs, *ledger, ledger_mu, *writer, stats, journal.get(), edge_store,
+              shared);
   }
   void turn() { procs.run_once(d->step()); }
   // One turn that waits no later than t.
@@ -233,6 +253,7 @@ struct Rig {
   std::string journal_path;
   std::unique_ptr<handoff::Journal> journal;
   Stats stats;
+  UtcMillis folded_until{std::numeric_limits<int64_t>::min()};  // none: nothing forgotten
   std::optional<Dispatcher> d;
 };
 
@@ -485,6 +506,158 @@ TEST_CASE("journal replay: each payment is looked up on both processors before a
   CHECK(rig.procs.lookups(kFb) >= 1);
   CHECK(rig.stats.replayed == 2);
   CHECK(rig.totals() == rig.procs.summary());
+}
+
+// OLD IDS: an id the ledger may have forgotten waits for one store query shared with what is
+// accepted within the linger, acked at once; found stored, it is dropped and never sent.
+namespace {
+
+bool posted_anywhere(const FakeProcessors& procs, const Uuid& id) {
+  for (Processor p : {kDef, kFb})
+    if (std::count(procs.posted(p).begin(), procs.posted(p).end(), id)) return true;
+  return false;
+}
+
+ledger::Entry stored_long_ago(const Rig& rig, const handoff::AcceptedPayment& a) {
+  return {a.id, a.amount, UtcMillis{rig.clock.now_utc().value - 600'000}, kFb};
+}
+
+std::vector<Uuid> unsettled_ids(const handoff::Journal& j) {
+  std::vector<Uuid> ids;
+  for (const auto& a : j.unsettled()) ids.push_back(a.id);
+  return ids;
+}
+
+}  // namespace
+
+TEST_CASE("old ids: one store query per linger for every frame - those stored are never sent") {
+  Rig rig(true);
+  const int linger = rig.cfg.old_check_linger_ms;
+  const auto old = payment(1), a = payment(2), b = payment(3);
+  rig.store.rows.push_back(stored_long_ago(rig, old));
+  rig.forget_before(rig.clock.now_utc());
+  REQUIRE(rig.d->accept({old, a}).is_ok());
+  rig.clock.advance(milliseconds(3));
+  REQUIRE(rig.d->accept({b, old}).is_ok());  // a client's retry, in another frame
+  // Acked, journaled, and waiting: not asked yet, not sent.
+  CHECK(rig.d->check_old_ids() == linger - 3);
+  rig.d->step();
+  CHECK(rig.store.id_queries.empty());
+  CHECK(rig.procs.posts(kDef) + rig.procs.posts(kFb) == 0);
+  CHECK(unsettled_ids(*rig.journal) == std::vector<Uuid>{old.id, a.id, b.id});
+  rig.clock.advance(milliseconds(linger - 3));
+  CHECK(rig.d->check_old_ids() == 0);
+  REQUIRE(rig.store.id_queries.size() == 1);
+  CHECK(rig.store.id_queries[0] == std::vector<Uuid>{old.id, a.id, b.id, old.id});
+  CHECK(rig.d->check_old_ids() == -1);  // nothing waits
+  REQUIRE(rig.run_until([&] { return rig.settled() == 2; }));
+  rig.run_for(100);
+  CHECK(rig.procs.posts(kDef) + rig.procs.posts(kFb) == 2);
+  CHECK_FALSE(posted_anywhere(rig.procs, old.id));
+  CHECK(rig.stats.old_duplicates == 2);
+  CHECK(rig.stats.old_unchecked == 0);
+  CHECK(rig.stats.accepted == 4);
+  // Settled in the journal at once; the others once their rows are written (not started here).
+  CHECK(unsettled_ids(*rig.journal) == std::vector<Uuid>{a.id, b.id});
+  // Held in memory now: known without asking, ignored as duplicates.
+  REQUIRE(rig.d->accept({a}).is_ok());
+  CHECK(rig.d->check_old_ids() == -1);
+  rig.run_for(50);
+  CHECK(rig.store.id_queries.size() == 1);
+  CHECK(rig.procs.posts(kDef) + rig.procs.posts(kFb) == 2);
+}
+
+TEST_CASE("old ids: asked at once when old_check_max wait or stop was requested") {
+  auto c = Rig::config();
+  c.old_check_max = 8;
+  Rig rig(false, c);
+  rig.forget_before(rig.clock.now_utc());
+  REQUIRE(rig.d->accept(payments(0, 5)).is_ok());
+  CHECK(rig.d->check_old_ids() == c.old_check_linger_ms);
+  REQUIRE(rig.d->accept(payments(5, 3)).is_ok());
+  CHECK(rig.d->check_old_ids() == 0);
+  REQUIRE(rig.store.id_queries.size() == 1);
+  CHECK(rig.store.id_queries[0].size() == 8);
+  REQUIRE(rig.d->accept(payments(8, 1)).is_ok());
+  rig.d->request_stop();
+  CHECK(rig.d->check_old_ids() == 0);
+  CHECK(rig.store.id_queries.size() == 2);
+  REQUIRE(rig.run_until([&] { return rig.settled() == 9; }));
+}
+
+TEST_CASE("old ids: a store that cannot answer lets them through, counted, and rests a second") {
+  Rig rig;
+  const int linger = rig.cfg.old_check_linger_ms;
+  rig.forget_before(rig.clock.now_utc());
+  rig.store.fail_id_queries = true;
+  auto round = [&](int n) {
+    REQUIRE(rig.d->accept({payment(n)}).is_ok());
+    rig.clock.advance(milliseconds(linger));
+    CHECK(rig.d->check_old_ids() == 0);
+  };
+  round(1);
+  CHECK(rig.store.id_queries.size() == 1);
+  CHECK(rig.stats.old_unchecked == 1);
+  rig.store.fail_id_queries = false;
+  round(2);  // within the second: not asked
+  CHECK(rig.store.id_queries.size() == 1);
+  CHECK(rig.stats.old_unchecked == 2);
+  rig.clock.advance(milliseconds(1000));
+  round(3);
+  CHECK(rig.store.id_queries.size() == 2);
+  CHECK(rig.stats.old_unchecked == 2);
+  REQUIRE(rig.run_until([&] { return rig.settled() == 3; }));
+}
+
+TEST_CASE("old ids: a purge drops those waiting for the check and those in its query") {
+  Rig rig;
+  const int linger = rig.cfg.old_check_linger_ms;
+  // A purge empties the store too, so the ledger forgets nothing after it until it folds again:
+  // the test makes it forget before each part.
+  auto forget = [&] { rig.ledger->restore_folded_until(rig.clock.now_utc()); };
+  rig.forget_before(rig.clock.now_utc());
+  REQUIRE(rig.d->accept({payment(1)}).is_ok());
+  REQUIRE(rig.d->purge().is_ok());
+  rig.clock.advance(milliseconds(linger));
+  CHECK(rig.d->check_old_ids() == -1);
+  forget();
+  REQUIRE(rig.d->accept({payment(2)}).is_ok());
+  rig.clock.advance(milliseconds(linger));
+  rig.store.during_id_query = [&] { REQUIRE(rig.d->purge().is_ok()); };
+  CHECK(rig.d->check_old_ids() == 0);
+  rig.store.during_id_query = nullptr;
+  rig.run_for(200);
+  CHECK(rig.procs.posts(kDef) + rig.procs.posts(kFb) == 0);
+  CHECK(rig.d->backlog() == 0);
+  // Accepted after the purge: checked and forwarded.
+  forget();
+  REQUIRE(rig.d->accept({payment(3)}).is_ok());
+  rig.clock.advance(milliseconds(linger));
+  CHECK(rig.d->check_old_ids() == 0);
+  REQUIRE(rig.run_until([&] { return rig.settled() == 1; }));
+}
+
+TEST_CASE("old ids: kill -9 after the ack, before the check - the restart checks them first") {
+  Rig rig(true);
+  const int linger = rig.cfg.old_check_linger_ms;
+  const auto old = payment(1), fresh = payment(2);
+  rig.store.rows.push_back(stored_long_ago(rig, old));
+  rig.forget_before(rig.clock.now_utc());
+  REQUIRE(rig.d->accept({old, fresh}).is_ok());  // journaled and acked, check not run yet
+  rig.crash_and_restart(50);
+  CHECK(rig.stats.replayed == 2);
+  rig.d->step();
+  CHECK(rig.procs.posts(kDef) + rig.procs.posts(kFb) == 0);
+  rig.clock.advance(milliseconds(linger));
+  CHECK(rig.d->check_old_ids() == 0);
+  REQUIRE(rig.store.id_queries.size() == 1);
+  CHECK(rig.store.id_queries[0] == std::vector<Uuid>{old.id, fresh.id});
+  REQUIRE(rig.run_until([&] { return rig.settled() == 1; }));
+  rig.run_for(100);
+  CHECK_FALSE(posted_anywhere(rig.procs, old.id));
+  CHECK(rig.procs.posts(kDef) + rig.procs.posts(kFb) == 1);
+  CHECK(rig.stats.old_duplicates == 1);
+  CHECK(unsettled_ids(*rig.journal) == std::vector<Uuid>{fresh.id});
 }
 
 TEST_CASE("consistency oracle: sampled checks agree through latency steps under 2 s and failures") {
