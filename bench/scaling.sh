@@ -15,6 +15,7 @@
 #                ledger flushes, claims, health; the paper model's input, docs/scale-out.md 5)
 # Timing figures: run it under the bench lock, compare within one invocation only.
 # Usage: NODES="1 2 3" NODE_CPUS=0.25 DURATION=20 CONNS=64 bench/scaling.sh
+#        RINHAD_ARGS="--flag=value ..." adds flags to every rinhad
 set -euo pipefail
 cd "$(dirname "$0")/.."
 BUILD_DIR=${BUILD_DIR:-build}
@@ -56,8 +57,10 @@ printf "$row" nodes accepted/s forwarded/s "POST p50/p99 ms" "summary p50/p99 ms
   inconsistent unanswered backlog "pg commits/s"
 for n in $NODES; do
   stack="$OUT/stack$n"
-  "$RINHACTL" stack up --run-dir "$stack" --lb-port "$(port)" --default-port 0 --fallback-port 0 \
-    --nodes "$n" --node-cpus "$NODE_CPUS" > "$OUT/up$n.log" 2>&1
+  up_args=(--run-dir "$stack" --lb-port "$(port)" --default-port 0 --fallback-port 0
+    --nodes "$n" --node-cpus "$NODE_CPUS")
+  for a in ${RINHAD_ARGS:-}; do up_args+=("--rinhad-arg=$a"); done
+  "$RINHACTL" stack up "${up_args[@]}" > "$OUT/up$n.log" 2>&1
   # shellcheck source=/dev/null
   . "$stack/stack.env"
   for u in "$RINHA_DEFAULT_URL" "$RINHA_FALLBACK_URL"; do
