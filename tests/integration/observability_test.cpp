@@ -1,7 +1,9 @@
 // The worker's GET /metrics (worker.metrics_listen) against a real stack: counters, gauges and
 // the latency histogram agree with the payments sent; and secrets (the database password) never
 // show in --print-config, in --help or in the logs of either role.
+#include <algorithm>
 #include <catch2/catch.hpp>
+#include <functional>
 #include <map>
 #include <regex>
 #include <sstream>
@@ -44,19 +46,26 @@ std::string fetch(const std::string& url) {
   return resp->body;
 }
 
+// Runs rinhad with args to completion (ready empty), or until ready() holds (at most 10 s, then
+// the test fails) and stops it; returns its log.
 std::string run_rinhad(const stack::TempDir& dir, std::vector<std::string> args,
-                       const std::string& log, std::chrono::milliseconds for_how_long) {
+                       const std::string& log, const std::function<bool()>& ready = {}) {
   args.insert(args.begin(), RINHAD_PATH);
   stack::ProcessSpec spec{"rinhad", args, {}, dir.file(log), "", "", false};
-  if (for_how_long.count() == 0) {
+  if (!ready) {
     auto rc = stack::run_to_completion(spec, 10s);
     REQUIRE(rc.is_ok());
   } else {
     auto started = stack::Process::start(spec);
     REQUIRE(started.is_ok());
     stack::Process p = std::move(started).value();
-    std::this_thread::sleep_for(for_how_long);
+    const auto deadline = std::chrono::steady_clock::now() + 10s;
+    while (!ready() && p.alive() && std::chrono::steady_clock::now() < deadline)
+      std::this_thread::sleep_for(20ms);
+    const bool was_ready = ready();
     p.stop();
+    INFO(stack::tail_file(dir.file(log), 20));
+    REQUIRE(was_ready);
   }
   return stack::tail_file(dir.file(log), 1000);
 }
@@ -79,30 +88,45 @@ TEST_CASE("worker /metrics: counters, gauges and histogram follow the payments")
   CHECK(idle.at("rinha_worker_summary_probe_results_total{result=\"found\"}") == 0);
 
   int64_t accepted = 0;
+  std::vector<SentPayment> sent;
   {
     PaymentTraffic traffic(f.stack().lb_url(), 200, 2);
     std::this_thread::sleep_for(2s);
     traffic.stop();
     accepted = traffic.accepted();
+    sent = traffic.sent();
   }
   REQUIRE(accepted > 200);
   auto settled = wait_settled(ep, accepted, 20s);
   REQUIRE(settled.is_ok());
   REQUIRE(settled->consistent());
+  // A POST the client gave up on (no answer within its timeout) may still have been accepted:
+  // its outcome is unknown, so what the worker took is what the processors hold, each sent id
+  // looked up; every 2xx among them, and no id charged twice.
+  auto audit = audit_payments(sent, ep);
+  REQUIRE(audit.is_ok());
+  INFO(*audit);
+  CHECK(audit->lost == 0);
+  CHECK(audit->double_charged == 0);
+  const auto unanswered =
+      std::count_if(sent.begin(), sent.end(), [](const SentPayment& p) { return p.status == 0; });
+  CHECK(audit->unanswered_recorded <= unanswered);
+  const int64_t taken = audit->recorded + audit->unanswered_recorded;
+  CHECK(settled->processor_requests() == taken);
 
   // Rows reach PostgreSQL within a few flush intervals.
   std::map<std::string, double> m;
   for (int i = 0; i < 50; ++i) {
     m = parse_samples(fetch(url));
-    if (m.at("rinha_worker_ledger_rows_written_total") == accepted) break;
+    if (m.at("rinha_worker_ledger_rows_written_total") == taken) break;
     std::this_thread::sleep_for(100ms);
   }
   const std::string d = "processor=\"default\"";
-  CHECK(m.at("rinha_worker_payments_accepted_total") == accepted);
+  CHECK(m.at("rinha_worker_payments_accepted_total") == taken);
   CHECK(m.at("rinha_worker_processor_outcomes_total{" + d + ",outcome=\"confirmed\"}") ==
         settled->proc_default.requests);
   CHECK(m.at("rinha_worker_processor_sent_total{" + d + "}") >= settled->proc_default.requests);
-  CHECK(m.at("rinha_worker_ledger_rows_written_total") == accepted);
+  CHECK(m.at("rinha_worker_ledger_rows_written_total") == taken);
   CHECK(m.at("rinha_worker_ledger_flush_seconds_count") > 0);
   CHECK(m.at("rinha_worker_ledger_flush_seconds_sum") > 0);
   CHECK(m.at("rinha_worker_ledger_pending_rows") == 0);
@@ -146,22 +170,27 @@ TEST_CASE("the database password never shows in --print-config, --help or the lo
     extra.insert(extra.end(), common.begin(), common.end());
     return extra;
   };
-  const std::string printed = run_rinhad(dir, with({"--print-config"}), "print.log", 0ms);
+  const std::string printed = run_rinhad(dir, with({"--print-config"}), "print.log");
   CHECK(printed.find("database:") != std::string::npos);
   CHECK(printed.find("rinha:***@127.0.0.1") != std::string::npos);
   CHECK(printed.find(secret) == std::string::npos);
 
-  const std::string help = run_rinhad(dir, with({"--help"}), "help.log", 0ms);
+  const std::string help = run_rinhad(dir, with({"--help"}), "help.log");
   CHECK(help.find("database.url") != std::string::npos);
   CHECK(help.find(secret) == std::string::npos);
 
-  const std::string worker = run_rinhad(dir, with({"--mode=worker"}), "worker.log", 1500ms);
-  CHECK(worker.find("database not ready") != std::string::npos);  // it did log about the db
+  // The worker logs about the database it cannot reach; the api, once it listens, its start.
+  const std::string worker = run_rinhad(dir, with({"--mode=worker"}), "worker.log", [&] {
+    return stack::tail_file(dir.file("worker.log"), 1000).find("database not ready") !=
+           std::string::npos;
+  });
   CHECK(worker.find(secret) == std::string::npos);
 
   const int api_port = stack::free_port();
+  const std::string api_url = "http://127.0.0.1:" + std::to_string(api_port) + "/healthcheck";
   const std::string api =
-      run_rinhad(dir, with({"--mode=api", "--api.listen", "127.0.0.1:" + std::to_string(api_port)}),
-                 "api.log", 1000ms);
+      run_rinhad(dir, with({"--mode=api", "--api.listen", stack::loopback_address(api_port)}),
+                 "api.log", [&] { return stack::wait_http_ok(api_url, 0ms).is_ok(); });
+  CHECK(api.find("listening") != std::string::npos);
   CHECK(api.find(secret) == std::string::npos);
 }

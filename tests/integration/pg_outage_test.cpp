@@ -90,7 +90,10 @@ TEST_CASE("PostgreSQL stopped for 10 s under load: forwarding and summaries go o
          << checker.unanswered();
   std::printf("%s\n", report.str().c_str());
   auto mism = checker.mismatches();
-  INFO(report.str() << "\nfirst mismatch: " << (mism.empty() ? "" : mism[0]) << "\nworker log:\n"
+  auto unanswered = checker.unanswered_reads();
+  INFO(report.str() << "\nfirst mismatch: " << (mism.empty() ? "" : mism[0])
+                    << "\nfirst unanswered: " << (unanswered.empty() ? "" : unanswered[0])
+                    << "\nworker log:\n"
                     << stack::tail_file(f.dir().file("worker.log"), 30));
 
   CHECK(during_outage > 1000);  // ~150/s for 10 s went on to the processors

@@ -150,8 +150,9 @@ void expect_settled_and_equal(Harness& h, int64_t accepted) {
 // in flight: every check answered and agreed.
 void expect_no_mismatch(WindowSampler& s) {
   auto m = s.mismatches();
+  auto u = s.unanswered_reads();
   INFO(m.size() << " of " << s.checks() << " checks disagreed; first: " << (m.empty() ? "" : m[0])
-                << "; unanswered " << s.unanswered());
+                << "; unanswered " << s.unanswered() << (u.empty() ? "" : ", first: " + u[0]));
   CHECK(m.empty());
   CHECK(s.unanswered() == 0);
   CHECK(s.checks() > 5);

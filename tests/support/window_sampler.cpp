@@ -33,6 +33,11 @@ std::vector<std::string> WindowSampler::mismatches() {
   return mismatches_;
 }
 
+std::vector<std::string> WindowSampler::unanswered_reads() {
+  std::scoped_lock l(mu_);
+  return unanswered_reads_;
+}
+
 std::string WindowSampler::log() {
   std::scoped_lock l(mu_);
   std::string out;
@@ -49,7 +54,8 @@ void WindowSampler::run() {
     std::ostringstream line;
     line << format_iso8601(UtcMillis{now}) << ": ";
     bool mismatch = false;
-    if (!l.is_ok()) {
+    const bool unanswered = !l.is_ok();
+    if (unanswered) {
       ++unanswered_;
       line << "UNANSWERED " << l.status().message();
     } else {
@@ -60,6 +66,7 @@ void WindowSampler::run() {
     {
       std::scoped_lock lk(mu_);
       if (mismatch) mismatches_.push_back(line.str());
+      if (unanswered) unanswered_reads_.push_back(line.str());
       log_.push_back(line.str());
     }
     std::this_thread::sleep_for(std::chrono::milliseconds(period(rng)));

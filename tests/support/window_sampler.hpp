@@ -33,6 +33,7 @@ class WindowSampler {
   int checks() const { return checks_.load(); }          // answered checks
   int unanswered() const { return unanswered_.load(); }  // reads that failed
   std::vector<std::string> mismatches();                 // "<time>: <ledgers>" per disagreement
+  std::vector<std::string> unanswered_reads();           // "<time>: UNANSWERED <why>" per read
   std::string log();                                     // every check and mark, one a line
 
  private:
@@ -43,9 +44,10 @@ class WindowSampler {
   std::atomic<bool> stop_{false};
   std::atomic<int> checks_{0}, unanswered_{0};
   std::mutex mu_;
-  std::vector<std::string> mismatches_;  // GUARDED_BY(mu_)
-  std::vector<std::string> log_;         // GUARDED_BY(mu_)
-  std::thread thread_;                   // last: starts once the members above exist
+  std::vector<std::string> mismatches_;        // GUARDED_BY(mu_)
+  std::vector<std::string> unanswered_reads_;  // GUARDED_BY(mu_)
+  std::vector<std::string> log_;               // GUARDED_BY(mu_)
+  std::thread thread_;                         // last: starts once the members above exist
 };
 
 }  // namespace rinha::testsupport
