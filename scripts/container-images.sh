@@ -15,6 +15,8 @@ cd "$(dirname "$0")/.."
 BUILD_DIR=${BUILD_DIR:-build}
 
 step() { printf 'container-images: %s\n' "$*"; }
+command -v podman >/dev/null ||
+  { echo "container-images: podman is missing: scripts/install-deps.sh installs it" >&2; exit 1; }
 
 # The base. mmdebstrap reads no apt configuration of the host by itself: hand it the host's
 # sources and its apt option files (those without hooks that run host programs), at run time,
