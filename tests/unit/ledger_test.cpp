@@ -21,6 +21,16 @@ namespace {
 // What the worker builds from the shipped defaults.
 LedgerConfig shipped() { return ledger_config(config::Config{}); }
 
+// The shipped writer with short waits, so that a flush, an outage and its end take milliseconds.
+WriterConfig quick_writer(int batch_size) {
+  WriterConfig cfg = writer_config(config::Config{});
+  cfg.batch_size = batch_size;
+  cfg.flush_interval_ms = 10;
+  cfg.retry_min_ms = 5;
+  cfg.retry_max_ms = 20;
+  return cfg;
+}
+
 class FakeStore : public Store {
  public:
   Status open() override { return up ? Status::ok() : Status::unavailable("down"); }
@@ -134,23 +144,18 @@ TEST_CASE("open outcomes inside the window are reported as ambiguous until settl
 
 TEST_CASE("writer persists in batches and keeps rows through a store outage") {
   FakeStore store;
-  WriterConfig cfg = writer_config(config::Config{});
-  cfg.batch_size = 3;
-  cfg.flush_interval_ms = 10;
-  cfg.retry_min_ms = 5;
-  cfg.retry_max_ms = 20;
   std::atomic<int> persisted{0};
-  LedgerWriter w(store, cfg, [&](const std::vector<Entry>& b, const std::vector<bool>& inserted) {
-    CHECK(inserted.size() == b.size());
-    persisted += static_cast<int>(b.size());
-  });
+  LedgerWriter w(store, quick_writer(3),
+                 [&](const std::vector<Entry>& b, const std::vector<bool>& inserted) {
+                   CHECK(inserted.size() == b.size());
+                   persisted += static_cast<int>(b.size());
+                 });
   w.start();
   store.up = false;
   for (uint32_t i = 0; i < 7; ++i) w.enqueue(entry(i, 100, i, Processor::kDefault));
-  std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  REQUIRE(eventually([&] { return w.stats().store_errors.load() > 0; }));  // met the outage
   CHECK(store.count() == 0);
   CHECK(w.pending() == 7);
-  CHECK(w.stats().store_errors.load() > 0);
   store.up = true;
   REQUIRE(eventually([&] { return store.count() == 7; }));
   CHECK(persisted.load() == 7);
@@ -161,12 +166,7 @@ TEST_CASE("writer persists in batches and keeps rows through a store outage") {
 
 TEST_CASE("purge drops unwritten rows and truncates before later rows are written") {
   FakeStore store;
-  WriterConfig cfg = writer_config(config::Config{});
-  cfg.batch_size = 100;
-  cfg.flush_interval_ms = 10;
-  cfg.retry_min_ms = 5;
-  cfg.retry_max_ms = 20;
-  LedgerWriter w(store, cfg);
+  LedgerWriter w(store, quick_writer(100));
   w.start();
   w.enqueue(entry(1, 100, 1, Processor::kDefault));
   REQUIRE(eventually([&] { return store.count() == 1; }));
@@ -174,7 +174,7 @@ TEST_CASE("purge drops unwritten rows and truncates before later rows are writte
   w.enqueue(entry(2, 100, 2, Processor::kDefault));
   w.request_purge();
   w.enqueue(entry(3, 100, 3, Processor::kFallback));
-  std::this_thread::sleep_for(std::chrono::milliseconds(40));
+  REQUIRE(eventually([&] { return w.stats().store_errors.load() > 0; }));  // tried while down
   store.up = true;
   REQUIRE(eventually([&] {
     std::scoped_lock l(store.mu);
