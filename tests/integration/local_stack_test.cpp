@@ -57,7 +57,9 @@ TEST_CASE("PostgreSQL starts on a free port with the rinha database and stops cl
   pid_t pid;
   std::string data_dir;
   {
-    StackFixture f(Parts::postgres_only());
+    stack::StackOptions o = test_options(Parts::postgres_only());
+    o.pg_template_dir.clear();  // initdb itself (the other tests' fixtures copy a template)
+    StackFixture f(o);
     stack::Postgres* pg = f.stack().postgres();
     REQUIRE(pg != nullptr);
     pid = pg->process().pid();
@@ -80,6 +82,33 @@ TEST_CASE("PostgreSQL starts on a free port with the rinha database and stops cl
   }
   CHECK_FALSE(stack::pid_alive(pid));
   CHECK_FALSE(std::filesystem::exists(data_dir));  // the temp dir went with the fixture
+}
+
+TEST_CASE("PostgreSQL from a template: initdb makes it once, each start gets a private copy") {
+  const std::string tmpl = "/tmp/rinha-pg-template-test-" + std::to_string(::getpid());
+  std::filesystem::remove_all(tmpl);
+  stack::StackOptions o = test_options(Parts::postgres_only());
+  o.pg_template_dir = tmpl;
+  {
+    StackFixture a(o);
+    REQUIRE(std::filesystem::exists(tmpl + "/PG_VERSION"));
+    stack::Postgres* pg = a.stack().postgres();
+    REQUIRE(pg != nullptr);
+    CHECK(*pg->psql("show autovacuum") == "off");  // config/postgresql.conf applied to the copy
+    CHECK(pg->psql("create table t(x int); insert into t values (1); select count(*) from t")
+              .value() == "1");
+  }
+  const auto made = std::filesystem::last_write_time(tmpl + "/PG_VERSION");
+  {
+    StackFixture b(o);
+    stack::Postgres* pg = b.stack().postgres();
+    REQUIRE(pg != nullptr);
+    // The template was not made again, and the first cluster's table is not in the copy.
+    CHECK(std::filesystem::last_write_time(tmpl + "/PG_VERSION") == made);
+    CHECK(*pg->psql("select count(*) from pg_tables where tablename = 't'") == "0");
+  }
+  std::filesystem::remove_all(tmpl);
+  std::filesystem::remove(tmpl + ".lock");
 }
 
 TEST_CASE("PostgreSQL starts in a run dir under a 0700 parent (mktemp -d) when we are root") {

@@ -1,6 +1,7 @@
 // StackFixture: StackOptions for tests (this build's binaries, free ports) and start-or-throw.
 #include "support/fixture.hpp"
 
+#include <algorithm>
 #include <stdexcept>
 
 namespace rinha::testsupport {
@@ -23,6 +24,11 @@ stack::StackOptions test_options(const Parts& parts) {
   o.haproxy = parts.haproxy;
   o.lb_port = 0;
   o.ready_timeout = std::chrono::seconds(30);
+  // initdb once per machine and PostgreSQL build, a copy per case (local_stack_test still runs
+  // initdb itself).
+  std::string key = o.loc.pg_bin_dir;
+  std::replace(key.begin(), key.end(), '/', '-');
+  o.pg_template_dir = "/tmp/rinha-pg-template" + key;
   return o;
 }
 

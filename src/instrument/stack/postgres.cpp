@@ -3,8 +3,10 @@
 // Does not apply the schema: the worker owns sql/ and applies it when it connects.
 #include "instrument/stack/postgres.hpp"
 
+#include <fcntl.h>
 #include <signal.h>
 #include <stdlib.h>
+#include <sys/file.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -16,6 +18,7 @@
 
 #include "common/errno_text.hpp"
 #include "instrument/stack/net.hpp"
+#include "net/fd.hpp"
 
 namespace rinha::stack {
 namespace {
@@ -97,15 +100,8 @@ Result<Postgres> Postgres::start(const PostgresOptions& opts) {
   }
 
   const std::string bin = opts.bin_dir + "/";
-  auto rc = run_to_completion(pg.tool("initdb",
-                                      {"-D", pg.data_dir_, "-U", "postgres", "--auth=trust", "-E",
-                                       "UTF8", "--locale=C.UTF-8", "--no-sync"},
-                                      log),
-                              milliseconds(60000));
-  if (!rc.is_ok()) return rc.status();
-  if (*rc != 0)
-    return Status::internal("postgres: initdb exited " + std::to_string(*rc) + ":\n" +
-                            tail_file(log));
+  Status made = opts.template_dir.empty() ? pg.initdb(pg.data_dir_, log) : pg.copy_template(log);
+  if (!made.is_ok()) return made;
 
   // clang-format off
   std::vector<std::string> argv = {bin + "postgres", "-D", pg.data_dir_,
@@ -131,16 +127,57 @@ Result<Postgres> Postgres::start(const PostgresOptions& opts) {
   Status up = pg.launch();
   if (!up.is_ok()) return up;
 
-  rc = run_to_completion(pg.tool("createdb",
-                                 {"-h", pg.socket_dir_, "-p", std::to_string(pg.port_), "-U",
-                                  "postgres", opts.database},
-                                 log),
-                         milliseconds(30000));
+  auto rc = run_to_completion(pg.tool("createdb",
+                                      {"-h", pg.socket_dir_, "-p", std::to_string(pg.port_), "-U",
+                                       "postgres", opts.database},
+                                      log),
+                              milliseconds(30000));
   if (!rc.is_ok()) return rc.status();
   if (*rc != 0)
     return Status::internal("postgres: createdb " + opts.database + " exited " +
                             std::to_string(*rc) + ":\n" + tail_file(log));
   return pg;
+}
+
+Status Postgres::initdb(const std::string& dir, const std::string& log) const {
+  auto rc = run_to_completion(tool("initdb",
+                                   {"-D", dir, "-U", "postgres", "--auth=trust", "-E", "UTF8",
+                                    "--locale=C.UTF-8", "--no-sync"},
+                                   log),
+                              milliseconds(60000));
+  if (!rc.is_ok()) return rc.status();
+  if (*rc != 0)
+    return Status::internal("postgres: initdb exited " + std::to_string(*rc) + ":\n" +
+                            tail_file(log));
+  return Status::ok();
+}
+
+Status Postgres::copy_template(const std::string& log) const {
+  const std::string& tmpl = opts_.template_dir;
+  const std::string lock_path = tmpl + ".lock";
+  std::error_code ec;
+  if (!fs::exists(tmpl + "/PG_VERSION", ec)) {
+    const net::Fd lock(::open(lock_path.c_str(), O_CREAT | O_RDWR | O_CLOEXEC, 0644));
+    if (lock.get() < 0 || ::flock(lock.get(), LOCK_EX) != 0)
+      return Status::io_error("postgres: cannot lock " + lock_path + ": " + errno_text(errno));
+    // Made aside and renamed: a template that exists is complete.
+    if (!fs::exists(tmpl + "/PG_VERSION", ec)) {
+      const std::string part = tmpl + ".part";
+      fs::remove_all(part, ec);
+      Status s = initdb(part, log);
+      if (!s.is_ok()) return s;
+      fs::rename(part, tmpl, ec);
+      if (ec) return Status::io_error("postgres: cannot rename " + part + ": " + ec.message());
+    }
+  }
+  // cp -a as the server's user: the copy keeps the modes initdb set and gets that owner.
+  auto rc = run_to_completion(
+      {"cp", {"/bin/cp", "-a", tmpl, data_dir_}, {}, log, run_as_, "", false}, milliseconds(60000));
+  if (!rc.is_ok()) return rc.status();
+  if (*rc != 0)
+    return Status::internal("postgres: copying " + tmpl + " exited " + std::to_string(*rc) + ":\n" +
+                            tail_file(log));
+  return Status::ok();
 }
 
 ProcessSpec Postgres::tool(const std::string& program, std::vector<std::string> args,

@@ -29,6 +29,9 @@ struct PostgresOptions {
   bool new_session = false;               // detached (`rinhactl stack up`)
   std::vector<std::string> cgroup_procs;  // the server joins these groups (cgroup.hpp)
   std::chrono::milliseconds ready_timeout{30000};
+  // "" = initdb at every start. Else a data dir initdb makes once at this path (under a lock:
+  // starts at once make it once) and every start copies: the tests start a cluster per case.
+  std::string template_dir;
 };
 
 class Postgres {
@@ -63,6 +66,8 @@ class Postgres {
 
  private:
   Status launch();  // server_ from server_argv_, then waits for pg_isready
+  Status initdb(const std::string& dir, const std::string& log) const;
+  Status copy_template(const std::string& log) const;  // opts_.template_dir -> data_dir_
   // One of the cluster's client programs (bin_dir/program args), run as run_as_, output to log.
   ProcessSpec tool(const std::string& program, std::vector<std::string> args,
                    const std::string& log) const;

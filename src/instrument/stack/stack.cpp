@@ -262,6 +262,7 @@ Result<Stack> Stack::up(const StackOptions& requested) {
     po.conf_include = fs::exists(opts.loc.postgres_config()) ? opts.loc.postgres_config() : "";
     po.new_session = opts.new_session;
     po.ready_timeout = t;
+    po.template_dir = opts.pg_template_dir;
     auto pg = Postgres::start(po);
     if (!pg.is_ok()) return pg.status();
     st.pg_ = std::move(pg).value();

@@ -77,6 +77,8 @@ struct StackOptions {
   // Each node's worker and apis in one cgroup with this CPU limit ("0.5" = half a core; "" =
   // none), so scaling shows on one machine. Not with limits (per service, single node).
   std::string node_cpus;
+  // PostgresOptions::template_dir ("" = initdb at every start).
+  std::string pg_template_dir;
 };
 
 // One line of <run_dir>/pids.
