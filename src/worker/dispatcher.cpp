@@ -245,7 +245,8 @@ int Dispatcher::check_old_ids() {
     if (unchecked_.empty()) return -1;
     const SteadyTime due = unchecked_since_ + milliseconds(cfg_.old_check_linger_ms);
     if (now < due && unchecked_.size() < cfg_.old_check_max && !stop_.load())
-      return static_cast<int>(std::max<int64_t>(1, ms_between(now, due)));
+      // Rounded up: a wait rounded down would end before `due` and wait again.
+      return static_cast<int>(std::chrono::ceil<milliseconds>(due - now).count());
     batch.swap(unchecked_);
     epoch = epoch_.load();
   }
