@@ -21,22 +21,31 @@ std::string payment_json(const PaymentRequest& p) {
 
 namespace {
 
-simdjson::padded_string padded(std::string_view body) { return simdjson::padded_string(body); }
+// Calls on_field(key, field) -> Status for each field of the JSON object in body, stopping at
+// the first failure; `what` names the document in the messages of the structural failures.
+template <typename F>
+Status for_each_field(std::string_view body, const std::string& what, F&& on_field) {
+  simdjson::ondemand::parser parser;
+  simdjson::padded_string json(body);
+  simdjson::ondemand::document doc;
+  if (parser.iterate(json).get(doc)) return Status::invalid_argument(what + ": not JSON");
+  simdjson::ondemand::object obj;
+  if (doc.get_object().get(obj)) return Status::invalid_argument(what + ": not an object");
+  for (auto field : obj) {
+    std::string_view key;
+    if (field.unescaped_key().get(key)) return Status::invalid_argument(what + ": bad key");
+    Status s = on_field(key, field);
+    if (!s.is_ok()) return s;
+  }
+  return Status::ok();
+}
 
 }  // namespace
 
 Result<StoredPayment> parse_stored_payment(std::string_view body) {
-  simdjson::ondemand::parser parser;
-  auto json = padded(body);
-  simdjson::ondemand::document doc;
-  if (parser.iterate(json).get(doc)) return Status::invalid_argument("payment: not JSON");
   StoredPayment out;
   bool have_id = false, have_amount = false, have_at = false;
-  simdjson::ondemand::object obj;
-  if (doc.get_object().get(obj)) return Status::invalid_argument("payment: not an object");
-  for (auto field : obj) {
-    std::string_view key;
-    if (field.unescaped_key().get(key)) return Status::invalid_argument("payment: bad key");
+  Status parsed = for_each_field(body, "payment", [&](std::string_view key, auto& field) -> Status {
     if (key == "correlationId") {
       std::string_view v;
       if (field.value().get_string().get(v))
@@ -72,24 +81,18 @@ Result<StoredPayment> parse_stored_payment(std::string_view body) {
       out.requested_at = UtcMillis{us >= 0 ? us / 1000 : -((-us + 999) / 1000)};
       have_at = true;
     }
-  }
+    return Status::ok();
+  });
+  if (!parsed.is_ok()) return parsed;
   if (!have_id || !have_amount || !have_at)
     return Status::invalid_argument("payment: missing correlationId, amount or requestedAt");
   return out;
 }
 
 Result<HealthReport> parse_health(std::string_view body) {
-  simdjson::ondemand::parser parser;
-  auto json = padded(body);
-  simdjson::ondemand::document doc;
-  if (parser.iterate(json).get(doc)) return Status::invalid_argument("health: not JSON");
   HealthReport out;
   bool have_failing = false, have_min = false;
-  simdjson::ondemand::object obj;
-  if (doc.get_object().get(obj)) return Status::invalid_argument("health: not an object");
-  for (auto field : obj) {
-    std::string_view key;
-    if (field.unescaped_key().get(key)) return Status::invalid_argument("health: bad key");
+  Status parsed = for_each_field(body, "health", [&](std::string_view key, auto& field) -> Status {
     if (key == "failing") {
       bool b;
       if (field.value().get_bool().get(b)) return Status::invalid_argument("health: failing");
@@ -102,7 +105,9 @@ Result<HealthReport> parse_health(std::string_view body) {
       out.min_response_ms = static_cast<int>(std::min<int64_t>(n, 1'000'000));
       have_min = true;
     }
-  }
+    return Status::ok();
+  });
+  if (!parsed.is_ok()) return parsed;
   if (!have_failing || !have_min) return Status::invalid_argument("health: missing fields");
   return out;
 }
