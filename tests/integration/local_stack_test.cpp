@@ -85,10 +85,12 @@ TEST_CASE("PostgreSQL starts on a free port with the rinha database and stops cl
 }
 
 TEST_CASE("PostgreSQL from a template: initdb makes it once, each start gets a private copy") {
-  const std::string tmpl = "/tmp/rinha-pg-template-test-" + std::to_string(::getpid());
+  const std::string prefix = "/tmp/rinha-pg-template-test-" + std::to_string(::getpid());
+  const std::string tmpl = stack::pg_template_path(prefix);
+  CHECK(tmpl != prefix);  // named after initdb's arguments too
   std::filesystem::remove_all(tmpl);
   stack::StackOptions o = test_options(Parts::postgres_only());
-  o.pg_template_dir = tmpl;
+  o.pg_template_dir = prefix;
   {
     StackFixture a(o);
     REQUIRE(std::filesystem::exists(tmpl + "/PG_VERSION"));

@@ -13,8 +13,10 @@
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <functional>
 #include <sstream>
 #include <thread>
+#include <vector>
 
 #include "common/errno_text.hpp"
 #include "instrument/stack/net.hpp"
@@ -139,12 +141,22 @@ Result<Postgres> Postgres::start(const PostgresOptions& opts) {
   return pg;
 }
 
+namespace {
+// initdb's arguments besides -D (pg_template_path digests them).
+const std::vector<std::string> kInitdbArgs{"-U",   "postgres",         "--auth=trust", "-E",
+                                           "UTF8", "--locale=C.UTF-8", "--no-sync"};
+}  // namespace
+
+std::string pg_template_path(const std::string& template_dir) {
+  std::string joined;
+  for (const auto& a : kInitdbArgs) joined += a + '\n';
+  return template_dir + "-" + std::to_string(std::hash<std::string>{}(joined) % 1000000007);
+}
+
 Status Postgres::initdb(const std::string& dir, const std::string& log) const {
-  auto rc = run_to_completion(tool("initdb",
-                                   {"-D", dir, "-U", "postgres", "--auth=trust", "-E", "UTF8",
-                                    "--locale=C.UTF-8", "--no-sync"},
-                                   log),
-                              milliseconds(60000));
+  std::vector<std::string> args{"-D", dir};
+  args.insert(args.end(), kInitdbArgs.begin(), kInitdbArgs.end());
+  auto rc = run_to_completion(tool("initdb", std::move(args), log), milliseconds(60000));
   if (!rc.is_ok()) return rc.status();
   if (*rc != 0)
     return Status::internal("postgres: initdb exited " + std::to_string(*rc) + ":\n" +
@@ -153,7 +165,7 @@ Status Postgres::initdb(const std::string& dir, const std::string& log) const {
 }
 
 Status Postgres::copy_template(const std::string& log) const {
-  const std::string& tmpl = opts_.template_dir;
+  const std::string tmpl = pg_template_path(opts_.template_dir);
   const std::string lock_path = tmpl + ".lock";
   std::error_code ec;
   if (!fs::exists(tmpl + "/PG_VERSION", ec)) {

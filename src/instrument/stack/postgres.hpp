@@ -29,10 +29,15 @@ struct PostgresOptions {
   bool new_session = false;               // detached (`rinhactl stack up`)
   std::vector<std::string> cgroup_procs;  // the server joins these groups (cgroup.hpp)
   std::chrono::milliseconds ready_timeout{30000};
-  // "" = initdb at every start. Else a data dir initdb makes once at this path (under a lock:
-  // starts at once make it once) and every start copies: the tests start a cluster per case.
+  // "" = initdb at every start. Else a data dir initdb makes once at pg_template_path(this)
+  // (under a lock: starts at once make it once) and every start copies: the tests start a
+  // cluster per case.
   std::string template_dir;
 };
+
+// Where the template of prefix `template_dir` lives: the prefix plus a digest of initdb's
+// arguments, so that a template made with other arguments (an older build) is never copied.
+std::string pg_template_path(const std::string& template_dir);
 
 class Postgres {
  public:
