@@ -116,7 +116,7 @@ std::optional<HealthCalls> health_calls(const std::string& emulator_url);
 // Looks every sent payment up on both processors.
 struct Audit {
   int64_t accepted = 0;               // 2xx answers
-  int64_t recorded = 0;               // accepted and found on exactly one processor, right amount
+  int64_t recorded = 0;               // accepted and found on exactly one processor
   int64_t lost = 0;                   // accepted and found on none
   int64_t double_charged = 0;         // found on both (accepted or not)
   int64_t wrong_amount = 0;           // found with another amount than sent
