@@ -67,15 +67,9 @@ TEST_CASE("kill -9 of the worker and of an api under load: nothing lost, nothing
   std::this_thread::sleep_for(6s);
   kill_and_restart(st, "worker", 300ms);
   std::this_thread::sleep_for(6s);
-  traffic.stop();
-  const auto sent = traffic.sent();
-
   // A replayed payment found on neither processor is sent again only after
   // worker.reconcile_delay_ms (6 s).
-  auto settled = wait_settled(ep, traffic.accepted(), 40s);
-  REQUIRE(settled.is_ok());
-  auto audit = audit_payments(sent, ep);
-  REQUIRE(audit.is_ok());
+  const Books b = settle_and_audit(traffic, ep, 40s);
 
   // "worker: journal <path>: N payments to reconcile", once per start.
   std::vector<long> replays;
@@ -93,12 +87,12 @@ TEST_CASE("kill -9 of the worker and of an api under load: nothing lost, nothing
   std::ostringstream report;
   report << "chaos: replays at start";
   for (long r : replays) report << " " << r;
-  report << "; sent " << sent.size() << ", " << *audit << "; " << *settled;
+  report << "; sent " << b.sent.size() << ", " << b.audit << "; " << b.settled;
   std::printf("%s\n", report.str().c_str());
   INFO(report.str() << "\nworker log:\n" << stack::tail_file(f.dir().file("worker.log"), 30));
 
   CHECK(traffic.accepted() > 3000);
-  check_books(*audit, *settled, traffic.accepted());
+  check_books(b.audit, b.settled, traffic.accepted());
   // The worker really went through replays, the first one with many payments in flight.
   CHECK(replays.size() == 3);  // the first start and two restarts
   CHECK((replays.size() == 3 && replays[1] > 50));

@@ -139,24 +139,18 @@ TEST_CASE("worker restarted while PostgreSQL is down: it waits for the ledger, l
   const auto worker_gap =
       std::chrono::duration_cast<std::chrono::milliseconds>(Steady::now() - worker_down);
   std::this_thread::sleep_for(3s);
-  traffic.stop();
-  const auto sent = traffic.sent();
-
-  auto settled = wait_settled(ep, traffic.accepted(), 30s);
-  REQUIRE(settled.is_ok());
-  auto audit = audit_payments(sent, ep);
-  REQUIRE(audit.is_ok());
+  const Books b = settle_and_audit(traffic, ep, 30s);
   std::ostringstream report;
   std::map<long, int> refused_by_status;
-  for (const auto& p : sent)
+  for (const auto& p : b.sent)
     if (p.status / 100 != 2) ++refused_by_status[p.status];
   report << "worker restart during pg outage: worker back after " << worker_gap.count()
          << " ms, refused meanwhile " << traffic.refused() - refused_before << " (";
   for (const auto& [status, n] : refused_by_status) report << " " << status << ":" << n;
-  report << " ); " << *audit;
+  report << " ); " << b.audit;
   std::printf("%s\n", report.str().c_str());
   INFO(report.str() << "\n" << stack::tail_file(f.dir().file("worker.log"), 30));
   CHECK(worker_gap >= 4s);  // it did wait for PostgreSQL
-  check_books(*audit, *settled, traffic.accepted());
+  check_books(b.audit, b.settled, traffic.accepted());
   CHECK(st.check_alive().is_ok());
 }

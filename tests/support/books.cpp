@@ -1,9 +1,26 @@
-// check_audit / check_books: the shared end-of-run assertions of the reliability tests.
+// settle_and_audit, check_audit, check_books: the shared end of the reliability tests' runs.
 #include "support/books.hpp"
 
 #include <catch2/catch.hpp>
+#include <utility>
 
 namespace rinha::testsupport {
+
+Books settle_and_audit(PaymentTraffic& traffic, const Endpoints& e,
+                       std::chrono::milliseconds timeout) {
+  traffic.stop();
+  Books b;
+  b.sent = traffic.sent();
+  auto settled = wait_settled(e, traffic.accepted(), timeout);
+  INFO("settling: " << settled.status().message());
+  REQUIRE(settled.is_ok());
+  b.settled = *settled;
+  auto audit = audit_payments(b.sent, e);
+  INFO("audit: " << audit.status().message());
+  REQUIRE(audit.is_ok());
+  b.audit = std::move(audit).value();
+  return b;
+}
 
 void check_audit(const Audit& audit, int64_t client_accepted) {
   INFO("audit: " << audit);

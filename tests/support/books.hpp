@@ -6,11 +6,25 @@
 // Threading: call from the test case's thread (Catch2's assertion macros are not thread-safe).
 #pragma once
 
+#include <chrono>
 #include <cstdint>
+#include <vector>
 
 #include "support/traffic.hpp"
 
 namespace rinha::testsupport {
+
+// A finished run: every payment sent, the totals once settled, the per-id audit.
+struct Books {
+  std::vector<SentPayment> sent;
+  Ledgers settled;
+  Audit audit;
+};
+
+// Stops the traffic, waits (up to timeout) until the totals settle on at least its 2xx count
+// and audits every payment it sent. REQUIREs each step: without them there is nothing to check.
+Books settle_and_audit(PaymentTraffic& traffic, const Endpoints& e,
+                       std::chrono::milliseconds timeout);
 
 // Per id: the audit saw the client's 2xx count (client_accepted), and each of those payments is
 // recorded by exactly one processor with its amount; none lost, none charged twice.
