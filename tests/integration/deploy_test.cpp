@@ -202,6 +202,9 @@ TEST_CASE("Dockerfile builds from packages that scripts/install-deps.sh installs
   CHECK(checked >= 10);
   CHECK(docker.find("FROM --platform=linux/amd64 debian:12 AS build") != std::string::npos);
   CHECK(docker.find("--target rinhad") != std::string::npos);
+  // The image builds without tests/, so that a test-only change leaves its layers cached.
+  CHECK(docker.find("-DRINHA_TESTS=OFF") != std::string::npos);
+  CHECK(docker.find("COPY tests") == std::string::npos);
 }
 
 TEST_CASE("info.json has every key the submission check wants") {
