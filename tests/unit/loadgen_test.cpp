@@ -1,11 +1,14 @@
 // Load generator: the official shapes as data, the ramp and percentile as k6 computes them, the
 // summary bodies read exactly, and a short run against in-process emulators.
+#include <netinet/in.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include <catch2/catch.hpp>
 #include <cstdio>
 #include <fstream>
 #include <sstream>
+#include <thread>
 
 #include "instrument/emulator/emulator.hpp"
 #include "instrument/http/http_client.hpp"
@@ -13,8 +16,11 @@
 #include "instrument/loadgen/payments_driver.hpp"
 #include "instrument/loadgen/post_series.hpp"
 #include "instrument/loadgen/profile.hpp"
+#include "instrument/loadgen/response_framing.hpp"
 #include "instrument/loadgen/summaries.hpp"
 #include "instrument/loadgen/timeline.hpp"
+#include "instrument/noop/server.hpp"
+#include "net/fd.hpp"
 
 using namespace rinha;
 using namespace rinha::loadgen;
@@ -369,4 +375,152 @@ TEST_CASE("a run against a backend that does not answer fails before setup") {
   lo.duration_s = 1;
   lo.vus = 1;
   CHECK(run_load(lo) == 1);
+}
+
+TEST_CASE("a response is framed by Content-Length, chunks or the close") {
+  using S = FramedResponse::State;
+  const std::string fixed = "HTTP/1.1 202 Accepted\r\nContent-Length: 5\r\n\r\nhello";
+  FramedResponse r = frame_response(fixed, false);
+  CHECK(r.state == S::kComplete);
+  CHECK(r.status == 202);
+  CHECK(r.keep_alive);
+  CHECK(r.length == fixed.size());
+  // Short of its body: incomplete, and bad once the peer closed.
+  CHECK(frame_response(fixed.substr(0, fixed.size() - 1), false).state == S::kIncomplete);
+  CHECK(frame_response(fixed.substr(0, fixed.size() - 1), true).state == S::kBad);
+  CHECK(frame_response("HTTP/1.1 202 Acc", false).state == S::kIncomplete);
+  // Only this answer's bytes: what follows is not part of it.
+  CHECK(frame_response(fixed + "HTTP/1.1", false).length == fixed.size());
+
+  const std::string chunked =
+      "HTTP/1.1 200 OK\r\ntransfer-encoding: chunked\r\n\r\n4;x=1\r\nabcd\r\nA\r\n0123456789\r\n"
+      "0\r\n\r\n";
+  r = frame_response(chunked, false);
+  CHECK(r.state == S::kComplete);
+  CHECK(r.length == chunked.size());
+  CHECK(frame_response(chunked.substr(0, chunked.size() - 2), false).state == S::kIncomplete);
+  const std::string trailer =
+      "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n0\r\nX-T: 1\r\n\r\n";
+  CHECK(frame_response(trailer, false).length == trailer.size());
+  CHECK(
+      frame_response("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n", false).state ==
+      S::kBad);
+
+  // No length: the body runs to the close, and the connection cannot be kept.
+  const std::string until_close = "HTTP/1.1 200 OK\r\n\r\nbody";
+  CHECK(frame_response(until_close, false).state == S::kIncomplete);
+  r = frame_response(until_close, true);
+  CHECK(r.state == S::kComplete);
+  CHECK_FALSE(r.keep_alive);
+  CHECK(r.length == until_close.size());
+
+  // Keep-alive: 1.1 unless told close, 1.0 only when told keep-alive.
+  CHECK_FALSE(
+      frame_response("HTTP/1.1 400 Bad\r\nConnection: Close\r\nContent-Length: 0\r\n\r\n", false)
+          .keep_alive);
+  CHECK_FALSE(frame_response("HTTP/1.0 200 OK\r\nContent-Length: 0\r\n\r\n", false).keep_alive);
+  CHECK(frame_response("HTTP/1.0 200 OK\r\nConnection: keep-alive\r\nContent-Length: 0\r\n\r\n",
+                       false)
+            .keep_alive);
+  // 204 has no body; a 100 Continue before the answer is skipped.
+  CHECK(frame_response("HTTP/1.1 204 No Content\r\n\r\n", false).state == S::kComplete);
+  r = frame_response(
+      "HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 201 Created\r\nContent-Length: 0\r\n\r\n", false);
+  CHECK(r.status == 201);
+  CHECK(r.state == S::kComplete);
+  // Not HTTP, or a length that is not a number.
+  CHECK(frame_response("SSH-2.0-OpenSSH\r\n\r\n", false).state == S::kBad);
+  CHECK(frame_response("HTTP/1.1 200 OK\r\nContent-Length: 1x\r\n\r\n", false).state == S::kBad);
+}
+
+namespace {
+
+struct DriverRun {
+  PaymentsCounters counters;
+  LatencyRecorder latency;
+};
+
+// `vus` VUs, all from the start, for `duration_ms`, against `url`.
+void drive(DriverRun& run, const std::string& url, int vus, int64_t duration_ms,
+           std::chrono::milliseconds timeout = std::chrono::milliseconds(1500)) {
+  PaymentsOptions po;
+  po.url = url;
+  po.amount_json = "20.05";
+  po.vus = vus;
+  po.ramp = false;
+  po.duration_ms = duration_ms;
+  po.timeout = timeout;
+  std::atomic<bool> stop{false};
+  run_payments(po, std::chrono::steady_clock::now(), run.latency, run.counters, stop);
+}
+
+// A listening loopback socket on a free port (the kernel completes connects to its backlog).
+net::Fd listener(uint16_t& port) {
+  net::Fd fd(socket(AF_INET, SOCK_STREAM, 0));
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  socklen_t len = sizeof a;
+  REQUIRE(bind(fd.get(), reinterpret_cast<sockaddr*>(&a), len) == 0);
+  REQUIRE(listen(fd.get(), 64) == 0);
+  REQUIRE(getsockname(fd.get(), reinterpret_cast<sockaddr*>(&a), &len) == 0);
+  port = ntohs(a.sin_port);
+  return fd;
+}
+
+}  // namespace
+
+TEST_CASE("each VU keeps one keep-alive connection and every answer is timed") {
+  noop::NoopServer backend;
+  REQUIRE(backend.start("127.0.0.1", 0).is_ok());
+  DriverRun run;
+  // 5 VUs at 0, ~1 and ~2 s (1 s after each answer) within 2.5 s.
+  drive(run, "http://127.0.0.1:" + std::to_string(backend.port()) + "/payments", 5, 2500);
+  CHECK(run.counters.sent.load() == 15);
+  CHECK(run.counters.ok.load() == 15);
+  CHECK(run.counters.failed.load() == 0);
+  CHECK(run.counters.in_flight.load() == 0);
+  CHECK(run.counters.connects.load() == 5);
+  CHECK(run.latency.sorted_ms().size() == 15);
+}
+
+TEST_CASE("a server closing after each answer gets a new connection per POST") {
+  uint16_t port = 0;
+  net::Fd lfd = listener(port);
+  std::thread server([&] {
+    for (int k = 0; k < 6; ++k) {
+      net::Fd c(accept(lfd.get(), nullptr, nullptr));
+      if (!c.valid()) return;
+      char buf[1024];
+      std::string in;
+      while (in.find("}") == std::string::npos) {  // the whole JSON body
+        const ssize_t n = recv(c.get(), buf, sizeof buf, 0);
+        if (n <= 0) break;
+        in.append(buf, static_cast<size_t>(n));
+      }
+      const std::string a =
+          "HTTP/1.1 202 Accepted\r\nConnection: close\r\nContent-Length: 0\r\n\r\n";
+      send(c.get(), a.data(), a.size(), MSG_NOSIGNAL);  // short or failed: the counts show it
+    }
+  });
+  DriverRun run;
+  drive(run, "http://localhost:" + std::to_string(port) + "/payments", 3, 1500);
+  server.join();
+  CHECK(run.counters.sent.load() == 6);
+  CHECK(run.counters.ok.load() == 6);
+  CHECK(run.counters.connects.load() == 6);
+}
+
+TEST_CASE("a POST unanswered within the timeout fails as a timeout and drops its connection") {
+  uint16_t port = 0;
+  net::Fd lfd = listener(port);  // never accepts: connects complete, nothing answers
+  DriverRun run;
+  drive(run, "http://127.0.0.1:" + std::to_string(port) + "/payments", 3, 1000,
+        std::chrono::milliseconds(200));
+  // One POST per VU: timed out at 0.2 s, the next would be due at 1.2 s, after the end.
+  CHECK(run.counters.sent.load() == 3);
+  CHECK(run.counters.failed.load() == 3);
+  CHECK(run.counters.timeouts.load() == 3);
+  CHECK(run.counters.ok.load() == 0);
+  CHECK(run.latency.sorted_ms().empty());
 }

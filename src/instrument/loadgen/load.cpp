@@ -582,13 +582,15 @@ int run_load(const LoadOptions& opts) {
   }
   std::sort(summary_ms.begin(), summary_ms.end());
   std::printf(
-      "\nrun: %lld POSTs sent, %lld ok, %lld failed (%lld timeouts); %d checks; "
+      "\nrun: %lld POSTs sent, %lld ok, %lld failed (%lld timeouts); %lld TCP connects; "
+      "%d checks; "
       "%zu latency samples (ms: p50 %.3f, p90 %.3f, p99 %.3f, max %.3f); "
       "backend whole-run %lld/%lld\n",
       static_cast<long long>(run.counters.sent.load()),
       static_cast<long long>(run.counters.ok.load()),
       static_cast<long long>(run.counters.failed.load()),
-      static_cast<long long>(run.counters.timeouts.load()), checks, sorted.size(),
+      static_cast<long long>(run.counters.timeouts.load()),
+      static_cast<long long>(run.counters.connects.load()), checks, sorted.size(),
       percentile(sorted, 0.5), percentile(sorted, 0.9), p99, sorted.empty() ? 0.0 : sorted.back(),
       static_cast<long long>(wb.default_requests), static_cast<long long>(wb.fallback_requests));
   std::printf("backend summary in the checks: %zu answered (ms: p50 %.3f, p99 %.3f, max %.3f)\n",

@@ -1,7 +1,7 @@
 // PaymentsDriver: the `payments` scenario of the official test (spec §5.3): ramping VUs from 1
 // to N over the duration, each VU looping POST /payments {fresh uuid v4, amount} with a 1.5 s
-// timeout and then sleeping 1 s, over its own keep-alive connection. All VUs run on one thread
-// with libcurl multi, which keeps up with ~600 req/s on a shared core.
+// timeout and then sleeping 1 s, over its own keep-alive connection. All VUs run on one epoll
+// thread that times each POST itself (payments_driver.cpp says why not libcurl).
 // Threading: run() blocks the calling thread until the last iteration ends; the counters are
 // atomics that other threads may read for progress.
 #pragma once
@@ -23,11 +23,12 @@ struct PaymentsCounters {
   std::atomic<int64_t> failed{0};    // anything else, timeouts included
   std::atomic<int64_t> timeouts{0};  // part of failed
   std::atomic<int64_t> in_flight{0};
+  std::atomic<int64_t> connects{0};  // TCP connections opened: one per VU unless dropped
   std::atomic<int> vus{0};
 };
 
 struct PaymentsOptions {
-  std::string url;          // http://host:port/payments
+  std::string url;          // http://host:port/payments (plain http only)
   std::string amount_json;  // "19.9": as JSON.stringify writes the script's number
   int vus = 500;
   bool ramp = true;  // false: every VU starts at once (constant rate)

@@ -1,26 +1,12 @@
 // Request framing and canned answers of the do-nothing backend (see framing.hpp).
 #include "instrument/noop/framing.hpp"
 
-#include <cctype>
 #include <cstdint>
+
+#include "common/http_text.hpp"
 
 namespace rinha::noop {
 namespace {
-
-bool iequals(std::string_view a, std::string_view b) {
-  if (a.size() != b.size()) return false;
-  for (size_t i = 0; i < a.size(); ++i)
-    if (std::tolower(static_cast<unsigned char>(a[i])) !=
-        std::tolower(static_cast<unsigned char>(b[i])))
-      return false;
-  return true;
-}
-
-std::string_view trim(std::string_view s) {
-  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
-  while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
-  return s;
-}
 
 constexpr std::string_view kAccepted = "HTTP/1.1 202 Accepted\r\nContent-Length: 0\r\n\r\n";
 constexpr std::string_view kNoContent = "HTTP/1.1 204 No Content\r\n\r\n";
@@ -61,13 +47,13 @@ Framed frame_request(std::string_view buf) {
     rest = eol == std::string_view::npos ? "" : rest.substr(eol + 2);
     const size_t colon = h.find(':');
     if (colon == std::string_view::npos) continue;
-    std::string_view name = trim(h.substr(0, colon));
-    std::string_view value = trim(h.substr(colon + 1));
-    if (iequals(name, "transfer-encoding")) {
+    std::string_view name = trim_ows(h.substr(0, colon));
+    std::string_view value = trim_ows(h.substr(colon + 1));
+    if (iequals_ascii(name, "transfer-encoding")) {
       f.bad = true;
       return f;
     }
-    if (!iequals(name, "content-length")) continue;
+    if (!iequals_ascii(name, "content-length")) continue;
     if (value.empty() || value.size() > 9) {
       f.bad = true;
       return f;
