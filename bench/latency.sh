@@ -10,7 +10,7 @@
 # Environment (all optional):
 #   PROFILE=final            load shape (final: 603 VUs, fees 7 %/10 %; preview)
 #   DURATION=60              seconds, the profile's timeline compressed; "full" = the profile's own
-#   VARIANTS="rinha="        ';'-separated label=rinhad flags, e.g.
+#   VARIANTS="rinha="        ';'-separated label=rinhad flags ("" = the floor alone), e.g.
 #                            "rinha=;t1=--api.threads=1" (flags go to every rinhad);
 #                            "@idle=worker,postgres" puts those processes at SCHED_IDLE;
 #                            "@build=DIR @source=TREE" runs that variant's stack from another
@@ -18,7 +18,10 @@
 #                            "before=@build=../base/build @source=../base;after=" for an A/B
 #   TRACE=1                  per rinha run: the seconds holding the slowest POSTs and each stack
 #                            process's CPU in them (sampled every 100 ms from /proc)
-#   STACK_CPU=1 LOAD_CPU=0   cores; BUILD_DIR=build; OUT=run/bench-latency
+#   BANDS=20                 per run: POSTs/s, p50/p90/p99 and the share of POSTs answered in
+#                            bursts per 20 s (latency_stats.py bands): how latency follows the rate
+#   STACK_CPU=1 LOAD_CPU=0   cores; BUILD_DIR=build (its rinhactl drives the load and the floor);
+#                            OUT=run/bench-latency
 #   AWAKE=1                  keep both cores out of the idle state for the whole invocation: one
 #                            SCHED_IDLE spinner per core (it yields to every other thread at once).
 #                            On a VM whose idle is a halt (cpuidle haltpoll with guest_halt_poll_ns=0)
@@ -31,7 +34,7 @@ cd "$(dirname "$0")/.."
 ROUNDS=${1:-1}
 PROFILE=${PROFILE:-final}
 DURATION=${DURATION:-60}
-VARIANTS=${VARIANTS:-rinha=}
+VARIANTS=${VARIANTS-rinha=}
 STACK_CPU=${STACK_CPU:-1}
 LOAD_CPU=${LOAD_CPU:-0}
 BUILD_DIR=${BUILD_DIR:-build}
@@ -171,6 +174,9 @@ for r in $(seq 1 "$ROUNDS"); do
     if [ -n "${TRACE:-}" ]; then python3 $STATS attribute "$d/trace" "$d/cpu" "$launch" >"$d/attribution"; fi
   done
 done
+if [ -n "${BANDS:-}" ]; then
+  for t in "$OUT"/*/trace; do echo "== $t"; python3 $STATS bands "$t" "$BANDS"; done
+fi
 if [ -n "${TRACE:-}" ]; then
   for f in "$OUT"/*/attribution; do echo "== $f"; cat "$f"; done
 fi

@@ -7,6 +7,9 @@
   latency_stats.py attribute TRACE CPU LAUNCH_MS -> the seconds holding the most POSTs slower than the
                                            run's p99, with each process's CPU in that second
                                            (LAUNCH_MS: time.monotonic() ms at the load's start)
+  latency_stats.py bands TRACE [SECONDS] -> per SECONDS (20) of the run: POSTs/s, p50 p90 p99, and the
+                                           share of POSTs answered in bursts (5 or more answers each
+                                           within 100 us of the previous: VUs moving in lockstep)
   latency_stats.py waits TIMEHIST PIDS CPU -> the POST path's wake-ups (HAProxy and api threads) on
                                            that core and whom their scheduling delay was spent
                                            behind (`perf sched timehist` output; PIDS: the stack's)
@@ -38,6 +41,30 @@ def pct(sorted_us, q):
 def cmd_pct(trace):
     d = sorted(us for _, us in posts(trace))
     print(len(d), " ".join("%.3f" % pct(d, q) for q in (0.5, 0.9, 0.99, 0.999, 1.0)))
+
+
+def cmd_bands(trace, seconds=20):
+    width = int(seconds * 1e6)
+    rows = sorted(posts(trace))
+    bursty = set()
+    run = [0]
+    for k in range(1, len(rows) + 1):
+        if k == len(rows) or rows[k][0] - rows[k - 1][0] > 100:
+            if len(run) >= 5:
+                bursty.update(run)
+            run = []
+        run.append(k)
+    bands = {}
+    for k, (t, us) in enumerate(rows):
+        b = bands.setdefault(t // width, [[], 0])
+        b[0].append(us)
+        b[1] += k in bursty
+    print("%6s %7s %8s %7s %7s %7s %7s" % ("from_s", "POSTs", "POSTs/s", "p50", "p90", "p99", "bursts"))
+    for b in sorted(bands):
+        d, nb = sorted(bands[b][0]), bands[b][1]
+        print("%6d %7d %8.1f %7.3f %7.3f %7.3f %6.1f%%" % (
+            b * seconds, len(d), len(d) / seconds, pct(d, 0.5), pct(d, 0.9), pct(d, 0.99),
+            100.0 * nb / len(d)))
 
 
 def ticks(pid):
@@ -165,6 +192,8 @@ if __name__ == "__main__":
     cmd = sys.argv[1]
     if cmd == "pct":
         cmd_pct(sys.argv[2])
+    elif cmd == "bands":
+        cmd_bands(sys.argv[2], int(sys.argv[3]) if len(sys.argv) > 3 else 20)
     elif cmd == "sample":
         cmd_sample(sys.argv[2], sys.argv[3])
     elif cmd == "attribute":
