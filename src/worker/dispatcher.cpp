@@ -138,43 +138,6 @@ Dispatcher::Dispatcher(DispatcherConfig cfg, const Clock& clock, processor::Tran
 
 // ---- hand-off thread -------------------------------------------------------------------------
 
-// CLAIMS (cluster mode; docs/scale-out.md, 3). The same id accepted by two nodes would be sent by
-// both, perhaps to different processors: charged twice, which no 422 reveals. One statement per
-// hand-off batch claims its ids in payment_claims; ids another node claimed first are dropped
-// here as duplicates (that node forwards them), ours (new, or claimed before a crash and resent
-// by the api) go on. No claim, no send: if PostgreSQL cannot answer, the batch is refused and
-// the api, which holds it in its journal, resends it; for a second after a failure batches are
-// refused without asking, so that the hand-off thread never waits on reconnects.
-Result<std::vector<handoff::AcceptedPayment>> Dispatcher::keep_claimed(
-    const std::vector<handoff::AcceptedPayment>& batch) {
-  const SteadyTime now = clock_.now_steady();
-  if (now < claim_retry_at_) return Status::unavailable("claims paused after a failure");
-  std::vector<Uuid> ids;
-  ids.reserve(batch.size());
-  for (const auto& a : batch) ids.push_back(a.id);
-  Result<std::vector<Uuid>> owned = Status::unavailable("no store to claim in");
-  if (edge_store_) {
-    std::scoped_lock lock(store_mu_);
-    owned = edge_store_->claim(ids);
-  }
-  if (!owned.is_ok()) {
-    spdlog::warn("claims failed, {} payments refused for the api to resend: {}", batch.size(),
-                 owned.status().message());
-    claim_retry_at_ = now + std::chrono::seconds(1);
-    stats_.claim_failures.fetch_add(1);
-    return owned.status();
-  }
-  std::unordered_set<Uuid, UuidHash> mine(owned->begin(), owned->end());
-  std::vector<handoff::AcceptedPayment> out;
-  out.reserve(batch.size());
-  for (const auto& a : batch)
-    if (mine.count(a.id)) out.push_back(a);
-  const auto dropped = static_cast<int64_t>(batch.size() - out.size());
-  stats_.claimed_elsewhere.fetch_add(dropped);
-  stats_.duplicates_ignored.fetch_add(dropped);
-  return out;
-}
-
 // OLD IDS. An id folded out of the ledger's memory is known only to the store. Sending it again
 // could charge it twice (on the other processor) and count it twice here: ask the store first,
 // off the POST path (the api has already answered). Asked per hand-off frame (1-2 payments at
@@ -187,14 +150,17 @@ Result<std::vector<handoff::AcceptedPayment>> Dispatcher::keep_claimed(
 // stored at each start and memory growing with history. If the query fails, the ids go on
 // unchecked (counted) and the store is left alone for a second: a database that is down holds
 // nothing back beyond the linger.
-Status Dispatcher::accept(const std::vector<handoff::AcceptedPayment>& all) {
-  std::vector<handoff::AcceptedPayment> claimed;
-  if (cfg_.claim_ids) {
-    auto c = keep_claimed(all);
-    if (!c.is_ok()) return c.status();
-    claimed = std::move(c).value();
-  }
-  const std::vector<handoff::AcceptedPayment>& batch = cfg_.claim_ids ? claimed : all;
+// CLAIMS (cluster mode; docs/scale-out.md, 3). The same id accepted by two nodes would be sent by
+// both, perhaps to different processors: charged twice, which no 422 reveals. So every id goes
+// through the same stage as the old ids: journaled and acked at once, then claimed in
+// payment_claims by one statement per linger for every frame of every api (a claim per frame on
+// the hand-off thread, in a CPU-throttled node, put its acks seconds behind and the apis resent
+// whole pipelines). Ids another node claimed first are dropped and settled in the journal
+// (that node forwards them); ours (new, or claimed by this node before a crash) go on, to the
+// old-id query first when the ledger may have forgotten them. No claim, no send: a failed claim
+// keeps the ids waiting (retried after a second; the journal holds them across a restart,
+// which claims them again), never drops them.
+Status Dispatcher::accept(const std::vector<handoff::AcceptedPayment>& batch) {
   // Journal first: once the api answers 2xx the payment must survive a crash of this process.
   if (journal_) {
     Status s = journal_->append_accepted(batch);
@@ -206,7 +172,7 @@ Status Dispatcher::accept(const std::vector<handoff::AcceptedPayment>& all) {
   std::vector<handoff::AcceptedPayment> known, unknown;
   {
     std::scoped_lock lock(ledger_mu_);
-    const bool check = edge_store_ && ledger_.may_have_forgotten();
+    const bool check = cfg_.claim_ids || (edge_store_ && ledger_.may_have_forgotten());
     for (const auto& a : batch) (check && !ledger_.contains(a.id) ? unknown : known).push_back(a);
   }
   hold_for_check(std::move(unknown), clock_.now_steady());
@@ -214,7 +180,7 @@ Status Dispatcher::accept(const std::vector<handoff::AcceptedPayment>& all) {
     std::scoped_lock lock(inbox_mu_);
     inbox_.insert(inbox_.end(), known.begin(), known.end());
   }
-  stats_.accepted.fetch_add(static_cast<int64_t>(all.size()));
+  stats_.accepted.fetch_add(static_cast<int64_t>(batch.size()));
   if (!known.empty()) client_.wakeup();
   return Status::ok();
 }
@@ -234,56 +200,69 @@ void Dispatcher::hold_for_check(std::vector<handoff::AcceptedPayment> batch, Ste
   if (wake) check_cv_.notify_one();
 }
 
-// ---- old-duplicate check (a thread of its own) ------------------------------------------------
+// ---- old-duplicate check and claims (a thread of their own) -----------------------------------
+
+bool Dispatcher::claims_paused(SteadyTime now) const {
+  return cfg_.claim_ids && now < claim_retry_at_;
+}
 
 int Dispatcher::check_old_ids() {
   const SteadyTime now = clock_.now_steady();
   std::vector<handoff::AcceptedPayment> batch;
   uint64_t epoch;
+  bool stopping;
   {
     std::scoped_lock lock(inbox_mu_);
     if (unchecked_.empty()) return -1;
+    stopping = stop_.load();
+    // Rounded up: a wait rounded down would end before its instant and wait again.
+    auto until = [&](SteadyTime t) {
+      return static_cast<int>(std::chrono::ceil<milliseconds>(t - now).count());
+    };
+    if (!stopping && claims_paused(now)) return until(claim_retry_at_);
     const SteadyTime due = unchecked_since_ + milliseconds(cfg_.old_check_linger_ms);
-    if (now < due && unchecked_.size() < cfg_.old_check_max && !stop_.load())
-      // Rounded up: a wait rounded down would end before `due` and wait again.
-      return static_cast<int>(std::chrono::ceil<milliseconds>(due - now).count());
+    if (now < due && unchecked_.size() < cfg_.old_check_max && !stopping) return until(due);
     batch.swap(unchecked_);
     epoch = epoch_.load();
   }
-  std::vector<Uuid> ids;
-  ids.reserve(batch.size());
-  for (const auto& a : batch) ids.push_back(a.id);
-  // After a failure the store is left alone for a second: ids must not wait on reconnects.
-  Result<std::vector<Uuid>> found = Status::unavailable("backoff");
-  if (now >= old_check_retry_at_) {
-    std::scoped_lock lock(store_mu_);
-    found = edge_store_->stored_ids(ids);
-  }
-  std::unordered_set<Uuid, UuidHash> old;
-  if (found.is_ok()) {
-    old.insert(found->begin(), found->end());
-  } else {
-    if (now >= old_check_retry_at_) {
-      spdlog::warn("old-duplicate check skipped for {} payments: {}", ids.size(),
-                   found.status().message());
-      old_check_retry_at_ = now + std::chrono::seconds(1);
+  const size_t taken = batch.size();
+  std::vector<Uuid> dropped;  // claimed elsewhere or stored already: settled here
+  if (cfg_.claim_ids) {
+    auto owned = claim_held(batch, now);
+    if (!owned.is_ok()) {
+      hold_again(std::move(batch), epoch, stopping, now);
+      return 0;
     }
-    stats_.old_unchecked.fetch_add(static_cast<int64_t>(ids.size()));
+    std::vector<handoff::AcceptedPayment> mine;
+    mine.reserve(batch.size());
+    for (const auto& a : batch) {
+      if (owned->count(a.id))
+        mine.push_back(a);
+      else
+        dropped.push_back(a.id);
+    }
+    batch.swap(mine);
+    stats_.claimed_elsewhere.fetch_add(static_cast<int64_t>(dropped.size()));
   }
-  std::vector<Uuid> dropped;
+  const std::unordered_set<Uuid, UuidHash> old = stored_among(batch, now);
+  int64_t old_dropped = 0;
+  bool passed = false;
   {
     std::scoped_lock lock(inbox_mu_);
     for (const auto& a : batch) {
-      if (old.count(a.id))
+      if (old.count(a.id)) {
         dropped.push_back(a.id);
-      else if (epoch_.load() == epoch)  // else a purge since dropped them
+        ++old_dropped;
+      } else if (epoch_.load() == epoch) {  // else a purge since dropped them
         inbox_.push_back(a);
+        passed = true;
+      }
     }
-    checking_ -= batch.size();
+    checking_ -= taken;
   }
-  if (dropped.size() < batch.size()) client_.wakeup();
+  if (passed) client_.wakeup();
   if (!dropped.empty()) {
-    stats_.old_duplicates.fetch_add(static_cast<int64_t>(dropped.size()));
+    stats_.old_duplicates.fetch_add(old_dropped);
     stats_.duplicates_ignored.fetch_add(static_cast<int64_t>(dropped.size()));
     if (journal_) {
       Status s = journal_->append_settled(dropped);
@@ -293,14 +272,82 @@ int Dispatcher::check_old_ids() {
   return 0;
 }
 
+// CLAIMS: one statement for every id taken; the ids this node owns.
+Result<std::unordered_set<Uuid, UuidHash>> Dispatcher::claim_held(
+    const std::vector<handoff::AcceptedPayment>& batch, SteadyTime now) {
+  std::vector<Uuid> ids;
+  ids.reserve(batch.size());
+  for (const auto& a : batch) ids.push_back(a.id);
+  Result<std::vector<Uuid>> owned = Status::unavailable("no store to claim in");
+  if (edge_store_) {
+    std::scoped_lock lock(store_mu_);
+    owned = edge_store_->claim(ids);
+  }
+  stats_.claim_statements.fetch_add(1);
+  if (!owned.is_ok()) {
+    spdlog::warn("claims failed for {} payments, retried in a second: {}", ids.size(),
+                 owned.status().message());
+    claim_retry_at_ = now + std::chrono::seconds(1);
+    stats_.claim_failures.fetch_add(1);
+    return owned.status();
+  }
+  return std::unordered_set<Uuid, UuidHash>(owned->begin(), owned->end());
+}
+
+// A failed claim: the ids wait again, ahead of those accepted since (none is sent unclaimed).
+// Stopping, they are left to the journal: the next start claims them (RESTART).
+void Dispatcher::hold_again(std::vector<handoff::AcceptedPayment> batch, uint64_t epoch,
+                            bool stopping, SteadyTime now) {
+  std::scoped_lock lock(inbox_mu_);
+  if (stopping || epoch_.load() != epoch) {
+    if (stopping)
+      spdlog::warn("worker: stopping with {} payments unclaimed, left to the journal",
+                   batch.size());
+    checking_ -= batch.size();
+    return;
+  }
+  if (unchecked_.empty()) unchecked_since_ = now;
+  unchecked_.insert(unchecked_.begin(), batch.begin(), batch.end());
+}
+
+// OLD IDS: those of batch the store already holds (one query for all; none asked when the
+// ledger forgets nothing or the store rests after a failure).
+std::unordered_set<Uuid, UuidHash> Dispatcher::stored_among(
+    const std::vector<handoff::AcceptedPayment>& batch, SteadyTime now) {
+  std::vector<Uuid> ids;
+  {
+    std::scoped_lock lock(ledger_mu_);
+    if (!edge_store_ || !ledger_.may_have_forgotten()) return {};
+    for (const auto& a : batch)
+      if (!ledger_.contains(a.id)) ids.push_back(a.id);
+  }
+  if (ids.empty()) return {};
+  // After a failure the store is left alone for a second: ids must not wait on reconnects.
+  Result<std::vector<Uuid>> found = Status::unavailable("backoff");
+  if (now >= old_check_retry_at_) {
+    std::scoped_lock lock(store_mu_);
+    found = edge_store_->stored_ids(ids);
+  }
+  if (found.is_ok()) return {found->begin(), found->end()};
+  if (now >= old_check_retry_at_) {
+    spdlog::warn("old-duplicate check skipped for {} payments: {}", ids.size(),
+                 found.status().message());
+    old_check_retry_at_ = now + std::chrono::seconds(1);
+  }
+  stats_.old_unchecked.fetch_add(static_cast<int64_t>(ids.size()));
+  return {};
+}
+
 void Dispatcher::run_old_id_checks() {
   while (true) {
     const int wait = check_old_ids();
     if (wait == 0) continue;
+    // Only this thread moves claim_retry_at_: while claims pause, a full query cannot start.
+    const bool paused = claims_paused(clock_.now_steady());
     std::unique_lock lock(inbox_mu_);
     if (stop_.load() && unchecked_.empty()) return;
     auto ready = [&] {
-      return stop_.load() || unchecked_.size() >= cfg_.old_check_max ||
+      return stop_.load() || (!paused && unchecked_.size() >= cfg_.old_check_max) ||
              (wait < 0 && !unchecked_.empty());
     };
     if (wait < 0)
@@ -465,8 +512,9 @@ void Dispatcher::reconcile(const std::vector<handoff::JournalEntry>& replayed) {
       if (ledger_.contains(a.id)) continue;  // settled and persisted before the restart
       check = edge_store_ && ledger_.may_have_forgotten();
     }
-    if (!e.last_sent && check) {
-      // Journaled before its old-duplicate check (OLD IDS) perhaps: checked before any send.
+    if (!e.last_sent && (check || cfg_.claim_ids)) {
+      // Journaled before its old-duplicate check (OLD IDS) or its claim (CLAIMS) perhaps:
+      // checked (claimed again: a claim this node won before counts as won) before any send.
       stats_.replayed.fetch_add(1);
       unchecked.push_back(a);
       continue;

@@ -3,11 +3,11 @@
 // implements the hand-off Sink. The processors are reached through processor::Transport and
 // time read from the Clock given, so tests drive step() on a ManualClock with a scripted fake.
 // Threading: run_loop() (or step()) runs on one thread and is the only user of the transport,
-// the tracker and the queue. Sink methods run on the hand-off server thread: accept() only appends
-// to the inbox (or to the ids awaiting the old-duplicate check, which check_old_ids() runs on a
-// thread of its own), summarize() reads the ledger, purge() clears the ledger and bumps the
-// epoch; the ledger and the inbox are each guarded by a mutex. request_stop() may be called
-// from any thread.
+// the tracker and the queue. Sink methods run on the hand-off server thread: accept() only
+// journals and appends to the inbox (or to the ids awaiting the old-duplicate check or, in
+// cluster mode, their claim, which check_old_ids() runs on a thread of its own), summarize()
+// reads the ledger, purge() clears the ledger and bumps the epoch; the ledger and the inbox are
+// each guarded by a mutex. request_stop() may be called from any thread.
 #pragma once
 
 #include <atomic>
@@ -68,10 +68,11 @@ struct DispatcherConfig {
   // Connections per processor kept free of payments so that probes never queue behind them.
   int probe_reserve = 8;
   // Cluster mode (cluster.node set): every id is claimed in the shared database before it is
-  // journaled, so that one accepted by two nodes at once is forwarded by one only (CLAIMS).
+  // sent, so that one accepted by two nodes at once is forwarded by one only (CLAIMS).
   bool claim_ids;
-  // OLD IDS (dispatcher.cpp): accepted ids the ledger may have forgotten wait this long for
-  // one store query shared with those accepted meanwhile, or until this many wait.
+  // OLD IDS, CLAIMS (dispatcher.cpp): accepted ids the ledger may have forgotten, and in cluster
+  // mode every new id, wait this long for one store round (claim, old-id query) shared with
+  // those accepted meanwhile, or until this many wait.
   int old_check_linger_ms = 10;
   size_t old_check_max = 512;
 };
@@ -127,12 +128,15 @@ class Dispatcher final : public handoff::Sink {
   int step();
   void request_stop();
 
-  // OLD IDS (see dispatcher.cpp). One turn of the old-duplicate check at clock.now_steady():
-  // once the oldest id waiting for it is old_check_linger_ms old (or old_check_max wait, or
-  // stop was requested), asks the store about all of them at once, drops those stored and
-  // hands the rest to the loop. Returns 0 after a query, else how long until one is due (ms),
-  // -1 when nothing waits. run_old_id_checks() turns it on the calling thread (its own: the
-  // query blocks) until request_stop() and nothing waits.
+  // OLD IDS, CLAIMS (see dispatcher.cpp). One turn of the old-duplicate check and the claims at
+  // clock.now_steady(): once the oldest id waiting is old_check_linger_ms old (or
+  // old_check_max wait, or stop was requested), claims all of them in one statement (cluster
+  // mode), asks the store which of those it owns are stored already, drops those claimed
+  // elsewhere or stored and hands the rest to the loop. A failed claim puts the ids back and
+  // pauses claims for a second (at stop, they are left to the journal). Returns 0 after a
+  // round, else how long until one is due (ms), -1 when nothing waits. run_old_id_checks()
+  // turns it on the calling thread (its own: the queries block) until request_stop() and
+  // nothing waits.
   int check_old_ids();
   void run_old_id_checks();
 
@@ -161,11 +165,14 @@ class Dispatcher final : public handoff::Sink {
     int absent_needed = 1;  // 404 answers required before the payment counts as absent
   };
 
-  std::vector<handoff::AcceptedPayment> drop_old_duplicates(
-      const std::vector<handoff::AcceptedPayment>& batch);
-  Result<std::vector<handoff::AcceptedPayment>> keep_claimed(
-      const std::vector<handoff::AcceptedPayment>& batch);
   void hold_for_check(std::vector<handoff::AcceptedPayment> batch, SteadyTime now);
+  bool claims_paused(SteadyTime now) const;
+  Result<std::unordered_set<Uuid, UuidHash>> claim_held(
+      const std::vector<handoff::AcceptedPayment>& batch, SteadyTime now);
+  void hold_again(std::vector<handoff::AcceptedPayment> batch, uint64_t epoch, bool stopping,
+                  SteadyTime now);
+  std::unordered_set<Uuid, UuidHash> stored_among(
+      const std::vector<handoff::AcceptedPayment>& batch, SteadyTime now);
   bool handoff_idle();  // nothing in the inbox or waiting for the old-duplicate check
   void drain_inbox(SteadyTime now);
   void apply_purge_if_any();
@@ -218,18 +225,17 @@ class Dispatcher final : public handoff::Sink {
 
   // Old-duplicate check's thread only.
   SteadyTime old_check_retry_at_{};
-  // edge_store_ is one connection, used by the hand-off thread (claims, edges) and the check's
-  // thread.
-  std::mutex store_mu_;
-
-  // Hand-off thread only.
   SteadyTime claim_retry_at_{};
+  // edge_store_ is one connection, used by the hand-off thread (edges) and the check's thread
+  // (old ids, claims).
+  std::mutex store_mu_;
 
   // Shared with the hand-off thread (and the old-duplicate check's).
   std::mutex inbox_mu_;
-  std::vector<handoff::AcceptedPayment> inbox_;      // GUARDED_BY(inbox_mu_)
-  std::vector<handoff::AcceptedPayment> unchecked_;  // GUARDED_BY(inbox_mu_): awaiting the check
-  SteadyTime unchecked_since_{};                     // GUARDED_BY(inbox_mu_): the oldest's arrival
+  std::vector<handoff::AcceptedPayment> inbox_;  // GUARDED_BY(inbox_mu_)
+  // GUARDED_BY(inbox_mu_): awaiting the check (and the claim)
+  std::vector<handoff::AcceptedPayment> unchecked_;
+  SteadyTime unchecked_since_{};  // GUARDED_BY(inbox_mu_): the oldest's arrival
   size_t checking_ = 0;  // GUARDED_BY(inbox_mu_): unchecked_ + those in the query under way
   std::condition_variable check_cv_;  // with inbox_mu_: the first id waits, or stop
   std::atomic<uint64_t> epoch_{0};    // bumped by purge(); changed under ledger_mu_

@@ -43,6 +43,7 @@ std::string render_metrics(const Stats& s, const ledger::WriterStats& w, size_t 
   t.counter("rinha_worker_old_duplicates_total", s.old_duplicates.load());
   t.counter("rinha_worker_old_unchecked_total", s.old_unchecked.load());
   t.counter("rinha_worker_claimed_elsewhere_total", s.claimed_elsewhere.load());
+  t.counter("rinha_worker_claim_statements_total", s.claim_statements.load());
   t.counter("rinha_worker_claim_failures_total", s.claim_failures.load());
   t.type("rinha_worker_processor_sent_total", "counter");
   per_processor(t, "rinha_worker_processor_sent_total", s.sent);

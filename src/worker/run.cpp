@@ -171,7 +171,8 @@ int run(const config::Config& cfg) {
 
   Stats stats;
   processor::Client client({endpoint(cfg.default_processor), endpoint(cfg.fallback_processor)});
-  // Summary edges inside folded buckets and the old-duplicate check: a connection of their own.
+  // Summary edges inside folded buckets, the old-duplicate check and the claims: a connection
+  // of their own.
   ledger::PostgresStore edge_store(cfg.database.url, lcfg.bucket_ms, false, cfg.cluster.node);
   // health.shared on: one poller per processor for all workers on this database, through a
   // thread and a connection of its own (off: the loop polls, no thread, no connection).
@@ -231,7 +232,8 @@ int run(const config::Config& cfg) {
     }
   }
   const HeapTrimmer trimmer(std::chrono::seconds(30));
-  // The old-duplicate check's queries block: a thread of their own (OLD IDS, dispatcher.cpp).
+  // The old-duplicate check's and the claims' queries block: a thread of their own (OLD IDS,
+  // CLAIMS, dispatcher.cpp).
   std::thread old_ids([&d] { d.run_old_id_checks(); });
   d.run_loop();
   old_ids.join();         // once stopped, with nothing left waiting for the check

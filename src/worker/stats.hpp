@@ -32,7 +32,8 @@ struct Stats {
   Counter old_duplicates{0};      // of those, ids folded out of memory and found in the store
   Counter old_unchecked{0};       // accepted while the store could not say whether ids were old
   Counter claimed_elsewhere{0};   // cluster: of the duplicates, ids another node claimed first
-  Counter claim_failures{0};      // cluster: batches refused, no claim could be made
+  Counter claim_statements{0};    // cluster: claim statements made (one per linger at most)
+  Counter claim_failures{0};      // cluster: of those, failed (their ids wait and retry)
   std::array<Counter, 2> sent{};  // POST /payments started, per processor
   std::array<Counter, 2> confirmed{};  // settled in the ledger, per processor
   std::array<Counter, 2> duplicate_422{};

@@ -70,6 +70,8 @@ class MemoryStore : public ledger::Store {
   }
   // Claims as payment_claims does (docs/scale-out.md, 3): the first node to claim an id owns it.
   Result<std::vector<Uuid>> claim(const std::vector<Uuid>& ids) override {
+    claim_queries.push_back(ids);
+    if (during_claim) during_claim();
     if (!claims_up) return Status::unavailable("claims down");
     std::vector<Uuid> owned;
     for (const auto& id : ids) {
@@ -88,7 +90,9 @@ class MemoryStore : public ledger::Store {
   int node = 1;  // whose claims claim() makes
   bool claims_up = true;
   std::unordered_map<Uuid, int, UuidHash> claims;
-  std::vector<std::vector<Uuid>> id_queries;  // what stored_ids() was asked, in order
+  std::vector<std::vector<Uuid>> claim_queries;  // what claim() was asked, in order
+  std::function<void()> during_claim;            // runs inside claim(), as another thread might
+  std::vector<std::vector<Uuid>> id_queries;     // what stored_ids() was asked, in order
   bool fail_id_queries = false;
   std::function<void()> during_id_query;  // runs inside stored_ids(), as another thread might
 };
@@ -344,45 +348,6 @@ TEST_CASE("timeout before the processor inserts: absent twice - then sent again"
   CHECK(rig.stats.unknown[0] >= 1);
   CHECK(rig.procs.lookups(kDef) >= 2);  // absence believed only when two lookups agree
   CHECK(rig.totals().fallback_totals.requests == 1);
-  CHECK(rig.totals() == rig.procs.summary());
-}
-
-TEST_CASE("cluster claims: ids another node claimed are dropped, ours go on, no claim no send") {
-  MemoryStore db;  // the shared database's payment_claims, seen as node 1
-  for (const auto& a : payments(0, 5)) db.claims.emplace(a.id, 2);  // node 2 was first
-  DispatcherConfig c = Rig::config();
-  c.claim_ids = true;
-  Rig rig(false, c, nullptr, &db);
-  REQUIRE(rig.d->accept(payments(0, 10)).is_ok());
-  REQUIRE(rig.run_until([&] { return rig.settled() == 5; }));
-  rig.run_for(100);
-  CHECK(rig.procs.posts(kDef) + rig.procs.posts(kFb) == 5);  // node 2 forwards the other five
-  CHECK(!rig.procs.stored(kDef, payment(0).id));
-  CHECK(rig.procs.stored(kDef, payment(5).id));
-  CHECK(rig.stats.claimed_elsewhere == 5);
-  CHECK(rig.stats.duplicates_ignored == 5);
-
-  // Our own claims again (the api resending a batch this worker claimed before a crash): kept,
-  // and then ignored as known rather than lost to "another node".
-  REQUIRE(rig.d->accept(payments(5, 5)).is_ok());
-  rig.run_for(100);
-  CHECK(rig.stats.claimed_elsewhere == 5);
-  CHECK(rig.stats.duplicates_ignored == 10);
-  CHECK(rig.procs.posts(kDef) + rig.procs.posts(kFb) == 5);
-
-  // The database cannot claim: the batch is refused (the api keeps it and resends), nothing is
-  // sent; for a second after that, batches are refused without asking.
-  db.claims_up = false;
-  CHECK_FALSE(rig.d->accept(payments(10, 3)).is_ok());
-  db.claims_up = true;
-  CHECK_FALSE(rig.d->accept(payments(10, 3)).is_ok());
-  CHECK(db.claims.count(payment(10).id) == 0);
-  CHECK(rig.stats.claim_failures == 1);
-  rig.run_for(1000);
-  CHECK(rig.procs.posts(kDef) + rig.procs.posts(kFb) == 5);
-  REQUIRE(rig.d->accept(payments(10, 3)).is_ok());
-  REQUIRE(rig.run_until([&] { return rig.settled() == 8; }));
-  CHECK(db.claims.at(payment(10).id) == 1);
   CHECK(rig.totals() == rig.procs.summary());
 }
 
@@ -658,6 +623,183 @@ TEST_CASE("old ids: kill -9 after the ack, before the check - the restart checks
   CHECK(rig.procs.posts(kDef) + rig.procs.posts(kFb) == 1);
   CHECK(rig.stats.old_duplicates == 1);
   CHECK(unsettled_ids(*rig.journal) == std::vector<Uuid>{fresh.id});
+}
+
+// CLAIMS: in cluster mode every new id is journaled and acked at once, then claimed by one
+// statement per linger for every frame; nothing is sent before its claim is won.
+namespace {
+
+DispatcherConfig cluster_config() {
+  DispatcherConfig c = Rig::config();
+  c.claim_ids = true;
+  return c;
+}
+
+int64_t posts(const FakeProcessors& procs) { return procs.posts(kDef) + procs.posts(kFb); }
+
+std::vector<Uuid> ids_of(const std::vector<handoff::AcceptedPayment>& v) {
+  std::vector<Uuid> ids;
+  for (const auto& a : v) ids.push_back(a.id);
+  return ids;
+}
+
+}  // namespace
+
+TEST_CASE("cluster claims: one statement per linger for every frame - others' ids dropped") {
+  MemoryStore db;  // the shared database's payment_claims, seen as node 1
+  for (const auto& a : payments(0, 5)) db.claims.emplace(a.id, 2);  // node 2 was first
+  Rig rig(true, cluster_config(), nullptr, &db);
+  const int linger = rig.cfg.old_check_linger_ms;
+  REQUIRE(rig.d->accept(payments(0, 6)).is_ok());
+  rig.clock.advance(milliseconds(3));
+  REQUIRE(rig.d->accept(payments(6, 4)).is_ok());  // another frame (another api)
+  // Acked and journaled, not claimed yet, so not sent.
+  CHECK(rig.d->check_old_ids() == linger - 3);
+  rig.d->step();
+  CHECK(db.claim_queries.empty());
+  CHECK(posts(rig.procs) == 0);
+  CHECK(unsettled_ids(*rig.journal) == ids_of(payments(0, 10)));
+  rig.clock.advance(milliseconds(linger - 3));
+  CHECK(rig.d->check_old_ids() == 0);
+  REQUIRE(db.claim_queries.size() == 1);
+  CHECK(db.claim_queries[0] == ids_of(payments(0, 10)));
+  CHECK(rig.d->check_old_ids() == -1);  // nothing waits
+  REQUIRE(rig.run_until([&] { return rig.settled() == 5; }));
+  rig.run_for(100);
+  CHECK(posts(rig.procs) == 5);  // node 2 forwards the other five
+  CHECK_FALSE(posted_anywhere(rig.procs, payment(0).id));
+  CHECK(posted_anywhere(rig.procs, payment(5).id));
+  CHECK(rig.stats.claimed_elsewhere == 5);
+  CHECK(rig.stats.duplicates_ignored == 5);
+  CHECK(rig.stats.claim_statements == 1);
+  // Another node's settled in the journal at once; ours once their rows are written.
+  CHECK(unsettled_ids(*rig.journal) == ids_of(payments(5, 5)));
+  // Ours again (the api resending after a lost connection): known, ignored without a claim.
+  REQUIRE(rig.d->accept(payments(5, 5)).is_ok());
+  CHECK(rig.d->check_old_ids() == -1);
+  rig.run_for(100);
+  CHECK(db.claim_queries.size() == 1);
+  CHECK(rig.stats.duplicates_ignored == 10);
+  CHECK(posts(rig.procs) == 5);
+  CHECK(rig.totals() == rig.procs.summary());
+}
+
+TEST_CASE("cluster claims: a failed claim keeps its ids waiting, retried a second later") {
+  MemoryStore db;
+  Rig rig(true, cluster_config(), nullptr, &db);
+  const int linger = rig.cfg.old_check_linger_ms;
+  db.claims_up = false;
+  REQUIRE(rig.d->accept(payments(0, 3)).is_ok());  // acked: the database is not asked here
+  rig.clock.advance(milliseconds(linger));
+  CHECK(rig.d->check_old_ids() == 0);
+  CHECK(rig.stats.claim_failures == 1);
+  REQUIRE(rig.d->accept(payments(3, 2)).is_ok());
+  CHECK(rig.d->check_old_ids() == 1000);  // claims rest for a second, the ids wait
+  db.claims_up = true;
+  for (const SteadyTime end = rig.clock.now_steady() + milliseconds(999);
+       rig.clock.now_steady() < end;)
+    rig.turn_until(end);
+  CHECK(rig.d->check_old_ids() == 1);
+  CHECK(db.claim_queries.size() == 1);
+  CHECK(posts(rig.procs) == 0);  // no claim, no send
+  CHECK(rig.d->backlog() == 0);
+  rig.clock.advance(milliseconds(1));
+  CHECK(rig.d->check_old_ids() == 0);
+  REQUIRE(db.claim_queries.size() == 2);
+  CHECK(db.claim_queries[1] == ids_of(payments(0, 5)));  // the failed ones first, none lost
+  REQUIRE(rig.run_until([&] { return rig.settled() == 5; }));
+  for (const auto& a : payments(0, 5)) CHECK(db.claims.at(a.id) == 1);
+  CHECK(unsettled_ids(*rig.journal) == ids_of(payments(0, 5)));
+  CHECK(rig.totals() == rig.procs.summary());
+}
+
+TEST_CASE("cluster claims: kill -9 after the ack, before the claim - the restart claims them") {
+  MemoryStore db;
+  Rig rig(true, cluster_config(), nullptr, &db);
+  const auto ours = payment(1), theirs = payment(2), fresh = payment(3);
+  db.claims.emplace(ours.id, 1);    // this node claimed it before the crash, never sent it
+  db.claims.emplace(theirs.id, 2);  // another node's
+  REQUIRE(rig.d->accept({ours, theirs, fresh}).is_ok());  // journaled and acked
+  rig.crash_and_restart(50);
+  CHECK(rig.stats.replayed == 3);
+  rig.d->step();
+  CHECK(posts(rig.procs) == 0);
+  rig.clock.advance(milliseconds(rig.cfg.old_check_linger_ms));
+  CHECK(rig.d->check_old_ids() == 0);
+  REQUIRE(db.claim_queries.size() == 1);
+  CHECK(db.claim_queries[0] == std::vector<Uuid>{ours.id, theirs.id, fresh.id});
+  REQUIRE(rig.run_until([&] { return rig.settled() == 2; }));
+  rig.run_for(100);
+  CHECK(posted_anywhere(rig.procs, ours.id));  // an earlier claim of this node counts as won
+  CHECK(posted_anywhere(rig.procs, fresh.id));
+  CHECK_FALSE(posted_anywhere(rig.procs, theirs.id));
+  CHECK(unsettled_ids(*rig.journal) == std::vector<Uuid>{ours.id, fresh.id});
+}
+
+TEST_CASE("cluster claims: stopped while the database is down - left to the journal, not lost") {
+  MemoryStore db;
+  Rig rig(true, cluster_config(), nullptr, &db);
+  db.claims_up = false;
+  REQUIRE(rig.d->accept(payments(0, 2)).is_ok());
+  rig.clock.advance(milliseconds(rig.cfg.old_check_linger_ms));
+  CHECK(rig.d->check_old_ids() == 0);  // failed: the ids wait again
+  rig.d->request_stop();
+  CHECK(rig.d->check_old_ids() == 0);  // stopping: one more try, then they are let go
+  CHECK(rig.stats.claim_failures == 2);
+  CHECK(rig.d->check_old_ids() == -1);  // so the check's thread can end
+  CHECK(posts(rig.procs) == 0);
+  CHECK(unsettled_ids(*rig.journal) == ids_of(payments(0, 2)));
+  db.claims_up = true;
+  rig.crash_and_restart(0);
+  rig.clock.advance(milliseconds(rig.cfg.old_check_linger_ms));
+  CHECK(rig.d->check_old_ids() == 0);
+  REQUIRE(rig.run_until([&] { return rig.settled() == 2; }));
+}
+
+TEST_CASE("cluster claims and old ids: one round claims, then asks the store about ours only") {
+  Rig rig(true, cluster_config());
+  const auto old = payment(1), theirs = payment(2), fresh = payment(3);
+  rig.store.rows.push_back(stored_long_ago(rig, old));
+  rig.store.claims.emplace(old.id, 1);  // ours, forwarded long ago: a client's late retry
+  rig.store.claims.emplace(theirs.id, 2);
+  rig.forget_before(rig.clock.now_utc());  // the store is the edge store: claims and old ids
+  REQUIRE(rig.d->accept({old, theirs, fresh}).is_ok());
+  rig.clock.advance(milliseconds(rig.cfg.old_check_linger_ms));
+  CHECK(rig.d->check_old_ids() == 0);
+  CHECK(rig.store.claim_queries.size() == 1);
+  REQUIRE(rig.store.id_queries.size() == 1);
+  CHECK(rig.store.id_queries[0] == std::vector<Uuid>{old.id, fresh.id});
+  REQUIRE(rig.run_until([&] { return rig.settled() == 1; }));
+  rig.run_for(100);
+  CHECK(posts(rig.procs) == 1);
+  CHECK(posted_anywhere(rig.procs, fresh.id));
+  CHECK(rig.stats.old_duplicates == 1);
+  CHECK(rig.stats.claimed_elsewhere == 1);
+  CHECK(unsettled_ids(*rig.journal) == std::vector<Uuid>{fresh.id});
+}
+
+TEST_CASE("cluster claims: a purge drops the ids waiting for their claim and those in it") {
+  MemoryStore db;
+  Rig rig(false, cluster_config(), nullptr, &db);
+  const int linger = rig.cfg.old_check_linger_ms;
+  REQUIRE(rig.d->accept({payment(1)}).is_ok());
+  REQUIRE(rig.d->purge().is_ok());
+  rig.clock.advance(milliseconds(linger));
+  CHECK(rig.d->check_old_ids() == -1);
+  REQUIRE(rig.d->accept({payment(2)}).is_ok());
+  rig.clock.advance(milliseconds(linger));
+  db.during_claim = [&] { REQUIRE(rig.d->purge().is_ok()); };
+  CHECK(rig.d->check_old_ids() == 0);
+  db.during_claim = nullptr;
+  rig.run_for(200);
+  CHECK(posts(rig.procs) == 0);
+  CHECK(rig.d->backlog() == 0);
+  // Accepted after the purge: claimed and forwarded.
+  REQUIRE(rig.d->accept({payment(3)}).is_ok());
+  rig.clock.advance(milliseconds(linger));
+  CHECK(rig.d->check_old_ids() == 0);
+  REQUIRE(rig.run_until([&] { return rig.settled() == 1; }));
+  CHECK(db.claim_queries.size() == 2);
 }
 
 TEST_CASE("consistency oracle: sampled checks agree through latency steps under 2 s and failures") {
