@@ -146,8 +146,9 @@ std::vector<Knob> build() {
   t.push_back(int_knob(
       "handoff.reply_timeout_ms", [](Config& c) -> int& { return c.handoff.reply_timeout_ms; }, 10,
       60000,
-      "ms an api waits for the worker's answer to a summary or purge (then 503), and for a "
-      "payment batch's ack before sending it again"));
+      "ms an api waits for the worker's answer to a summary or purge (then 503); a worker "
+      "that answers nothing for this long while payment batches await their ack is taken as "
+      "lost: reconnected, and the batches sent again (a late ack alone resends nothing)"));
   t.push_back(enum_knob<Durability>(
       "handoff.durability", [](Config& c) -> Durability& { return c.handoff.durability; },
       kDurabilityNames,

@@ -3,6 +3,12 @@
 // handoff.reply_timeout_ms, handoff.durability (through ClientOptions).
 // Requests made while the worker is unreachable wait (up to the reply timeout) for a reconnect,
 // so a worker restart shorter than the timeout is invisible to HTTP clients.
+// LATE ACKS. The worker answers a connection's frames in order, so on a live connection a
+// payments frame is never lost, only late: it is not resent when its ack is late while the worker
+// answers others (a resend of every frame in flight doubled an overloaded worker's work, all of
+// it duplicates). Payments are resent when the connection is lost, when the worker refuses
+// them, and when the worker has answered nothing for reply_timeout_ms while a frame waits (a
+// peer gone without a word, e.g. over TCP): then the connection is presumed lost and replaced.
 #include "handoff/client.hpp"
 
 #include <poll.h>
@@ -87,7 +93,8 @@ struct Client::Impl {
   std::deque<Request> waiting;
   std::map<uint64_t, InFlight> inflight;
   Clock::time_point next_connect{};
-  Clock::time_point retry_at{};  // after a refusal, owned payments wait until then
+  Clock::time_point retry_at{};    // after a refusal, owned payments wait until then
+  Clock::time_point last_heard{};  // the connection's last reply (or its opening)
   Clock::time_point drain_at = Clock::time_point::max();  // woken: take incoming then
   bool warned = false;
 
@@ -161,6 +168,7 @@ struct Client::Impl {
     if (warned) spdlog::info("handoff: connected to worker at {}", opts.address);
     warned = false;
     sock = std::move(fd).value();
+    last_heard = now;
     decoder = FrameDecoder();
     out.clear();
     out_pos = 0;
@@ -268,6 +276,7 @@ struct Client::Impl {
     for (;;) {
       ssize_t r = ::read(sock.get(), buf, sizeof buf);
       if (r > 0) {
+        last_heard = Clock::now();
         decoder.feed(std::string_view(buf, static_cast<size_t>(r)));
         if (static_cast<size_t>(r) < sizeof buf) break;
         continue;
@@ -312,17 +321,26 @@ struct Client::Impl {
     }
   }
 
+  // When a payments frame past its deadline makes the connection suspect (LATE ACKS).
+  Clock::time_point silent_deadline(const InFlight& f) const {
+    return std::max(f.deadline, last_heard + std::chrono::milliseconds(opts.reply_timeout_ms));
+  }
+
   void expire(Clock::time_point now) {
     Status s = Status::timeout("worker did not answer in time");
+    bool silent = false;
     for (auto it = inflight.begin(); it != inflight.end();) {
-      if (it->second.deadline <= now) {
+      if (!it->second.owned.empty()) {  // late, not lost: kept unless the worker fell silent
+        silent = silent || silent_deadline(it->second) <= now;
+        ++it;
+      } else if (it->second.deadline <= now) {
         fail(it->second, s);
-        retry_owned(it->second);
         it = inflight.erase(it);
       } else {
         ++it;
       }
     }
+    if (silent) drop_connection("no reply within the reply timeout");
     // Owned payments have no deadline; they wait for the worker.
     for (auto it = waiting.begin(); it != waiting.end();) {
       bool owned = std::holds_alternative<PayReq>(it->body);
@@ -339,7 +357,8 @@ struct Client::Impl {
   timespec poll_timeout() const {
     auto now = Clock::now();
     auto soonest = std::min(now + std::chrono::milliseconds(100), drain_at);
-    for (const auto& [seq, f] : inflight) soonest = std::min(soonest, f.deadline);
+    for (const auto& [seq, f] : inflight)
+      soonest = std::min(soonest, f.owned.empty() ? f.deadline : silent_deadline(f));
     if (!waiting.empty())
       soonest = std::min(soonest, sock.valid() ? std::max(now, retry_at) : next_connect);
     auto us =

@@ -1,7 +1,9 @@
 // Hand-off client (api side): one persistent connection to the worker, shared by all of the
 // api's HTTP threads. Payments are batched into PAYMENTS frames. Reconnects by itself.
-//   deliver(): the client owns the payment until the worker acks it, retrying across timeouts,
-//     refusals and reconnects for as long as it takes; on_delivered reports the acked ids.
+//   deliver(): the client owns the payment until the worker acks it, resending it after a
+//     refusal or a lost connection (a worker silent for reply_timeout_ms while frames wait
+//     counts as lost), not merely because its ack is late, for as long as it takes;
+//     on_delivered reports the acked ids.
 //     POST /payments answers before this hand-off (see api/server.cpp).
 //   summarize()/purge(): the caller waits; the completion runs on the client thread with the
 //     worker's answer, or an error after reply_timeout_ms.

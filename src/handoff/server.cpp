@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <chrono>
 #include <unordered_map>
 
 #include "net/socket.hpp"
@@ -33,6 +34,7 @@ struct Server::Impl {
     bool want_write = false;
   };
   std::unordered_map<int, Conn> conns;
+  static constexpr std::chrono::milliseconds kFlushEvery{5};
 
   Impl(std::string a, Sink& s) : address(std::move(a)), sink(s) {}
 
@@ -87,6 +89,7 @@ struct Server::Impl {
       if (errno == EINTR) continue;
       return false;
     }
+    auto flushed = std::chrono::steady_clock::now();
     for (;;) {
       auto next = c.decoder.next();
       if (!next.is_ok()) {
@@ -95,6 +98,14 @@ struct Server::Impl {
       }
       if (!next->has_value()) break;
       handle(**next, c.out);
+      // A long read's replies go out as they are made, not all after its last frame: the api
+      // takes a worker silent for its reply timeout as lost (LATE ACKS, client.cpp), and a
+      // summary's answer need not wait for the frames read after it.
+      const auto now = std::chrono::steady_clock::now();
+      if (now - flushed >= kFlushEvery) {
+        if (!flush(c)) return false;
+        flushed = now;
+      }
     }
     return flush(c);
   }

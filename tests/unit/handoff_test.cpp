@@ -1,5 +1,7 @@
 // Hand-off frames (round trip, malformed input) and client/server over a real Unix socket.
+#include <poll.h>
 #include <sys/resource.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include <atomic>
@@ -7,6 +9,7 @@
 #include <chrono>
 #include <csignal>
 #include <filesystem>
+#include <functional>
 #include <future>
 #include <mutex>
 #include <set>
@@ -15,6 +18,7 @@
 #include "fake_sink.hpp"
 #include "handoff/client.hpp"
 #include "handoff/handoff_format.hpp"
+#include "net/socket.hpp"
 
 using namespace rinha;
 using namespace rinha::handoff;
@@ -201,6 +205,113 @@ TEST_CASE("deliver() owns a payment until the worker acks it, across absence and
   std::lock_guard lock(mu);
   CHECK(std::set<Uuid>(delivered.begin(), delivered.end()) ==
         std::set<Uuid>{payment(1).id, payment(2).id});
+}
+
+namespace {
+
+// A worker whose first slow_calls batches each take slow_ms to accept (a busy hand-off thread).
+class SlowSink final : public Sink {
+ public:
+  SlowSink(int slow_ms, int slow_calls) : slow_ms_(slow_ms), slow_calls_(slow_calls) {}
+  Status accept(const std::vector<AcceptedPayment>& batch) override {
+    if (slow_calls_.fetch_sub(1) > 0)
+      std::this_thread::sleep_for(std::chrono::milliseconds(slow_ms_));
+    return inner.accept(batch);
+  }
+  Result<summary::SummaryTotals> summarize(const summary::Window& w, SteadyTime at) override {
+    return inner.summarize(w, at);
+  }
+  Status purge() override { return inner.purge(); }
+  testing::FakeSink inner;
+
+ private:
+  const int slow_ms_;
+  std::atomic<int> slow_calls_;
+};
+
+// Every id on_delivered reported, in order (repeats kept).
+struct Delivered {
+  std::mutex mu;
+  std::vector<Uuid> ids;
+  std::function<void(const std::vector<Uuid>&)> callback() {
+    return [this](const std::vector<Uuid>& got) {
+      std::lock_guard lock(mu);
+      ids.insert(ids.end(), got.begin(), got.end());
+    };
+  }
+  size_t count() {
+    std::lock_guard lock(mu);
+    return ids.size();
+  }
+  void wait_for(size_t n) {
+    for (int i = 0; i < 500 && count() < n; ++i) std::this_thread::sleep_for(10ms);
+  }
+};
+
+}  // namespace
+
+// LATE ACKS (client.cpp): 12 frames, one payment each, acked 50 ms apart: the last ones are acked
+// well past the 500 ms reply timeout, while the worker keeps answering. Each is sent once.
+TEST_CASE("late acks from a worker that keeps answering resend nothing") {
+  SlowSink sink(50, 1000);
+  std::string addr = socket_path("late-acks");
+  Server server(addr, sink);
+  REQUIRE(server.start().is_ok());
+  Delivered delivered;
+  Client client(ClientOptions{addr, 1, 500, delivered.callback(), 0});
+  REQUIRE(client.start().is_ok());
+  for (int i = 0; i < 12; ++i) client.deliver(payment(i));
+  delivered.wait_for(12);
+  std::this_thread::sleep_for(100ms);  // a resend, had there been one, would be acked by now
+  CHECK(delivered.count() == 12);
+  CHECK(std::set<Uuid>(delivered.ids.begin(), delivered.ids.end()).size() == 12);
+  CHECK(sink.inner.size() == 12);
+  CHECK(sink.inner.batches() == 12);  // before: frames past the timeout were sent again
+}
+
+// A worker silent for the whole reply timeout with a frame waiting: the connection is taken as
+// lost, a new one made and the frame sent again; the payment is reported delivered once.
+TEST_CASE("a worker that answers nothing for the reply timeout gets the batch again") {
+  std::signal(SIGPIPE, SIG_IGN);  // as in rinhad: the first copy's ack meets a closed socket
+  SlowSink sink(300, 1);          // the first batch holds the worker's thread 300 ms
+  std::string addr = socket_path("silent");
+  Server server(addr, sink);
+  REQUIRE(server.start().is_ok());
+  Delivered delivered;
+  Client client(ClientOptions{addr, 16, 200, delivered.callback(), 0});
+  REQUIRE(client.start().is_ok());
+  client.deliver(payment(1));
+  delivered.wait_for(1);
+  std::this_thread::sleep_for(100ms);
+  CHECK(delivered.count() == 1);
+  CHECK(sink.inner.batches() >= 2);  // the first copy, taken late, and the one sent again
+  CHECK(sink.inner.size() == 1);
+}
+
+// A worker that read the batch and died before acking it (kill -9): the batch goes again on the
+// next connection, to the restarted worker.
+TEST_CASE("a batch whose connection is lost before its ack is sent again on the next one") {
+  std::string addr = socket_path("lost");
+  Delivered delivered;
+  Client client(ClientOptions{addr, 16, 60'000, delivered.callback(), 0});
+  {
+    auto listener = net::listen_on(addr);
+    REQUIRE(listener.is_ok());
+    REQUIRE(client.start().is_ok());
+    client.deliver(payment(1));
+    pollfd l{listener->get(), POLLIN, 0};
+    REQUIRE(::poll(&l, 1, 5000) == 1);
+    net::Fd conn(::accept4(listener->get(), nullptr, nullptr, SOCK_CLOEXEC));
+    REQUIRE(conn.valid());
+    char buf[4096];
+    REQUIRE(::read(conn.get(), buf, sizeof buf) > 0);  // the frame, never acked
+  }
+  testing::FakeSink sink;
+  Server server(addr, sink);
+  REQUIRE(server.start().is_ok());
+  delivered.wait_for(1);
+  CHECK(delivered.count() == 1);
+  CHECK(sink.size() == 1);
 }
 
 // ---- Journal ----
