@@ -11,6 +11,9 @@
 #   summary p50/p99, checks, inconsistent, unanswered (the sampler; a check is our summary and
 #                both processors' read in parallel, as the official checker does)
 #   backlog      payments accepted but not yet settled when wrk stopped (sum over workers)
+#   dups         payments the workers took again and ignored (api resends, claims lost to
+#                another node), warm-up and drain included: wrk's ids are unique, so 0 unless
+#                batches were sent twice
 #   pg commits/s PostgreSQL transactions committed per second during the run (pg_stat_database:
 #                ledger flushes, claims, health; the paper model's input, docs/scale-out.md 5)
 # Timing figures: run it under the bench lock, compare within one invocation only.
@@ -51,10 +54,10 @@ pg_commits() {
     "select xact_commit from pg_stat_database where datname = current_database()"
 }
 
-row='%-5s %-11s %-11s %-17s %-19s %-7s %-12s %-10s %-8s %s\n'
+row='%-5s %-11s %-11s %-17s %-19s %-7s %-12s %-10s %-8s %-8s %s\n'
 # shellcheck disable=SC2059
 printf "$row" nodes accepted/s forwarded/s "POST p50/p99 ms" "summary p50/p99 ms" checks \
-  inconsistent unanswered backlog "pg commits/s"
+  inconsistent unanswered backlog dups "pg commits/s"
 for n in $NODES; do
   stack="$OUT/stack$n"
   up_args=(--run-dir "$stack" --lb-port "$(port)" --default-port 0 --fallback-port 0
@@ -86,6 +89,7 @@ for n in $NODES; do
   sleep 3
   kill -TERM "$sampler"
   wait "$sampler" || true
+  dups=$(sum_metric rinha_worker_duplicates_ignored_total)
   "$RINHACTL" stack down --run-dir "$stack" > /dev/null 2>&1 || true
 
   secs=$(python3 -c "print($t1 - $t0)")
@@ -99,5 +103,5 @@ for n in $NODES; do
   read -r c m u sp50 sp99 < <(sed -E 's/[a-z_0-9]+=//g' "$OUT/checks$n.txt")
   # shellcheck disable=SC2059
   printf "$row" "$n" "$accepted" "$forwarded" "$post" "$sp50/$sp99" "$c" "$m" "$u" "$backlog" \
-    "$commits"
+    "$dups" "$commits"
 done
