@@ -28,7 +28,8 @@
 #                            every wake-up of an idle core is a trip through the hypervisor, which
 #                            dominates a sparse load's latency, floor included (bench/README.md)
 # Prints one row per run: POSTs ok, p50 p90 p99 p99.9 max (ms, 2xx POSTs from `load --trace`),
-# p99 over the same round's floor, and for rinha the whole-run inconsistencies, lag, failures.
+# p99 over the same round's floor, for rinha the whole-run inconsistencies, lag, failures, and
+# the 1-min load average at the run's end.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROUNDS=${1:-1}
@@ -107,8 +108,11 @@ row() {  # label round dir
   if [ "$label" != floor ]; then
     extra=$(grep -A14 '^WHOLE-RUN' "$dir/load.log" | grep -E '^ *(inconsistencies|lag) ' |
       awk '{print $1"="$2}' | tr '\n' ' ')
-    extra="$extra$(grep -o 'ok, [0-9]* failed' "$dir/load.log" | head -1 | sed 's/ok, /failed=/; s/ failed//')"
+    extra="$extra$(grep -o 'ok, [0-9]* failed' "$dir/load.log" | head -1 | sed 's/ok, /failed=/; s/ failed//') "
   fi
+  # Other work on the machine shows here first (AWAKE=1's spinners add 2): with builds beside
+  # it the floor's slow POSTs take one or two ticks (4 or 8 ms, bench/README.md).
+  extra="${extra}load=$(cut -d' ' -f1 /proc/loadavg)"
   printf '%-10s %5s %7s %7s %7s %7s %7s %8s %6s  %s\n' "$label" "$r" "$n" "$p50" "$p90" "$p99" \
     "$p999" "$max" "$ratio" "$extra" | tee -a "$OUT/table"
 }
