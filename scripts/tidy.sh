@@ -3,22 +3,29 @@
 # concurrency-*) over every src/ and cmd/ translation unit and the headers they include. Usage:
 # scripts/tidy.sh BUILD_DIR (needs its compile_commands.json). Exit 1 on any finding.
 #
-# A TU that passed is remembered in BUILD_DIR/tidy-cache under a hash of everything its result
-# depends on: clang-tidy's version, .clang-tidy, this script, the compile command and the TU as
-# clang preprocesses it (every header it includes, ours and the system's). An unchanged TU is not
-# analysed again: same input, same verdict. A full pass takes ~10 min on 2 busy cores, the
-# repeat after a one-file change seconds. RINHA_TIDY_CACHE=0 analyses everything.
+# A TU that passed is remembered under a hash of everything its result depends on: clang-tidy's
+# version, .clang-tidy, this script, the compile command and the TU as clang preprocesses it
+# (every header it includes, ours and the system's), with the checkout's and the build dir's paths
+# replaced by placeholders. An unchanged TU is not analysed again: same input, same verdict. The
+# cache is the machine's (RINHA_TIDY_CACHE_DIR, default ~/.cache/rinha-tidy), as ccache's is, so
+# that a fresh clone or build dir (CI) finds what another checkout already passed. A full pass
+# takes ~8-10 min on 2 cores, the repeat after a one-file change seconds. RINHA_TIDY_CACHE=0
+# analyses everything.
 set -euo pipefail
 SELF=$(realpath "$0")
 cd "$(dirname "$SELF")/.."
 BUILD_DIR=$(realpath "${1:-build}")
-CACHE="$BUILD_DIR/tidy-cache"
+CACHE=${RINHA_TIDY_CACHE_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/rinha-tidy}
 mkdir -p "$CACHE"
-[ "${RINHA_TIDY_CACHE:-1}" != 0 ] || rm -f "$CACHE"/*
+USE_CACHE=${RINHA_TIDY_CACHE:-1}  # 0: look nothing up (the cache is shared: nothing is deleted)
 find "$CACHE" -type f -mtime +30 -delete  # keys of TUs long since changed
 # What every TU's key shares.
 COMMON=$( { clang-tidy --version; cat .clang-tidy "$SELF"; } | sha256sum | cut -d' ' -f1)
-export BUILD_DIR CACHE COMMON
+# sed expressions that put placeholders for the build dir and the checkout (build dir first: it
+# is often inside the checkout), so that keys do not depend on where the clone lives.
+quote() { printf '%s' "$1" | sed 's/[][\\.*^$|]/\\&/g'; }
+UNPATH="s|$(quote "$BUILD_DIR")|@BUILD@|g; s|$(quote "$PWD")|@SRC@|g"
+export BUILD_DIR CACHE COMMON UNPATH USE_CACHE
 
 # tidy_one FILE: prints FILE's findings (src/ and cmd/ only); on a clean pass records its key.
 tidy_one() {
@@ -40,8 +47,8 @@ tidy_one() {
     done
     # The key only when clang preprocesses it as clang-tidy will; else no caching.
     if pre=$(cd "$dir" && clang++ "${flags[@]}" -E "$abs" 2>/dev/null); then
-      key=$( { echo "$COMMON $cmd"; echo "$pre"; } | sha256sum | cut -d' ' -f1)
-      if [ -e "$CACHE/$key" ]; then
+      key=$( { echo "$COMMON $cmd"; echo "$pre"; } | sed "$UNPATH" | sha256sum | cut -d' ' -f1)
+      if [ "$USE_CACHE" != 0 ] && [ -e "$CACHE/$key" ]; then
         touch "$CACHE/$key"
         echo "=unchanged"
         return 0
