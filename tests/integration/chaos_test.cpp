@@ -1,10 +1,11 @@
-// Chaos: the whole stack on free ports under ~200 payments/s through HAProxy while the worker is
-// killed (SIGKILL) twice (the first time with ~200 payments in flight to a 1 s-slow default) and
-// an api once, each restarted with the same config and journal.
+// Chaos: the whole stack on free ports under ~400 payments/s through HAProxy while the worker is
+// killed (SIGKILL) twice (the first time with ~400 payments in flight to a 1 s-slow default) and
+// an api once, each restarted with the same config and journal. The rate is twice the volume
+// asserted over half the time: the kills and their down times are what the scenario is about.
 // Once settled, every payment that got a 2xx must be recorded by exactly one processor with its
 // amount, none by both, and our summary must equal the processors' (counts and cents).
 // The second case restarts the worker at once (twice) and an api holding payments the worker has
-// not acked, with the checker's comparison sampled every 100-400 ms throughout: all must agree.
+// not acked, with the checker's comparison sampled every 50-200 ms throughout: all must agree.
 #include <signal.h>
 
 #include <catch2/catch.hpp>
@@ -54,19 +55,20 @@ TEST_CASE("kill -9 of the worker and of an api under load: nothing lost, nothing
   stack::Stack& st = f.stack();
   const Endpoints ep{st.lb_url(), st.default_url(), st.fallback_url()};
 
-  PaymentTraffic traffic(st.lb_url(), 200);
-  std::this_thread::sleep_for(4s);
-  // A slow default first: the first kill finds ~200 payments in flight (some on the fallback),
-  // whose outcomes only the journal replay's lookups can learn.
-  set_delay(st.default_url(), 1000);
+  PaymentTraffic traffic(st.lb_url(), 400);
   std::this_thread::sleep_for(2s);
+  // A slow default first: the first kill finds ~400 payments in flight (some on the fallback),
+  // whose outcomes only the journal replay's lookups can learn. 1 s: a full second of sends is
+  // in flight at the kill.
+  set_delay(st.default_url(), 1000);
+  std::this_thread::sleep_for(1s);
   kill_and_restart(st, "worker", 1s);
   set_delay(st.default_url(), 0);
-  std::this_thread::sleep_for(6s);
+  std::this_thread::sleep_for(3s);
   kill_and_restart(st, "api1", 1s);
-  std::this_thread::sleep_for(6s);
+  std::this_thread::sleep_for(3s);
   kill_and_restart(st, "worker", 300ms);
-  std::this_thread::sleep_for(6s);
+  std::this_thread::sleep_for(3s);
   // A replayed payment found on neither processor is sent again only after
   // worker.reconcile_delay_ms (6 s).
   const Books b = settle_and_audit(traffic, ep, 40s);
@@ -103,16 +105,17 @@ TEST_CASE("kill -9 of the worker and of an api under load: nothing lost, nothing
 
 TEST_CASE(
     "worker killed twice and restarted at once, an api killed with unacked payments: every "
-    "check sampled every 100-400 ms agrees") {
+    "check sampled every 50-200 ms agrees") {
   StackFixture f(Parts::whole());
   stack::Stack& st = f.stack();
   const Endpoints ep{st.lb_url(), st.default_url(), st.fallback_url()};
   PaymentTraffic traffic(st.lb_url(), 200);
-  WindowSampler sampler(ep, 100ms, 400ms);
-  std::this_thread::sleep_for(3s);
+  // Twice the sampling rate over half the dwell times: as many checks, around the same events.
+  WindowSampler sampler(ep, 50ms, 200ms);
+  std::this_thread::sleep_for(1500ms);
   set_delay(st.default_url(), 800);  // ~160 payments in flight at each kill
   for (int kill = 0; kill < 2; ++kill) {
-    std::this_thread::sleep_for(4s);
+    std::this_thread::sleep_for(2s);  // over twice the delay: the pipeline is full at the kill
     sampler.mark("kill -9 worker, restarted at once");
     REQUIRE(st.kill("worker", SIGKILL).is_ok());
     const Status s = st.restart("worker");
@@ -120,10 +123,10 @@ TEST_CASE(
     REQUIRE(s.is_ok());
     sampler.mark("worker ready");
   }
-  std::this_thread::sleep_for(4s);
+  std::this_thread::sleep_for(2s);
   set_delay(st.default_url(), 0);
   // The worker stopped (SIGSTOP): the apis keep answering 202 from their journals, unacked.
-  std::this_thread::sleep_for(2s);
+  std::this_thread::sleep_for(1s);
   const pid_t worker = pid_of(st, "worker");
   REQUIRE(worker > 0);
   sampler.mark("SIGSTOP worker; kill -9 api1 holding unacked payments");
@@ -135,12 +138,12 @@ TEST_CASE(
   INFO(api.message());
   REQUIRE(api.is_ok());
   sampler.mark("api1 ready");
-  std::this_thread::sleep_for(5s);
+  std::this_thread::sleep_for(2500ms);
   traffic.stop();
   const auto sent = traffic.sent();
   auto settled = wait_settled(ep, traffic.accepted(), 30s);
   REQUIRE(settled.is_ok());
-  std::this_thread::sleep_for(3s);  // checks over the settled windows too
+  std::this_thread::sleep_for(1500ms);  // checks over the settled windows too (~12, as before)
   sampler.stop();
   auto audit = audit_payments(sent, ep);
   REQUIRE(audit.is_ok());
