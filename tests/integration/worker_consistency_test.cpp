@@ -146,8 +146,9 @@ void expect_settled_and_equal(Harness& h, int64_t accepted) {
   CHECK(w.consistent());
 }
 
-// Each scenario samples the official check [now-15 s, now-2 s] every 400 ms while payments are
-// in flight: every check answered and agreed.
+// Each scenario samples the official check [now-15 s, now-2 s] every 400 ms (200 ms where the
+// scenario runs twice the rate for half the time: as many checks) while payments are in flight:
+// every check answered and agreed.
 void expect_no_mismatch(WindowSampler& s) {
   auto m = s.mismatches();
   auto u = s.unanswered_reads();
@@ -162,9 +163,9 @@ void expect_no_mismatch(WindowSampler& s) {
 
 TEST_CASE("normal flow: everything goes to the default and every check agrees") {
   Harness h;
-  WindowSampler s(h.endpoints(), 400ms, 400ms);
-  PaymentTraffic load(h.api(), 150);
-  std::this_thread::sleep_for(8s);
+  WindowSampler s(h.endpoints(), 200ms, 200ms);
+  PaymentTraffic load(h.api(), 300);  // the payments of 8 s at 150/s in 4 s
+  std::this_thread::sleep_for(4s);
   load.stop();
   expect_settled_and_equal(h, load.accepted());
   s.stop();
@@ -178,15 +179,16 @@ TEST_CASE("normal flow: everything goes to the default and every check agrees") 
 TEST_CASE("failing default: payments go to the fallback - and back once it recovers") {
   Harness h;
   h.set_failure(h.def(), true);
-  WindowSampler s(h.endpoints(), 400ms, 400ms);
-  PaymentTraffic load(h.api(), 150);
-  std::this_thread::sleep_for(6s);
+  WindowSampler s(h.endpoints(), 200ms, 200ms);
+  PaymentTraffic load(h.api(), 300);  // the payments of 6 s at 150/s in 3 s
+  std::this_thread::sleep_for(3s);
   auto mid = h.ledgers();
   CHECK(mid.proc_fallback.requests > 300);
   h.set_failure(h.def(), false);
-  std::this_thread::sleep_for(6s);
-  load.stop();
   const auto before = mid.proc_default.requests;
+  // Until the default took the traffic back (asserted below), not a guessed 6 s.
+  eventually(15s, [&] { return h.ledgers().ours_default.requests > before + 300; });
+  load.stop();
   expect_settled_and_equal(h, load.accepted());
   s.stop();
   expect_no_mismatch(s);
@@ -237,16 +239,17 @@ TEST_CASE("slow default with a failing fallback: long in-flight payments - check
 
 TEST_CASE("both failing - then recovering: nothing is lost or counted twice") {
   Harness h;
-  WindowSampler s(h.endpoints(), 400ms, 400ms);
-  PaymentTraffic load(h.api(), 150);
-  std::this_thread::sleep_for(2s);
+  // Twice the rate for half of each phase: the same backlog (~750 payments) while both fail.
+  WindowSampler s(h.endpoints(), 200ms, 200ms);
+  PaymentTraffic load(h.api(), 300);
+  std::this_thread::sleep_for(1s);
   h.set_failure(h.def(), true);
   h.set_failure(h.fb(), true);
-  std::this_thread::sleep_for(5s);
+  std::this_thread::sleep_for(2500ms);
   h.set_failure(h.fb(), false);
-  std::this_thread::sleep_for(2s);
+  std::this_thread::sleep_for(1s);
   h.set_failure(h.def(), false);
-  std::this_thread::sleep_for(3s);
+  std::this_thread::sleep_for(1500ms);
   load.stop();
   expect_settled_and_equal(h, load.accepted());
   s.stop();
@@ -302,8 +305,8 @@ TEST_CASE("purge: clears the ledger - the queue and in-flight outcomes") {
   Harness h;
   h.set_delay(h.def(), 1000);
   {
-    PaymentTraffic load(h.api(), 100);
-    std::this_thread::sleep_for(3s);
+    PaymentTraffic load(h.api(), 200);  // the payments of 3 s at 100/s in 1.5 s
+    std::this_thread::sleep_for(1500ms);
     load.stop();
   }
   // Payments are in flight (1 s delay) when we purge.
@@ -318,9 +321,9 @@ TEST_CASE("purge: clears the ledger - the queue and in-flight outcomes") {
                 .status == 200);
   CHECK(h.ledgers().ours_default.requests == 0);  // dropped outcomes were not counted
   h.set_delay(h.def(), 0);
-  WindowSampler s(h.endpoints(), 400ms, 400ms);
-  PaymentTraffic load(h.api(), 100);
-  std::this_thread::sleep_for(4s);
+  WindowSampler s(h.endpoints(), 200ms, 200ms);
+  PaymentTraffic load(h.api(), 200);
+  std::this_thread::sleep_for(2s);
   load.stop();
   expect_settled_and_equal(h, load.accepted());
   s.stop();
@@ -361,16 +364,16 @@ TEST_CASE("worker killed with payments in flight: the journal replay settles eac
   h.set_delay(h.def(), 1000);  // many payments in flight at the kill
   int64_t accepted = 0;
   {
-    PaymentTraffic load(h.api(), 100);
-    std::this_thread::sleep_for(3s);
+    PaymentTraffic load(h.api(), 200);  // the payments of 3 s at 100/s in 1.5 s
+    std::this_thread::sleep_for(1500ms);
     load.stop();
     accepted = load.accepted();
   }
   h.restart_worker(SIGKILL);
   h.set_delay(h.def(), 0);
   {
-    PaymentTraffic load(h.api(), 100);
-    std::this_thread::sleep_for(2s);
+    PaymentTraffic load(h.api(), 200);
+    std::this_thread::sleep_for(1s);
     load.stop();
     accepted += load.accepted();
   }
